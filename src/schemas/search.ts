@@ -1,0 +1,45 @@
+import { Type, type Static } from 'typebox'
+import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
+import { vectorSchema } from './chunk.ts'
+
+export function searchBody (dimension: number) {
+  return Type.Object({
+    user_id: UserId,
+    vector: vectorSchema(dimension),
+    group_key: Type.Optional(GroupKey),
+    file_ids: Type.Optional(Type.Array(FileId, { minItems: 1, maxItems: 1000, uniqueItems: true })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+    min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.3 }))
+  }, { additionalProperties: false })
+}
+export type SearchBody = Static<ReturnType<typeof searchBody>>
+
+export const SearchResult = Type.Object({
+  point_id: Type.String(),
+  user_id: Type.Integer(),
+  file_id: Type.Integer(),
+  chunk_index: Type.Integer(),
+  group_key: Type.String(),
+  file_type: Type.Integer(),
+  start_line: Type.Integer(),
+  end_line: Type.Integer(),
+  text: Type.String(),
+  created: Type.Integer(),
+  score: Type.Number(),
+  provider: ProviderName
+})
+
+export const SearchReply = Type.Object({
+  results: Type.Array(SearchResult),
+  providers_queried: Type.Array(ProviderName),
+  took_ms: Type.Number()
+})
+
+export const StatsQuery = Type.Object({ user_id: UserId }, { additionalProperties: false })
+export const StatsReply = Type.Object({
+  total_chunks: Type.Integer(),
+  total_files: Type.Integer(),
+  total_groups: Type.Integer(),
+  chunks_by_group: Type.Record(Type.String(), Type.Integer()),
+  providers: Type.Object({ mariadb: Type.Optional(Type.Integer()), qdrant: Type.Optional(Type.Integer()) })
+})
