@@ -32,6 +32,7 @@ export const SearchResult = Type.Object({
 export const SearchReply = Type.Object({
   results: Type.Array(SearchResult),
   providers_queried: Type.Array(ProviderName),
+  providers_unavailable: Type.Array(ProviderName, { description: "Non-active providers that could not be reached; their chunks are missing from this answer" }),
   took_ms: Type.Number()
 })
 

@@ -1,0 +1,15 @@
+// /admin/vector-storage/*: guarded by ADMIN_API_KEY (see plugins/auth.ts).
+import type { FastifyPluginAsync } from 'fastify'
+import changes from './changes.ts'
+import provider from './provider.ts'
+import status from './status.ts'
+import userProvider from './user-provider.ts'
+
+const admin: FastifyPluginAsync = async (fastify) => {
+  await fastify.register(status)
+  await fastify.register(provider)
+  await fastify.register(userProvider)
+  await fastify.register(changes)
+}
+
+export default admin

@@ -1,0 +1,65 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import {
+  DeleteChunksQuery, DeleteChunksReply, ListChunksQuery, ListChunksReply, PatchChunksBody, PatchChunksReply,
+  StoreChunksReply, storeChunksBody
+} from '../src/schemas/chunk.ts'
+import { BadRequestError } from '../src/errors.ts'
+
+const errors = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }
+
+const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/chunks', {
+    schema: {
+      tags: ['chunks'],
+      summary: "Store chunks in each user's active provider (a chunk with the same key is replaced)",
+      body: storeChunksBody(fastify.config.VECTOR_DIMENSION),
+      response: { 200: StoreChunksReply, ...errors }
+    }
+  }, async (request) => await fastify.router.store(request.body.chunks, request.body.replace === true))
+
+  fastify.get('/chunks', {
+    schema: {
+      tags: ['chunks'],
+      summary: "One file's chunks, merged across providers, ordered by chunk_index",
+      querystring: ListChunksQuery,
+      response: { 200: ListChunksReply, ...errors }
+    }
+  }, async (request) => {
+    const { user_id: userId, file_id: fileId, include_vectors: withVectors } = request.query
+    return { chunks: await fastify.router.list(userId, fileId, withVectors === true) }
+  })
+
+  fastify.patch('/chunks', {
+    schema: {
+      tags: ['chunks'],
+      summary: "Change the group key of a file's chunks in every provider",
+      body: PatchChunksBody,
+      response: { 200: PatchChunksReply, ...errors }
+    }
+  }, async (request) => {
+    const { user_id: userId, file_id: fileId, group_key: groupKey } = request.body
+    return await fastify.router.updateGroupKey(userId, fileId, groupKey)
+  })
+
+  fastify.delete('/chunks', {
+    schema: {
+      tags: ['chunks'],
+      summary: "Delete a user's chunks (all, one file, or one group) from every provider",
+      querystring: DeleteChunksQuery,
+      response: { 200: DeleteChunksReply, ...errors }
+    }
+  }, async (request) => {
+    const { user_id: userId, file_id: fileId, group_key: groupKey } = request.query
+    if (fileId !== undefined && groupKey !== undefined) {
+      throw new BadRequestError('querystring: give file_id or group_key, not both')
+    }
+    return await fastify.router.delete({
+      user_id: userId,
+      ...(fileId !== undefined ? { file_ids: [fileId] } : {}),
+      ...(groupKey !== undefined ? { group_key: groupKey } : {})
+    })
+  })
+}
+
+export default chunks

@@ -1,0 +1,29 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { HealthReply, LiveReply } from '../src/schemas/health.ts'
+import { providerStates } from '../src/routing/provider-states.ts'
+
+const health: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.get('/health', {
+    config: { auth: 'public' },
+    schema: { tags: ['health'], summary: 'Readiness: MariaDB and the active provider reachable', response: { 200: HealthReply, 503: HealthReply } }
+  }, async (_request, reply) => {
+    const { provider } = await fastify.settings.snapshot()
+    const states = await providerStates(fastify.router)
+    const ok = states.mariadb.status === 'connected' && states[provider].status === 'connected'
+    const errors = Object.fromEntries(Object.entries(states).flatMap(([n, s]) => s.error === undefined ? [] : [[n, s.error]]))
+    return await reply.code(ok ? 200 : 503).send({
+      status: ok ? 'ok' : 'error',
+      provider,
+      mariadb: states.mariadb.status,
+      qdrant: states.qdrant.status,
+      ...(Object.keys(errors).length > 0 ? { errors } : {})
+    })
+  })
+
+  fastify.get('/health/live', {
+    config: { auth: 'public' },
+    schema: { tags: ['health'], summary: 'Liveness: the process runs', response: { 200: LiveReply } }
+  }, async () => ({ status: 'ok' as const }))
+}
+
+export default health

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { Type } from 'typebox'
+import { SearchReply, StatsQuery, StatsReply, searchBody } from '../src/schemas/search.ts'
+
+const errors = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }
+
+const search: FastifyPluginAsyncTypebox = async (fastify) => {
+  fastify.post('/search', {
+    schema: {
+      tags: ['search'],
+      summary: "Nearest chunks of one user by cosine similarity, merged across providers",
+      body: searchBody(fastify.config.VECTOR_DIMENSION),
+      response: { 200: SearchReply, ...errors }
+    }
+  }, async (request) => {
+    const started = performance.now()
+    const { user_id: userId, vector, group_key: groupKey, file_ids: fileIds, limit, min_score: minScore } = request.body
+    const outcome = await fastify.router.search({
+      user_id: userId,
+      vector,
+      limit: limit ?? 10,
+      min_score: minScore ?? 0.3,
+      ...(groupKey !== undefined ? { group_key: groupKey } : {}),
+      ...(fileIds !== undefined ? { file_ids: fileIds } : {})
+    })
+    return { ...outcome, took_ms: Math.round((performance.now() - started) * 100) / 100 }
+  })
+
+  fastify.get('/stats', {
+    schema: {
+      tags: ['search'],
+      summary: "A user's chunk, file and group counts (a key held by two providers counts once)",
+      querystring: StatsQuery,
+      response: { 200: StatsReply, ...errors }
+    }
+  }, async (request) => await fastify.router.stats(request.query.user_id))
+}
+
+export default search

@@ -1,0 +1,48 @@
+// Builds the Fastify app: external resources first (pool, metrics, storage),
+// then cross-cutting plugins (auth, validation, errors, docs), then the routes.
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Config } from './config.ts'
+import authPlugin from './plugins/auth.ts'
+import errorHandlerPlugin from './plugins/error-handler.ts'
+import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
+import metricsPlugin from './plugins/metrics.ts'
+import swaggerPlugin from './plugins/swagger.ts'
+import validationPlugin from './plugins/validation.ts'
+import vectorStoragePlugin from './plugins/vector-storage.ts'
+import routes from '../routes/index.ts'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: Config
+  }
+}
+
+export const BODY_LIMIT_BYTES = 64 * 1024 * 1024
+
+export interface BuildOptions {
+  /** false builds the routes and docs only (no database), for writing openapi.yaml. */
+  storage?: boolean
+  logger?: FastifyServerOptions['logger']
+}
+
+export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: options.logger ?? { level: config.LOG_LEVEL },
+    bodyLimit: BODY_LIMIT_BYTES,
+    ajv: { customOptions: { removeAdditional: false } }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('config', config)
+  await app.register(errorHandlerPlugin)
+  await app.register(validationPlugin)
+  await app.register(metricsPlugin)
+  await app.register(authPlugin, { config })
+  await app.register(swaggerPlugin)
+  if (options.storage !== false) {
+    await app.register(mariadbPoolPlugin, { config })
+    await app.register(vectorStoragePlugin, { config })
+  }
+  await app.register(routes)
+  return app
+}

@@ -1,0 +1,50 @@
+// Prometheus metrics (prom-client): one registry per app so tests and replicas in
+// one process do not share counters.
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { VectorProvider } from '../providers/vector-provider.ts'
+
+export interface GatewayMetrics {
+  registry: Registry
+  httpRequests: Counter<'method' | 'route' | 'status'>
+  httpDuration: Histogram<'method' | 'route' | 'status'>
+  providerDuration: Histogram<'provider' | 'operation' | 'outcome'>
+}
+
+export function createMetrics (): GatewayMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: 'vg_' })
+  return {
+    registry,
+    httpRequests: new Counter({
+      name: 'vg_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry]
+    }),
+    httpDuration: new Histogram({
+      name: 'vg_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry]
+    }),
+    providerDuration: new Histogram({
+      name: 'vg_provider_operation_duration_seconds', help: 'Vector provider operations by provider, operation and outcome',
+      labelNames: ['provider', 'operation', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry]
+    })
+  }
+}
+
+/** Wraps a provider so every async operation is timed per provider and outcome. */
+export function instrumentProvider<P extends VectorProvider> (provider: P, metrics: GatewayMetrics): P {
+  return new Proxy(provider, {
+    get (target, prop, receiver) {
+      const value = Reflect.get(target, prop, receiver)
+      if (typeof value !== 'function' || typeof prop !== 'string') return value
+      return function (this: unknown, ...args: unknown[]) {
+        const result = value.apply(target, args)
+        if (!(result instanceof Promise)) return result
+        const end = metrics.providerDuration.startTimer({ provider: target.name, operation: prop })
+        return result.then(
+          (v: unknown) => { end({ outcome: 'ok' }); return v },
+          (err: unknown) => { end({ outcome: 'error' }); throw err }
+        )
+      }
+    }
+  })
+}

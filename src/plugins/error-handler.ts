@@ -1,0 +1,43 @@
+// Renders every error in one shape: {statusCode, code, error, message}, with a
+// stable VG_ code. Fastify's own errors (bad JSON, body too large, validation)
+// are translated here, so a client never sees a non-VG code or a 500 for bad input.
+import { STATUS_CODES } from 'node:http'
+import fp from 'fastify-plugin'
+import type { FastifyError } from 'fastify'
+import { isVectorPath } from './validation.ts'
+
+const FASTIFY_CODES: Record<string, string> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: 'VG_INVALID_JSON',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'VG_INVALID_JSON',
+  FST_ERR_CTP_BODY_TOO_LARGE: 'VG_PAYLOAD_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'VG_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VG_BAD_REQUEST',
+  FST_ERR_CTP_INVALID_TYPE: 'VG_BAD_REQUEST'
+}
+
+export function errorCode (err: FastifyError): string {
+  if (err.validation !== undefined) {
+    return err.validation.some(v => isVectorPath(v.instancePath)) ? 'VG_INVALID_VECTOR' : 'VG_BAD_REQUEST'
+  }
+  if (err.code?.startsWith('VG_')) return err.code
+  if (err.code !== undefined && FASTIFY_CODES[err.code] !== undefined) return FASTIFY_CODES[err.code]
+  if (err instanceof SyntaxError) return 'VG_INVALID_JSON'
+  const status = err.statusCode ?? 500
+  return status >= 500 ? 'VG_INTERNAL' : 'VG_BAD_REQUEST'
+}
+
+export default fp(async (fastify) => {
+  fastify.setErrorHandler(async (err: FastifyError, request, reply) => {
+    const statusCode = err.validation !== undefined ? 400 : (err.statusCode ?? 500)
+    const code = errorCode(err)
+    if (statusCode >= 500) request.log.error({ err }, 'request failed')
+    else request.log.info({ code, msg: err.message }, 'request rejected')
+    const message = statusCode >= 500 && code === 'VG_INTERNAL' ? 'Internal error; see the gateway log' : err.message
+    return await reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message })
+  })
+  fastify.setNotFoundHandler(async (request, reply) => {
+    return await reply.code(404).send({
+      statusCode: 404, code: 'VG_NOT_FOUND', error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}; see /docs`
+    })
+  })
+}, { name: 'error-handler' })

@@ -1,0 +1,35 @@
+// Builds the configured providers from the configuration: MariaDB always, Qdrant
+// when QDRANT_URL is set. Used by the app, the CLI and the benchmarks alike.
+import type { Pool } from 'mariadb'
+import type { Config } from '../config.ts'
+import { MariaDbProvider } from './mariadb/mariadb-provider.ts'
+import { QdrantProvider } from './qdrant/qdrant-provider.ts'
+import type { ProviderName, VectorProvider } from './vector-provider.ts'
+
+export interface ConfiguredProviders {
+  mariadb: MariaDbProvider
+  qdrant?: QdrantProvider
+  all: Map<ProviderName, VectorProvider>
+}
+
+export function createProviders (config: Config, pool: Pool): ConfiguredProviders {
+  const mariadb = new MariaDbProvider({
+    pool,
+    table: config.MARIADB_TABLE,
+    dimension: config.VECTOR_DIMENSION,
+    exactSearchMaxRows: config.MARIADB_EXACT_SEARCH_MAX_ROWS,
+    efSearch: config.MARIADB_EF_SEARCH
+  })
+  const qdrant = config.QDRANT_URL === undefined
+    ? undefined
+    : new QdrantProvider({
+      url: config.QDRANT_URL,
+      apiKey: config.QDRANT_API_KEY,
+      collection: config.QDRANT_COLLECTION,
+      dimension: config.VECTOR_DIMENSION,
+      timeoutMs: config.QDRANT_TIMEOUT_MS
+    })
+  const all = new Map<ProviderName, VectorProvider>([['mariadb', mariadb]])
+  if (qdrant !== undefined) all.set('qdrant', qdrant)
+  return { mariadb, qdrant, all }
+}

@@ -1,0 +1,31 @@
+// Merging what several providers hold for one user: one entry per chunk key, the
+// newest write wins, ties go to the active provider (SPEC §3.3).
+import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
+
+export interface Sourced<T> {
+  provider: ProviderName
+  item: T
+}
+
+export function keyOf (k: ChunkKey): string {
+  return `${k.file_id}:${k.chunk_index}`
+}
+
+export function mergeByKey<T extends ChunkKey & { version: number }> (
+  sources: Array<Sourced<T[]>>, active: ProviderName
+): Array<Sourced<T>> {
+  const best = new Map<string, Sourced<T>>()
+  for (const { provider, item: items } of sources) {
+    for (const item of items) {
+      const key = keyOf(item)
+      const current = best.get(key)
+      if (current === undefined || isNewer(item, provider, current, active)) best.set(key, { provider, item })
+    }
+  }
+  return [...best.values()]
+}
+
+function isNewer<T extends { version: number }> (item: T, provider: ProviderName, current: Sourced<T>, active: ProviderName): boolean {
+  if (item.version !== current.item.version) return item.version > current.item.version
+  return provider === active && current.provider !== active
+}

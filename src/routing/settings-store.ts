@@ -1,0 +1,160 @@
+// Which provider is active, globally and per user, and the read mode. Stored in
+// MariaDB so every replica agrees; each replica caches a snapshot for
+// SETTINGS_CACHE_MS, which bounds how long a switch takes to reach it.
+import type { Pool } from 'mariadb'
+import type { ProviderName } from '../providers/vector-provider.ts'
+
+export type ReadMode = 'merged' | 'active'
+export type ProviderSource = 'user' | 'settings' | 'env' | 'default'
+
+export interface SettingsSnapshot {
+  provider: ProviderName
+  source: Exclude<ProviderSource, 'user'>
+  readMode: ReadMode
+  changedAt: Date | null
+  changedBy: string | null
+  overrides: Map<number, ProviderName>
+  loadedAt: number
+}
+
+export interface ResolvedProvider {
+  provider: ProviderName
+  source: ProviderSource
+}
+
+export interface ProviderChange {
+  id: number
+  scope: 'global' | 'user'
+  user_id: number | null
+  setting: 'provider' | 'read_mode'
+  previous_value: string | null
+  new_value: string | null
+  changed_by: string | null
+  changed_at: string
+}
+
+export interface SettingsStoreOptions {
+  envProvider?: ProviderName
+  cacheMs: number
+  onRefreshError?: (err: unknown) => void
+}
+
+export class SettingsStore {
+  private cached: SettingsSnapshot | null = null
+  private loading: Promise<SettingsSnapshot> | null = null
+
+  constructor (private readonly pool: Pool, private readonly options: SettingsStoreOptions) {}
+
+  /** The current settings, at most cacheMs old. A failed refresh keeps serving the last snapshot. */
+  async snapshot (): Promise<SettingsSnapshot> {
+    const cached = this.cached
+    if (cached !== null && Date.now() - cached.loadedAt < this.options.cacheMs) return cached
+    this.loading ??= this.load().finally(() => { this.loading = null })
+    try {
+      return await this.loading
+    } catch (err) {
+      if (cached === null) throw err
+      this.options.onRefreshError?.(err)
+      return cached
+    }
+  }
+
+  /** SPEC §3.1: the user's override, else the settings table, else the environment, else mariadb. */
+  async resolve (userId: number): Promise<ResolvedProvider> {
+    const s = await this.snapshot()
+    const override = s.overrides.get(userId)
+    return override !== undefined ? { provider: override, source: 'user' } : { provider: s.provider, source: s.source }
+  }
+
+  /** Forgets the cached snapshot so the next read sees this replica's own change at once. */
+  invalidate (): void {
+    this.cached = null
+  }
+
+  async setProvider (provider: ProviderName, actor: string): Promise<{ previous: ProviderName, changedAt: Date }> {
+    return await this.change('global', null, 'provider', provider, actor, async (conn, now) => {
+      await conn.query('UPDATE vg_settings SET provider = ?, changed_by = ?, changed_at = ? WHERE id = 1', [provider, actor, now])
+    })
+  }
+
+  async setReadMode (readMode: ReadMode, actor: string): Promise<{ previous: ReadMode, changedAt: Date }> {
+    return await this.change('global', null, 'read_mode', readMode, actor, async (conn, now) => {
+      await conn.query('UPDATE vg_settings SET read_mode = ?, changed_by = ?, changed_at = ? WHERE id = 1', [readMode, actor, now])
+    })
+  }
+
+  async setUserProvider (userId: number, provider: ProviderName | null, actor: string): Promise<void> {
+    await this.change('user', userId, 'provider', provider, actor, async (conn, now) => {
+      if (provider === null) {
+        await conn.query('DELETE FROM vg_user_providers WHERE user_id = ?', [userId])
+      } else {
+        await conn.query(`INSERT INTO vg_user_providers (user_id, provider, changed_by, changed_at) VALUES (?, ?, ?, ?)
+          ON DUPLICATE KEY UPDATE provider = VALUES(provider), changed_by = VALUES(changed_by), changed_at = VALUES(changed_at)`,
+        [userId, provider, actor, now])
+      }
+    })
+  }
+
+  async changes (limit: number): Promise<ProviderChange[]> {
+    const rows: ProviderChange[] = await this.pool.query(
+      'SELECT id, scope, user_id, setting, previous_value, new_value, changed_by, changed_at FROM vg_provider_changes ORDER BY id DESC LIMIT ?',
+      [limit])
+    return rows.map(r => ({ ...r, changed_at: new Date(r.changed_at).toISOString() }))
+  }
+
+  /** Reads the previous value, applies the change and logs it, in one transaction. */
+  private async change<T extends string> (
+    scope: 'global' | 'user', userId: number | null, setting: 'provider' | 'read_mode', value: T | null, actor: string,
+    write: (conn: import('mariadb').PoolConnection, now: Date) => Promise<void>
+  ): Promise<{ previous: T, changedAt: Date }> {
+    const conn = await this.pool.getConnection()
+    try {
+      await conn.beginTransaction()
+      const before = await this.loadWith(conn, true)
+      const previous = (scope === 'user'
+        ? before.overrides.get(userId as number) ?? null
+        : setting === 'provider' ? before.provider : before.readMode) as T
+      const now = new Date()
+      await write(conn, now)
+      await conn.query(`INSERT INTO vg_provider_changes (scope, user_id, setting, previous_value, new_value, changed_by, changed_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`, [scope, userId, setting, previous, value, actor, now])
+      await conn.commit()
+      this.invalidate()
+      return { previous, changedAt: now }
+    } catch (err) {
+      await conn.rollback().catch(() => {})
+      throw err
+    } finally {
+      await conn.release()
+    }
+  }
+
+  private async load (): Promise<SettingsSnapshot> {
+    const conn = await this.pool.getConnection()
+    try {
+      this.cached = await this.loadWith(conn, false)
+      return this.cached
+    } finally {
+      await conn.release()
+    }
+  }
+
+  private async loadWith (conn: import('mariadb').PoolConnection, forUpdate: boolean): Promise<SettingsSnapshot> {
+    const lock = forUpdate ? ' FOR UPDATE' : ''
+    const [row] = await conn.query(`SELECT provider, read_mode, changed_by, changed_at FROM vg_settings WHERE id = 1${lock}`)
+    const overrides: Array<{ user_id: number, provider: ProviderName }> = await conn.query('SELECT user_id, provider FROM vg_user_providers')
+    const stored = (row?.provider ?? null) as ProviderName | null
+    const [provider, source] = stored !== null
+      ? [stored, 'settings' as const]
+      : this.options.envProvider !== undefined ? [this.options.envProvider, 'env' as const] : ['mariadb' as const, 'default' as const]
+    return {
+      provider,
+      source,
+      readMode: (row?.read_mode ?? 'merged') as ReadMode,
+      changedAt: row?.changed_at != null ? new Date(row.changed_at) : null,
+      changedBy: row?.changed_by ?? null,
+      overrides: new Map(overrides.map(o => [Number(o.user_id), o.provider])),
+      loadedAt: Date.now()
+    }
+  }
+}

@@ -1,0 +1,36 @@
+// The admin view of the storage: active provider and where that comes from, read
+// mode, each provider's state and size. Shared by the admin API and the CLI.
+import type { Config } from '../config.ts'
+import type { ConfiguredProviders } from '../providers/create-providers.ts'
+import type { SettingsStore } from './settings-store.ts'
+import { providerStates } from './provider-states.ts'
+import type { VectorRouter } from './vector-router.ts'
+
+export async function storageStatus (deps: { config: Config, settings: SettingsStore, router: VectorRouter, providers: ConfiguredProviders }) {
+  const { config, settings, router, providers } = deps
+  const snapshot = await settings.snapshot()
+  const states = await providerStates(router)
+  const whenConnected = async <T>(status: string, fn: () => Promise<T>, fallback: T): Promise<T> =>
+    status === 'connected' ? await fn().catch(() => fallback) : fallback
+  const [mariadbChunks, vectorIndex, warnings, qdrantChunks] = await Promise.all([
+    whenConnected(states.mariadb.status, async () => await providers.mariadb.count(), null),
+    whenConnected(states.mariadb.status, async () => await providers.mariadb.vectorIndexInfo(), undefined),
+    whenConnected(states.mariadb.status, async () => await providers.mariadb.capacityWarnings(), []),
+    whenConnected(states.qdrant.status, async () => await providers.qdrant?.count() ?? null, null)
+  ])
+  return {
+    current_provider: snapshot.provider,
+    qdrant_configured: providers.qdrant !== undefined,
+    source: snapshot.source,
+    env_provider: config.VECTOR_STORAGE_PROVIDER ?? null,
+    read_mode: snapshot.readMode,
+    changed_at: snapshot.changedAt?.toISOString() ?? null,
+    changed_by: snapshot.changedBy,
+    providers: {
+      mariadb: { ...states.mariadb, table: config.MARIADB_TABLE, vector_index: vectorIndex, chunks: mariadbChunks, warnings },
+      qdrant: { ...states.qdrant, collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null, chunks: qdrantChunks }
+    },
+    user_overrides: snapshot.overrides.size,
+    migration: null
+  }
+}

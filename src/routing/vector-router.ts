@@ -1,0 +1,292 @@
+// The heart of the gateway (SPEC §3): writes go to each user's active provider,
+// reads merge every provider that may hold the user's data, deletes and group
+// changes reach every provider or answer 503. Routes call this; it calls the
+// providers. No HTTP in here.
+import type { ChunkInput } from '../schemas/chunk.ts'
+import { MAX_TEXT_BYTES } from '../schemas/chunk.ts'
+import {
+  BadRequestError, PartialDeleteError, ProviderDownError, isProviderDown, providerDown
+} from '../errors.ts'
+import {
+  pointId, type ChunkFilter, type ChunkRecord, type ChunkView, type KeyInfo, type ProviderName,
+  type SearchQuery, type VectorProvider
+} from '../providers/vector-provider.ts'
+import { keyOf, mergeByKey, type Sourced } from './chunk-merge.ts'
+import { passThroughGuard, type MutationGuard } from './mutation-guard.ts'
+import type { SettingsStore } from './settings-store.ts'
+import { nextVersion } from './write-clock.ts'
+
+export type ProviderCounts = Partial<Record<ProviderName, number>>
+
+export interface ApiChunk extends Omit<ChunkView, 'version'> {
+  point_id: string
+  provider: ProviderName
+}
+
+export interface ApiSearchResult extends ApiChunk {
+  score: number
+}
+
+export interface SearchOutcome {
+  results: ApiSearchResult[]
+  providers_queried: ProviderName[]
+  providers_unavailable: ProviderName[]
+}
+
+export interface Stats {
+  total_chunks: number
+  total_files: number
+  total_groups: number
+  chunks_by_group: Record<string, number>
+  providers: ProviderCounts
+}
+
+export interface RouterLogger {
+  warn (obj: object, msg: string): void
+}
+
+export interface VectorRouterOptions {
+  /** The configured providers; mariadb is always one of them. */
+  providers: Map<ProviderName, VectorProvider>
+  settings: SettingsStore
+  guard?: MutationGuard
+  logger?: RouterLogger
+}
+
+export class VectorRouter {
+  private readonly providers: Map<ProviderName, VectorProvider>
+  private readonly settings: SettingsStore
+  private readonly logger?: RouterLogger
+  guard: MutationGuard
+
+  constructor (options: VectorRouterOptions) {
+    this.providers = options.providers
+    this.settings = options.settings
+    this.guard = options.guard ?? passThroughGuard
+    this.logger = options.logger
+  }
+
+  configured (): ProviderName[] {
+    return [...this.providers.keys()]
+  }
+
+  provider (name: ProviderName): VectorProvider {
+    const provider = this.providers.get(name)
+    if (provider === undefined) throw new ProviderDownError(`Vector provider ${name} is active but not configured on this gateway (set QDRANT_URL)`)
+    return provider
+  }
+
+  /** SPEC §3.2: each user's chunks go to that user's active provider; replace clears the files everywhere first. */
+  async store (inputs: ChunkInput[], replace = false): Promise<{ stored: number, providers: ProviderCounts }> {
+    const records = dedupeByKey(inputs.map(toRecord))
+    const userIds = [...new Set(records.map(r => r.user_id))]
+    const targets = await this.targetsByProvider(records)
+    return await this.guard.run(userIds, async () => {
+      if (replace) await this.deleteEverywhere(filesOf(records))
+      const providers: ProviderCounts = {}
+      await Promise.all([...targets].map(async ([name, chunks]) => {
+        providers[name] = await this.provider(name).upsert(chunks)
+      }))
+      if (!replace) await this.removeOlderCopies(targets)
+      return { stored: records.length, providers }
+    })
+  }
+
+  async search (query: SearchQuery): Promise<SearchOutcome> {
+    const { active, targets } = await this.readTargets(query.user_id)
+    const settled = await Promise.allSettled(targets.map(async name => await this.provider(name).search(query)))
+    const sources: Array<Sourced<Array<ChunkView & { score: number }>>> = []
+    const unavailable: ProviderName[] = []
+    settled.forEach((outcome, i) => {
+      const name = targets[i]
+      if (outcome.status === 'fulfilled') {
+        sources.push({ provider: name, item: outcome.value.map(h => ({ ...h.chunk, score: h.score })) })
+      } else if (name === active || !isProviderDown(outcome.reason)) {
+        throw outcome.reason
+      } else {
+        // An unreachable non-active provider must not take chat down: answer from the rest and say so.
+        unavailable.push(name)
+        this.logger?.warn({ provider: name, err: outcome.reason }, 'search skipped an unreachable provider')
+      }
+    })
+    const results = mergeByKey(sources, active)
+      .sort((a, b) => b.item.score - a.item.score || a.item.file_id - b.item.file_id || a.item.chunk_index - b.item.chunk_index)
+      .slice(0, query.limit)
+      .map(({ provider, item }) => toApi(item, provider))
+    return { results, providers_queried: sources.map(s => s.provider), providers_unavailable: unavailable }
+  }
+
+  /** One file's chunks, merged across providers, ordered by chunk_index. */
+  async list (userId: number, fileId: number, withVectors: boolean): Promise<ApiChunk[]> {
+    const { active, targets } = await this.readTargets(userId)
+    const sources = await this.fromEach(targets, async p => await p.list(userId, fileId, withVectors))
+    return mergeByKey(sources, active)
+      .sort((a, b) => a.item.chunk_index - b.item.chunk_index)
+      .map(({ provider, item }) => toApi(item, provider))
+  }
+
+  async stats (userId: number): Promise<Stats> {
+    const { active, targets } = await this.readTargets(userId)
+    const sources = await this.fromEach(targets, async p => await p.keys({ user_id: userId }))
+    const merged = mergeByKey(sources, active).map(s => s.item)
+    const chunksByGroup: Record<string, number> = {}
+    for (const k of merged) chunksByGroup[k.group_key] = (chunksByGroup[k.group_key] ?? 0) + 1
+    const providers: ProviderCounts = {}
+    for (const s of sources) providers[s.provider] = s.item.length
+    return {
+      total_chunks: merged.length,
+      total_files: new Set(merged.map(k => k.file_id)).size,
+      total_groups: Object.keys(chunksByGroup).length,
+      chunks_by_group: chunksByGroup,
+      providers
+    }
+  }
+
+  /** SPEC §3.4: a delete reaches every provider, or answers 503 having deleted nothing it cannot account for. */
+  async delete (filter: ChunkFilter): Promise<{ deleted: number, providers: ProviderCounts }> {
+    return await this.guard.run([filter.user_id], async () => await this.deleteEverywhere([filter]))
+  }
+
+  /** Changes a file's group key in every provider that holds it. */
+  async updateGroupKey (userId: number, fileId: number, groupKey: string): Promise<{ updated: number, providers: ProviderCounts }> {
+    return await this.guard.run([userId], async () => {
+      const names = await this.reachableOrThrow('update the group key')
+      const before = await this.fromEach(names, async p => await p.keys({ user_id: userId, file_ids: [fileId] }))
+      const providers = await this.applyEverywhere(names, async p => await p.updateGroupKey(userId, fileId, groupKey), 'updated the group key')
+      return { updated: distinctKeys(before), providers }
+    })
+  }
+
+  private async deleteEverywhere (filters: ChunkFilter[]): Promise<{ deleted: number, providers: ProviderCounts }> {
+    const names = await this.reachableOrThrow('delete')
+    const before = await this.fromEach(names, async p => (await Promise.all(filters.map(async f => await p.keys(f)))).flat())
+    const providers = await this.applyEverywhere(names, async p => {
+      let n = 0
+      for (const f of filters) n += await p.delete(f)
+      return n
+    }, 'deleted')
+    return { deleted: distinctKeys(before), providers }
+  }
+
+  /** Checks every configured provider first so a delete never starts where it cannot finish. */
+  private async reachableOrThrow (action: string): Promise<ProviderName[]> {
+    const names = this.configured()
+    const health = await Promise.all(names.map(async n => ({ n, h: await this.provider(n).health() })))
+    const down = health.filter(x => x.h.status !== 'connected')
+    if (down.length > 0) {
+      const detail = down.map(x => `${x.n} (${x.h.error ?? 'disconnected'})`).join(', ')
+      throw new ProviderDownError(`Cannot ${action}: vector provider ${detail} is unreachable; nothing was changed, retry when it is back`)
+    }
+    return names
+  }
+
+  /** Runs a change on every provider; if any fails, answers 503 saying what was done where. */
+  private async applyEverywhere (names: ProviderName[], fn: (p: VectorProvider) => Promise<number>, verb: string): Promise<ProviderCounts> {
+    const settled = await Promise.allSettled(names.map(async n => await fn(this.provider(n))))
+    const counts: ProviderCounts = {}
+    const failed: string[] = []
+    settled.forEach((s, i) => {
+      if (s.status === 'fulfilled') counts[names[i]] = s.value
+      else failed.push(`${names[i]} failed (${(s.reason as Error).message})`)
+    })
+    if (failed.length > 0) {
+      const done = Object.entries(counts).map(([n, c]) => `${verb} ${c} in ${n}`).join(', ') || 'nothing changed'
+      throw new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`)
+    }
+    return counts
+  }
+
+  /**
+   * After a write, copies of the same keys in the other providers are stale: remove them so
+   * a later switch or rollback cannot show old content. Best effort: if a provider is down the
+   * version recorded with each chunk still lets merged reads prefer the new copy.
+   */
+  private async removeOlderCopies (targets: Map<ProviderName, ChunkRecord[]>): Promise<void> {
+    await Promise.all(this.configured().map(async other => {
+      const stale = [...targets].filter(([name]) => name !== other).flatMap(([, chunks]) => chunks)
+      for (const [userId, chunks] of groupBy(stale, c => c.user_id)) {
+        await this.provider(other).deleteKeys(userId, chunks).catch(err => {
+          this.logger?.warn({ provider: other, userId, err }, 'could not remove older copies; merged reads prefer the newer version')
+        })
+      }
+    }))
+  }
+
+  private async targetsByProvider (records: ChunkRecord[]): Promise<Map<ProviderName, ChunkRecord[]>> {
+    const targets = new Map<ProviderName, ChunkRecord[]>()
+    for (const [userId, chunks] of groupBy(records, r => r.user_id)) {
+      const { provider } = await this.settings.resolve(userId)
+      this.provider(provider)
+      targets.set(provider, [...(targets.get(provider) ?? []), ...chunks])
+    }
+    return targets
+  }
+
+  private async readTargets (userId: number): Promise<{ active: ProviderName, targets: ProviderName[] }> {
+    const [{ provider: active }, snapshot] = await Promise.all([this.settings.resolve(userId), this.settings.snapshot()])
+    this.provider(active)
+    const targets = snapshot.readMode === 'active' ? [active] : [active, ...this.configured().filter(n => n !== active)]
+    return { active, targets }
+  }
+
+  /** Runs a read on each provider; any failure is a 503 naming the provider (lists and stats must be complete). */
+  private async fromEach<T> (names: ProviderName[], fn: (p: VectorProvider) => Promise<T>): Promise<Array<Sourced<T>>> {
+    return await Promise.all(names.map(async name => {
+      try {
+        return { provider: name, item: await fn(this.provider(name)) }
+      } catch (err) {
+        throw isProviderDown(err) ? err : providerDown(name, err)
+      }
+    }))
+  }
+}
+
+function toRecord (c: ChunkInput): ChunkRecord {
+  const bytes = Buffer.byteLength(c.text, 'utf8')
+  if (bytes > MAX_TEXT_BYTES) {
+    throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is ${bytes} bytes of UTF-8, at most ${MAX_TEXT_BYTES} allowed; split it`)
+  }
+  if (c.start_line > c.end_line) {
+    throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: start_line (${c.start_line}) must not be greater than end_line (${c.end_line})`)
+  }
+  return {
+    ...c,
+    group_key: c.group_key ?? 'DEFAULT',
+    file_type: c.file_type ?? 0,
+    created: c.created ?? Math.floor(Date.now() / 1000),
+    version: nextVersion()
+  }
+}
+
+/** A batch naming one key twice keeps the last occurrence, as a sequence of writes would. */
+function dedupeByKey (records: ChunkRecord[]): ChunkRecord[] {
+  const byKey = new Map<string, ChunkRecord>()
+  for (const r of records) byKey.set(`${r.user_id}:${keyOf(r)}`, r)
+  return [...byKey.values()]
+}
+
+function filesOf (records: ChunkRecord[]): ChunkFilter[] {
+  return [...groupBy(records, r => r.user_id)].map(([userId, chunks]) => ({
+    user_id: userId, file_ids: [...new Set(chunks.map(c => c.file_id))]
+  }))
+}
+
+function distinctKeys (sources: Array<Sourced<KeyInfo[]>>): number {
+  return new Set(sources.flatMap(s => s.item.map(keyOf))).size
+}
+
+function toApi<T extends ChunkView> (item: T, provider: ProviderName): T & ApiChunk {
+  const { version: _version, ...rest } = item
+  return { ...rest, point_id: pointId(item), provider } as T & ApiChunk
+}
+
+function groupBy<T, K> (items: T[], keyFn: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>()
+  for (const item of items) {
+    const key = keyFn(item)
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [item])
+    else group.push(item)
+  }
+  return groups
+}

@@ -1,0 +1,74 @@
+import { Type } from 'typebox'
+import { ProviderName, ReadMode, Timestamp, UserId } from './common.ts'
+
+const ProviderStatus = Type.Enum(['connected', 'disconnected', 'not_configured'])
+
+export const VectorIndexState = Type.Object({
+  exists: Type.Boolean(),
+  usable: Type.Boolean(),
+  name: Type.Optional(Type.String()),
+  distance: Type.Optional(Type.String()),
+  m: Type.Optional(Type.Integer())
+})
+
+export const StatusReply = Type.Object({
+  current_provider: ProviderName,
+  qdrant_configured: Type.Boolean(),
+  source: Type.Enum(['settings', 'env', 'default']),
+  env_provider: Type.Union([ProviderName, Type.Null()]),
+  read_mode: ReadMode,
+  changed_at: Type.Union([Timestamp, Type.Null()]),
+  changed_by: Type.Union([Type.String(), Type.Null()]),
+  providers: Type.Object({
+    mariadb: Type.Object({
+      status: ProviderStatus,
+      version: Type.Optional(Type.String()),
+      table: Type.String(),
+      vector_index: Type.Optional(VectorIndexState),
+      chunks: Type.Union([Type.Integer(), Type.Null()]),
+      warnings: Type.Array(Type.String()),
+      error: Type.Optional(Type.String())
+    }),
+    qdrant: Type.Object({
+      status: ProviderStatus,
+      collection: Type.Union([Type.String(), Type.Null()]),
+      chunks: Type.Union([Type.Integer(), Type.Null()]),
+      error: Type.Optional(Type.String())
+    })
+  }),
+  user_overrides: Type.Integer(),
+  migration: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])
+})
+
+export const SetProviderBody = Type.Object({ provider: ProviderName }, { additionalProperties: false })
+export const SetProviderReply = Type.Object({
+  current_provider: ProviderName,
+  previous_provider: ProviderName,
+  changed_at: Timestamp
+})
+
+export const SetReadModeBody = Type.Object({ read_mode: ReadMode }, { additionalProperties: false })
+
+export const UserParams = Type.Object({ user_id: UserId }, { additionalProperties: false })
+export const UserProviderReply = Type.Object({
+  user_id: Type.Integer(),
+  provider: ProviderName,
+  source: Type.Enum(['user', 'settings', 'env', 'default'])
+})
+
+export const ChangesQuery = Type.Object({
+  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }))
+}, { additionalProperties: false })
+
+export const ChangesReply = Type.Object({
+  changes: Type.Array(Type.Object({
+    id: Type.Integer(),
+    scope: Type.Enum(['global', 'user']),
+    user_id: Type.Union([Type.Integer(), Type.Null()]),
+    setting: Type.Enum(['provider', 'read_mode']),
+    previous_value: Type.Union([Type.String(), Type.Null()]),
+    new_value: Type.Union([Type.String(), Type.Null()]),
+    changed_by: Type.Union([Type.String(), Type.Null()]),
+    changed_at: Timestamp
+  }))
+})

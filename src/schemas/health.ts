@@ -1,0 +1,31 @@
+import { Type } from 'typebox'
+import { ProviderName } from './common.ts'
+
+const ProviderState = Type.Enum(['connected', 'disconnected', 'not_configured'])
+
+export const HealthReply = Type.Object({
+  status: Type.Enum(['ok', 'error']),
+  provider: ProviderName,
+  mariadb: ProviderState,
+  qdrant: ProviderState,
+  errors: Type.Optional(Type.Record(Type.String(), Type.String()))
+})
+
+export const LiveReply = Type.Object({ status: Type.Literal('ok') })
+
+export const CapabilitiesReply = Type.Object({
+  service: Type.String(),
+  version: Type.String(),
+  vector_dimension: Type.Integer(),
+  distance: Type.Literal('cosine'),
+  active_provider: ProviderName,
+  read_mode: Type.Enum(['merged', 'active']),
+  providers: Type.Array(ProviderName),
+  capabilities: Type.Array(Type.String()),
+  limits: Type.Object({
+    max_chunks_per_request: Type.Integer(),
+    max_text_bytes: Type.Integer(),
+    max_search_limit: Type.Integer(),
+    max_body_bytes: Type.Integer()
+  })
+})

@@ -1,0 +1,29 @@
+import t from 'tap'
+import { loadConfig } from '../src/config.ts'
+
+t.test('defaults', async t => {
+  const c = loadConfig({ API_KEY: 'k'.repeat(16) })
+  t.match(c, { PORT: 8090, HOST: '0.0.0.0', MARIADB_TABLE: 'BRAG', QDRANT_COLLECTION: 'user_documents', VECTOR_DIMENSION: 1024, SETTINGS_CACHE_MS: 1000, MIGRATION_BATCH_SIZE: 500, LOG_LEVEL: 'info', AUTH_DISABLED: false })
+  t.equal(c.QDRANT_URL, undefined, 'Qdrant not configured by default')
+  t.equal(c.VECTOR_STORAGE_PROVIDER, undefined)
+})
+
+t.test('one message names every bad variable', async t => {
+  t.throws(() => loadConfig({
+    API_KEY: 'k'.repeat(16), PORT: 'eighty', VECTOR_DIMENSION: '0', LOG_LEVEL: 'loud', MARIADB_URL: 'mysql://x', VECTOR_STORAGE_PROVIDER: 'pg', SETTINGS_CACHE_MS: '-1', QDRANT_URL: 'qdrant:6333'
+  }), err => {
+    const message = (err as Error).message
+    for (const name of ['PORT', 'VECTOR_DIMENSION', 'LOG_LEVEL', 'MARIADB_URL', 'VECTOR_STORAGE_PROVIDER', 'SETTINGS_CACHE_MS', 'QDRANT_URL']) {
+      t.match(message, name, `names ${name}`)
+    }
+    t.equal((err as { code: string }).code, 'VG_CONFIG_INVALID')
+    return true
+  })
+})
+
+t.test('refuses to start without API_KEY unless AUTH_DISABLED', async t => {
+  t.throws(() => loadConfig({}), /API_KEY is required/)
+  t.equal(loadConfig({ AUTH_DISABLED: 'true' }).AUTH_DISABLED, true)
+  t.throws(() => loadConfig({ API_KEY: 'same-key-123', ADMIN_API_KEY: 'same-key-123' }), /ADMIN_API_KEY must differ/)
+  t.throws(() => loadConfig({ API_KEY: 'k'.repeat(16), VECTOR_STORAGE_PROVIDER: 'qdrant' }), /QDRANT_URL is not set/)
+})
