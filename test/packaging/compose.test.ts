@@ -1,0 +1,314 @@
+// docker-compose.yml, checked without a Docker engine: its structure, the gateway's
+// environment against the real configuration schema and loader, the consistency of
+// the connection URLs with the backend services, and the healthcheck commands run
+// here against stand-in HTTP servers.
+import t from 'tap'
+import { execFile } from 'node:child_process'
+import { existsSync, readFileSync } from 'node:fs'
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parse } from 'yaml'
+import { ConfigSchema, loadConfig } from '../../src/config.ts'
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as ComposeFile
+
+interface ComposeFile {
+  services: Record<string, Service>
+  volumes?: Record<string, unknown>
+}
+interface Service {
+  image?: string
+  build?: string | { context?: string, dockerfile?: string }
+  ports?: Array<string | number | { target: number, published?: string | number }>
+  environment?: Record<string, string | number | boolean | null> | string[]
+  command?: string | string[]
+  volumes?: Array<string | { type?: string, source?: string, target: string }>
+  depends_on?: string[] | Record<string, { condition?: string }>
+  healthcheck?: { test?: string | string[], disable?: boolean }
+}
+
+/**
+ * Compose interpolation against a given host environment (empty: the file's own
+ * defaults): $$, $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e}, ${VAR:+a}, ${VAR+a}.
+ */
+function interpolate (value: string, host: Record<string, string> = {}): string {
+  return value.replace(/\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    (_m, dollar?: string, braced?: string, op?: string, arg?: string, bare?: string) => {
+      if (dollar !== undefined) return '$'
+      const name = (braced ?? bare) as string
+      const set = Object.hasOwn(host, name)
+      const nonEmpty = set && host[name] !== ''
+      switch (op) {
+        case ':-': return nonEmpty ? host[name] : arg ?? ''
+        case '-': return set ? host[name] : arg ?? ''
+        case ':?': if (nonEmpty) return host[name]; throw new Error(`required variable ${name}: ${arg ?? ''}`)
+        case '?': if (set) return host[name]; throw new Error(`required variable ${name}: ${arg ?? ''}`)
+        case ':+': return nonEmpty ? arg ?? '' : ''
+        case '+': return set ? arg ?? '' : ''
+        default: return host[name] ?? ''
+      }
+    })
+}
+
+/** A service's environment as plain strings, interpolated. `null` (pass-through) is left out. */
+function environment (service: Service, host: Record<string, string> = {}): Record<string, string> {
+  const raw = service.environment ?? {}
+  const entries: Array<[string, string | number | boolean | null]> = Array.isArray(raw)
+    ? raw.map((line) => {
+      const i = line.indexOf('=')
+      return i === -1 ? [line, null] : [line.slice(0, i), line.slice(i + 1)]
+    })
+    : Object.entries(raw)
+  return Object.fromEntries(entries.flatMap(([k, v]) => v === null ? [] : [[k, interpolate(String(v), host)]]))
+}
+
+/** The raw (uninterpolated) environment values, to see which ones come from the host. */
+function rawEnvironment (service: Service): Record<string, string> {
+  const raw = service.environment ?? {}
+  if (Array.isArray(raw)) return Object.fromEntries(raw.map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]))
+  return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]))
+}
+
+/** loadConfig() with the test process's own configuration variables hidden (env-schema merges process.env). */
+function loadConfigIsolated (env: Record<string, string>): ReturnType<typeof loadConfig> {
+  const saved: Record<string, string> = {}
+  for (const key of Object.keys(ConfigSchema.properties)) {
+    if (process.env[key] !== undefined) {
+      saved[key] = process.env[key]
+      delete process.env[key]
+    }
+  }
+  try {
+    return loadConfig(env)
+  } finally {
+    Object.assign(process.env, saved)
+  }
+}
+
+/** Container ports of a service's `ports` (short and long syntax). */
+function containerPorts (service: Service): number[] {
+  return (service.ports ?? []).map((p) => {
+    if (typeof p === 'object') return Number(p.target)
+    const spec = interpolate(String(p)).replace(/\/(tcp|udp)$/, '')
+    return Number(spec.split(':').at(-1))
+  })
+}
+
+function dependsOn (service: Service): Record<string, { condition?: string }> {
+  const d = service.depends_on ?? {}
+  return Array.isArray(d) ? Object.fromEntries(d.map((n) => [n, {}])) : d
+}
+
+function healthTest (service: Service): string[] {
+  const test = service.healthcheck?.test
+  if (test === undefined) return []
+  return (typeof test === 'string' ? ['CMD-SHELL', test] : test).map((s) => interpolate(s))
+}
+
+/** Paths the health routes plugin declares (registered without a prefix in routes/index.ts). */
+function healthRoutes (): string[] {
+  const source = readFileSync(join(root, 'routes', 'health.ts'), 'utf8')
+  return [...source.matchAll(/\.get\(\s*['"`]([^'"`]+)['"`]/g)].map((m) => m[1])
+}
+
+const PORT_DEFAULT = (ConfigSchema.properties.PORT as unknown as { default: number }).default
+const services = compose.services ?? {}
+const gateway = services.gateway
+const mariadb = services.mariadb
+const qdrant = services.qdrant
+
+t.test('services gateway, mariadb and qdrant exist', async (t) => {
+  t.ok(gateway, 'gateway')
+  t.ok(mariadb, 'mariadb')
+  t.ok(qdrant, 'qdrant')
+})
+
+t.test('backend images are pinned to the reference versions', async (t) => {
+  t.equal(mariadb.image, 'mariadb:11.8')
+  t.equal(qdrant.image, 'qdrant/qdrant:v1.19.0')
+})
+
+t.test('the gateway is built from this repository', async (t) => {
+  const context = typeof gateway.build === 'string' ? gateway.build : gateway.build?.context
+  t.equal(context, '.')
+  const dockerfile = typeof gateway.build === 'object' ? gateway.build.dockerfile ?? 'Dockerfile' : 'Dockerfile'
+  t.ok(existsSync(join(root, dockerfile)), `${dockerfile} exists`)
+})
+
+t.test('every service has a healthcheck', async (t) => {
+  for (const [name, service] of Object.entries(services)) {
+    const test = healthTest(service)
+    t.not(service.healthcheck?.disable, true, `${name}: not disabled`)
+    t.ok(test.length > 0 && test[0] !== 'NONE', `${name}: has a test`)
+    t.ok(['CMD', 'CMD-SHELL'].includes(test[0]), `${name}: test starts with CMD or CMD-SHELL`)
+  }
+})
+
+t.test('the gateway waits for healthy backends', async (t) => {
+  const deps = dependsOn(gateway)
+  t.equal(deps.mariadb?.condition, 'service_healthy', 'mariadb')
+  t.equal(deps.qdrant?.condition, 'service_healthy', 'qdrant')
+})
+
+t.test('the gateway environment is valid configuration', async (t) => {
+  const env = environment(gateway)
+  const known = new Set(Object.keys(ConfigSchema.properties))
+  for (const name of Object.keys(env)) t.ok(known.has(name), `${name} is a ConfigSchema property`)
+  for (const [name, value] of Object.entries(env)) t.not(value, '', `${name} resolves to a value without host variables`)
+
+  const config = loadConfigIsolated(env)
+  t.equal(config.VECTOR_STORAGE_PROVIDER, 'mariadb')
+  t.equal(config.VECTOR_DIMENSION, 1024)
+  t.equal(config.QDRANT_URL, 'http://qdrant:6333')
+  t.equal(config.HOST, '0.0.0.0', 'listens on every interface of the container')
+  t.equal(config.AUTH_DISABLED, false, 'authentication stays on')
+})
+
+t.test('API keys come from the host environment, with defaults', async (t) => {
+  const raw = rawEnvironment(gateway)
+  for (const name of ['API_KEY', 'ADMIN_API_KEY']) {
+    t.match(raw[name], new RegExp(`^\\$\\{${name}:-[^}]+\\}$`), `${name} is \${${name}:-default}`)
+  }
+  const host = { API_KEY: 'host-data-key-123', ADMIN_API_KEY: 'host-admin-key-456' }
+  const config = loadConfigIsolated(environment(gateway, host))
+  t.equal(config.API_KEY, host.API_KEY)
+  t.equal(config.ADMIN_API_KEY, host.ADMIN_API_KEY)
+})
+
+t.test('the published port is the port the gateway listens on', async (t) => {
+  const port = Number(environment(gateway).PORT ?? PORT_DEFAULT)
+  t.equal(port, 8090)
+  t.same(containerPorts(gateway), [port])
+  const published = interpolate(String(gateway.ports?.[0]))
+  t.equal(published, `${port}:${port}`)
+})
+
+t.test('MARIADB_URL points at the mariadb service and its account', async (t) => {
+  const url = new URL(environment(gateway).MARIADB_URL)
+  const db = environment(mariadb)
+  t.equal(url.protocol, 'mariadb:')
+  t.equal(url.hostname, 'mariadb', 'host is the service name')
+  t.equal(url.port, '3306', 'the server port inside the network')
+  t.equal(decodeURIComponent(url.username), db.MARIADB_USER, 'user')
+  t.equal(decodeURIComponent(url.password), db.MARIADB_PASSWORD, 'password')
+  t.equal(url.pathname.replace(/^\//, ''), db.MARIADB_DATABASE, 'database')
+  t.ok(db.MARIADB_ROOT_PASSWORD, 'a root password is set')
+  t.not(db.MARIADB_ROOT_PASSWORD, db.MARIADB_PASSWORD, 'root password differs from the application password')
+})
+
+t.test('mariadb is tuned for vector search', async (t) => {
+  const command = Array.isArray(mariadb.command) ? mariadb.command : String(mariadb.command ?? '').split(/\s+/)
+  for (const flag of ['--mhnsw-max-cache-size=1G', '--innodb-buffer-pool-size=1G', '--max-allowed-packet=256M']) {
+    t.ok(command.includes(flag), flag)
+  }
+  t.same(healthTest(mariadb), ['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized'])
+})
+
+t.test('QDRANT_URL points at the qdrant service', async (t) => {
+  const url = new URL(environment(gateway).QDRANT_URL)
+  t.equal(url.protocol, 'http:')
+  t.equal(url.hostname, 'qdrant', 'host is the service name')
+  t.equal(url.port, '6333', 'Qdrant REST port')
+  for (const port of containerPorts(qdrant)) t.equal(port, 6333, 'qdrant publishes its REST port')
+})
+
+t.test('named volumes are declared and mounted where the data lives', async (t) => {
+  const declared = new Set(Object.keys(compose.volumes ?? {}))
+  const mounts = (service: Service): Array<{ source: string, target: string }> =>
+    (service.volumes ?? []).map((v) => typeof v === 'string'
+      ? { source: v.split(':')[0], target: v.split(':')[1] }
+      : { source: v.source ?? '', target: v.target })
+  for (const [name, service] of Object.entries(services)) {
+    for (const { source } of mounts(service)) {
+      if (!source.startsWith('.') && !source.startsWith('/')) t.ok(declared.has(source), `${name}: volume ${source} is declared`)
+    }
+  }
+  const target = (service: Service, path: string): string | undefined => mounts(service).find((m) => m.target === path)?.source
+  t.ok(declared.has(target(mariadb, '/var/lib/mysql') ?? ''), 'mariadb data on a named volume')
+  t.ok(declared.has(target(qdrant, '/qdrant/storage') ?? ''), 'qdrant storage on a named volume')
+})
+
+// ---------------------------------------------------------------- healthchecks, run for real
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void
+
+async function withServer (handler: Handler, fn: (port: number, requests: string[]) => Promise<void>): Promise<void> {
+  const requests: string[] = []
+  const server = createServer((req, res) => { requests.push(req.url ?? ''); handler(req, res) })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  try {
+    await fn((server.address() as AddressInfo).port, requests)
+  } finally {
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+  }
+}
+
+async function closedPort (): Promise<number> {
+  let port = 0
+  await withServer(() => {}, async (p) => { port = p })
+  return port
+}
+
+/** Runs a command; resolves with its exit code (never rejects on a non-zero exit). */
+async function exitCode (file: string, args: string[], env: Record<string, string>): Promise<number> {
+  return await new Promise((resolve) => {
+    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 15000 }, (err) => {
+      if (err === null) resolve(0)
+      else resolve(typeof err.code === 'number' ? err.code : 255)
+    })
+  })
+}
+
+const reply = (status: number, body: string): Handler => (_req, res) => {
+  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
+}
+
+t.test('gateway healthcheck: node fetch against /health on PORT', async (t) => {
+  const test = healthTest(gateway)
+  t.same(test.slice(0, 3), ['CMD', 'node', '-e'])
+  const script = test[3]
+  const path = /\/health[a-z/]*/.exec(script)?.[0]
+  t.ok(path !== undefined && healthRoutes().includes(path), `probes a route that exists (${path})`)
+
+  await withServer(reply(200, '{"status":"ok"}'), async (port, requests) => {
+    t.equal(await exitCode(process.execPath, ['-e', script], { PORT: String(port) }), 0, 'healthy on 200')
+    t.same(requests, [path], 'asked the health path')
+  })
+  await withServer(reply(503, '{"status":"error"}'), async (port) => {
+    t.equal(await exitCode(process.execPath, ['-e', script], { PORT: String(port) }), 1, 'unhealthy on 503')
+  })
+  t.equal(await exitCode(process.execPath, ['-e', script], { PORT: String(await closedPort()) }), 1, 'unhealthy when nothing listens')
+})
+
+t.test('qdrant healthcheck: bash /dev/tcp probe of /readyz', async (t) => {
+  const test = healthTest(qdrant)
+  t.same(test.slice(0, 3), ['CMD', 'bash', '-c'], 'needs only bash (the image has no curl or wget)')
+  const script = test[3]
+  t.match(script, '/dev/tcp/127.0.0.1/6333', 'probes the REST port inside the container')
+  const on = (port: number): string => script.replaceAll('/dev/tcp/127.0.0.1/6333', `/dev/tcp/127.0.0.1/${port}`)
+
+  await withServer(reply(200, 'all shards are ready'), async (port, requests) => {
+    t.equal(await exitCode('bash', ['-c', on(port)], {}), 0, 'healthy on 200')
+    t.same(requests, ['/readyz'], 'asked /readyz')
+  })
+  await withServer(reply(503, 'some shards are not ready (200 pending)'), async (port) => {
+    t.not(await exitCode('bash', ['-c', on(port)], {}), 0, 'unhealthy on 503, even with "200" in the body')
+  })
+  await withServer((_req, res) => { res.writeHead(503, { 'x-count': '200' }).end() }, async (port) => {
+    t.not(await exitCode('bash', ['-c', on(port)], {}), 0, 'unhealthy on 503, even with "200" in a header')
+  })
+  t.not(await exitCode('bash', ['-c', on(await closedPort())], {}), 0, 'unhealthy when nothing listens')
+})
+
+t.test('interpolation helper follows compose rules', async (t) => {
+  t.equal(interpolate('${A:-x}'), 'x')
+  t.equal(interpolate('${A:-x}', { A: '' }), 'x')
+  t.equal(interpolate('${A-x}', { A: '' }), '')
+  t.equal(interpolate('${A:-x}', { A: 'y' }), 'y')
+  t.equal(interpolate('$$A and $$$${B}'), '$A and $${B}')
+  t.throws(() => interpolate('${A:?missing}'))
+})
