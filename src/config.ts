@@ -37,7 +37,7 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const data = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))
   let config: Config
   try {
-    config = envSchema<Config>({ schema: ConfigSchema, data, dotenv: false })
+    config = envSchema<Config>({ schema: ConfigSchema, data, env: false, dotenv: false })
   } catch (err) {
     const problems = ((err as { errors?: EnvProblem[] }).errors ?? []).map(describe)
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)

@@ -1,11 +1,11 @@
 // Thin request helpers over app.inject for routing tests.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, InjectOptions } from 'fastify'
 import type { TestGateway } from './app.ts'
 import type { ChunkBody } from './chunks.ts'
 
 export function client (gw: TestGateway) {
   const { app, data, admin } = gw
-  const inject = async (app: FastifyInstance, opts: Parameters<FastifyInstance['inject']>[0]) => await app.inject(opts)
+  const inject = async (app: FastifyInstance, opts: InjectOptions) => await app.inject(opts)
   return {
     store: async (chunks: ChunkBody[], replace = false) => await inject(app, { method: 'POST', url: '/chunks', headers: data, payload: { chunks, replace } }),
     search: async (body: Record<string, unknown>) => await inject(app, { method: 'POST', url: '/search', headers: data, payload: { min_score: 0, limit: 100, ...body } }),
