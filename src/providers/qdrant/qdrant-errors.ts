@@ -72,7 +72,10 @@ export function mapQdrantError (what: string, err: unknown, timeoutMs: number): 
   if (err instanceof QdrantClientTimeoutError) {
     return providerDown(PROVIDER, new Error(`${what}: no answer within ${timeoutMs} ms`, { cause: err }))
   }
-  if (err instanceof QdrantClientResourceExhaustedError || err instanceof QdrantClientUnexpectedResponseError) {
+  if (err instanceof QdrantClientResourceExhaustedError) {
+    return providerDown(PROVIDER, new Error(`${what}: Qdrant answered HTTP 429 (rate limited, retry after ${err.retry_after} s)`, { cause: err }))
+  }
+  if (err instanceof QdrantClientUnexpectedResponseError) {
     return providerDown(PROVIDER, new Error(`${what}: ${err.message}`, { cause: err }))
   }
   if (err instanceof Error) {
