@@ -35,7 +35,11 @@
 //   end. users() uses the same trick: order_by user_id with user_id > last.
 // - Counts returned by delete/deleteKeys/updateGroupKey are taken just before
 //   the change (Qdrant does not report how many points an update touched); under
-//   concurrent writes to the same user they are approximate.
+//   concurrent writes to the same user they are approximate. updateGroupKey
+//   counts every chunk of the file (as the contract says), changed or not.
+// - Qdrant stores cosine vectors normalised: list/scan give back unit vectors.
+// - Errors: see qdrant-errors.ts (unreachable/timeout/5xx/429/401/403/404 ->
+//   VG_PROVIDER_DOWN 503; another 4xx -> VG_INTERNAL 500).
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest'
 import { IncompatibleStoreError } from '../../errors.ts'
 import {
