@@ -154,7 +154,7 @@ export function providerContract (t: TapTest, setup: () => Promise<ContractSetup
     file10[2].start_line = 0
     file10[2].end_line = 0
     const file11 = fileChunks(dimension, 1, 11, 2)
-    const big = makeChunk(dimension, { user_id: 1, file_id: 2 ** 53 - 1, chunk_index: 2_147_483_647 }, { created: 253402300799 })
+    const big = makeChunk(dimension, { user_id: 1, file_id: 2 ** 53 - 1, chunk_index: 2_147_483_647 }, { created: 253402300799, start_line: 0, end_line: 2_147_483_647 })
     const bigUser = makeChunk(dimension, { user_id: 2 ** 53 - 1, file_id: 1, chunk_index: 0 })
     // written out of key order on purpose
     const stored = await provider.upsert([file10[2], file11[0], file10[0], big, file10[1], file11[1], bigUser])
