@@ -7,8 +7,8 @@ const health: FastifyPluginAsyncTypebox = async (fastify) => {
     config: { auth: 'public' },
     schema: { tags: ['health'], summary: 'Readiness: MariaDB and the active provider reachable', response: { 200: HealthReply, 503: HealthReply } }
   }, async (_request, reply) => {
-    const { provider } = await fastify.settings.snapshot()
-    const states = await providerStates(fastify.router)
+    const [settings, states] = await Promise.all([fastify.settings.snapshot().catch(() => null), providerStates(fastify.router)])
+    const provider = settings?.provider ?? fastify.settings.fallbackProvider()
     const ok = states.mariadb.status === 'connected' && states[provider].status === 'connected'
     const errors = Object.fromEntries(Object.entries(states).flatMap(([n, s]) => s.error === undefined ? [] : [[n, s.error]]))
     return await reply.code(ok ? 200 : 503).send({

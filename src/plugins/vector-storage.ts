@@ -35,6 +35,7 @@ export default fp(async (fastify, opts: { config: Config }) => {
     cacheMs: config.SETTINGS_CACHE_MS,
     onRefreshError: err => { fastify.log.warn({ err }, 'settings refresh failed; serving the last known settings') }
   })
+  await settings.snapshot() // fail fast on a broken settings table, and start warm
   const instrumented = new Map<ProviderName, VectorProvider>(
     [...providers.all].map(([name, p]) => [name, instrumentProvider(p, fastify.metrics)]))
   const router = new VectorRouter({ providers: instrumented, settings, logger: fastify.log })

@@ -2,6 +2,7 @@
 // MariaDB so every replica agrees; each replica caches a snapshot for
 // SETTINGS_CACHE_MS, which bounds how long a switch takes to reach it.
 import type { Pool } from 'mariadb'
+import { providerDown } from '../errors.ts'
 import type { ProviderName } from '../providers/vector-provider.ts'
 
 export type ReadMode = 'merged' | 'active'
@@ -53,10 +54,15 @@ export class SettingsStore {
     try {
       return await this.loading
     } catch (err) {
-      if (cached === null) throw err
+      if (cached === null) throw providerDown('mariadb', err)
       this.options.onRefreshError?.(err)
       return cached
     }
+  }
+
+  /** The provider used when the settings table names none. */
+  fallbackProvider (): ProviderName {
+    return this.options.envProvider ?? 'mariadb'
   }
 
   /** SPEC §3.1: the user's override, else the settings table, else the environment, else mariadb. */
