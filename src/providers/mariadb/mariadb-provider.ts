@@ -168,8 +168,10 @@ export function parseServerVersion (version: string): { mariadb: boolean, major:
   }
 }
 
-function requirement (found: string): string {
-  return `vector-gateway needs MariaDB >= 11.7 with the VECTOR type (11.8 LTS recommended); the server is ${found}`
+function refusal (problem: string): InstanceType<typeof IncompatibleStoreError> {
+  return new IncompatibleStoreError(
+    `${problem}: vector-gateway needs MariaDB >= 11.7 with the VECTOR type (11.8 LTS recommended). ` +
+    'Upgrade the server or point MARIADB_URL at one that has it.')
 }
 
 export class MariaDbProvider implements VectorProvider {
@@ -223,15 +225,15 @@ export class MariaDbProvider implements VectorProvider {
       return translateError(err)
     }
     const v = parseServerVersion(version)
-    if (!v.mariadb) throw new IncompatibleStoreError(`${requirement(`${version}, which is not MariaDB`)}.`)
+    if (!v.mariadb) throw refusal(`The server reports version ${version}, which is not MariaDB`)
     if (v.major < 11 || (v.major === 11 && v.minor < 7)) {
-      throw new IncompatibleStoreError(`${requirement(`MariaDB ${version}, which has no VECTOR type`)}.`)
+      throw refusal(`MariaDB ${version} has no VECTOR type`)
     }
     try {
       await this.pool.query("SELECT VEC_DISTANCE_COSINE(VEC_FromText('[1,0]'), VEC_FromText('[0,1]')) AS d")
     } catch (err) {
       if (errnoOf(err) === undefined || errnoOf(err)! >= 45000) return translateError(err)
-      throw new IncompatibleStoreError(`${requirement(`MariaDB ${version}, whose VECTOR functions fail (${(err as Error).message})`)}.`)
+      throw refusal(`MariaDB ${version} cannot run VEC_DISTANCE_COSINE (${(err as Error).message})`)
     }
     this.serverVersion = version
 
