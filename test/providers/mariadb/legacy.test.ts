@@ -5,7 +5,7 @@ import t from 'tap'
 import { createTestDatabase } from '../../helpers/mariadb.ts'
 import type { ChunkKey, ChunkRecord } from '../../../src/providers/vector-provider.ts'
 import { legacyVersion, nextVersion } from '../../../src/routing/write-clock.ts'
-import { unitVector } from '../provider-contract.ts'
+import { unitVector, type TapTest } from '../provider-contract.ts'
 import { appInsert, appSearch, createAppTable, newProvider, type AppRow } from './setup.ts'
 
 const D = 16
@@ -14,7 +14,7 @@ function appRow (user: number, file: number, start: number, text: string, seed: 
   return { user, file, group, type: 2, start, end: start + 5, text, vector: unitVector(D, seed), created: 1_700_000_000 + seed }
 }
 
-async function setup (t: Parameters<Parameters<typeof t.test>[1]>[0]) {
+async function setup (t: TapTest) {
   const db = await createTestDatabase(t)
   await createAppTable(db.pool, D)
   // file 100 of user 1: BSTART out of insertion order, with a tie (10) broken by BID
