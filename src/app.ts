@@ -7,6 +7,7 @@ import authPlugin from './plugins/auth.ts'
 import errorHandlerPlugin from './plugins/error-handler.ts'
 import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
 import metricsPlugin from './plugins/metrics.ts'
+import migrationPlugin from './plugins/migration.ts'
 import swaggerPlugin from './plugins/swagger.ts'
 import validationPlugin from './plugins/validation.ts'
 import vectorStoragePlugin from './plugins/vector-storage.ts'
@@ -42,6 +43,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   if (options.storage !== false) {
     await app.register(mariadbPoolPlugin, { config })
     await app.register(vectorStoragePlugin, { config })
+    await app.register(migrationPlugin, { config })
   }
   await app.register(routes)
   return app

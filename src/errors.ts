@@ -17,6 +17,8 @@ export const InvalidStateError = createError('VG_INVALID_STATE', '%s', 409)
 export const ArchiveRefusedError = createError('VG_ARCHIVE_REFUSED', '%s', 409)
 export const ProviderDownError = createError('VG_PROVIDER_DOWN', '%s', 503)
 export const PartialDeleteError = createError('VG_PARTIAL_DELETE', '%s', 503)
+/** A live mutation waited too long for a migration batch holding its user (SPEC §5); retryable. */
+export const MigrationBusyError = createError('VG_MIGRATION_BUSY', '%s', 503)
 export const InternalError = createError('VG_INTERNAL', '%s', 500)
 
 // Start-up refusals (not HTTP): wrong configuration or an incompatible store.

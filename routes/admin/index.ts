@@ -1,6 +1,8 @@
 // /admin/vector-storage/*: guarded by ADMIN_API_KEY (see plugins/auth.ts).
 import type { FastifyPluginAsync } from 'fastify'
+import archive from './archive.ts'
 import changes from './changes.ts'
+import migrations from './migrations.ts'
 import provider from './provider.ts'
 import status from './status.ts'
 import userProvider from './user-provider.ts'
@@ -10,6 +12,8 @@ const admin: FastifyPluginAsync = async (fastify) => {
   await fastify.register(provider)
   await fastify.register(userProvider)
   await fastify.register(changes)
+  await fastify.register(migrations)
+  await fastify.register(archive)
 }
 
 export default admin

@@ -6,17 +6,25 @@ import type { SettingsStore } from './settings-store.ts'
 import { providerStates } from './provider-states.ts'
 import type { VectorRouter } from './vector-router.ts'
 
-export async function storageStatus (deps: { config: Config, settings: SettingsStore, router: VectorRouter, providers: ConfiguredProviders }) {
+export interface MigrationSummarySource {
+  /** the running or paused migration, else the last one, else null */
+  summary (): Promise<object | null>
+}
+
+export async function storageStatus (deps: {
+  config: Config, settings: SettingsStore, router: VectorRouter, providers: ConfiguredProviders, migrations?: MigrationSummarySource
+}) {
   const { config, settings, router, providers } = deps
   const snapshot = await settings.snapshot()
   const states = await providerStates(router)
   const whenConnected = async <T>(status: string, fn: () => Promise<T>, fallback: T): Promise<T> =>
     status === 'connected' ? await fn().catch(() => fallback) : fallback
-  const [mariadbChunks, vectorIndex, warnings, qdrantChunks] = await Promise.all([
+  const [mariadbChunks, vectorIndex, warnings, qdrantChunks, migration] = await Promise.all([
     whenConnected(states.mariadb.status, async () => await providers.mariadb.count(), null),
     whenConnected(states.mariadb.status, async () => await providers.mariadb.vectorIndexInfo(), undefined),
     whenConnected(states.mariadb.status, async () => await providers.mariadb.capacityWarnings(), []),
-    whenConnected(states.qdrant.status, async () => await providers.qdrant?.count() ?? null, null)
+    whenConnected(states.qdrant.status, async () => await providers.qdrant?.count() ?? null, null),
+    deps.migrations?.summary().catch(() => null) ?? null
   ])
   return {
     current_provider: snapshot.provider,
@@ -31,6 +39,6 @@ export async function storageStatus (deps: { config: Config, settings: SettingsS
       qdrant: { ...states.qdrant, collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null, chunks: qdrantChunks }
     },
     user_overrides: snapshot.overrides.size,
-    migration: null
+    migration
   }
 }

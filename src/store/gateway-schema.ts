@@ -34,6 +34,52 @@ export const GATEWAY_SCHEMA_STEPS: SchemaStep[] = [
         KEY idx_changed_at (changed_at)
       ) ENGINE=InnoDB`)
     }
+  },
+  {
+    version: 2,
+    description: 'background migrations and their per-user status (src/migration)',
+    async apply (conn) {
+      await conn.query(`CREATE TABLE IF NOT EXISTS vg_migrations (
+        id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
+        from_provider VARCHAR(16) NOT NULL,
+        to_provider VARCHAR(16) NOT NULL,
+        user_ids LONGTEXT NULL COMMENT 'JSON array; NULL = every user of the source',
+        batch_size INT NOT NULL,
+        delete_source TINYINT NOT NULL DEFAULT 0,
+        status VARCHAR(16) NOT NULL,
+        planned TINYINT NOT NULL DEFAULT 0,
+        error TEXT NULL,
+        created_by VARCHAR(128) NULL,
+        created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        started_at DATETIME(6) NULL,
+        completed_at DATETIME(6) NULL,
+        updated_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        copied_chunks BIGINT NOT NULL DEFAULT 0,
+        active_ms BIGINT NOT NULL DEFAULT 0,
+        lease_owner VARCHAR(128) NULL,
+        lease_expires_at DATETIME(6) NULL,
+        KEY idx_status (status)
+      ) ENGINE=InnoDB`)
+      await conn.query(`CREATE TABLE IF NOT EXISTS vg_migration_users (
+        migration_id BIGINT NOT NULL,
+        user_id BIGINT NOT NULL,
+        status VARCHAR(16) NOT NULL DEFAULT 'pending',
+        total_chunks BIGINT NOT NULL DEFAULT 0,
+        migrated_chunks BIGINT NOT NULL DEFAULT 0,
+        started_at DATETIME(6) NULL,
+        completed_at DATETIME(6) NULL,
+        error TEXT NULL,
+        checkpoint_file_id BIGINT NULL,
+        checkpoint_chunk_index BIGINT NULL,
+        source_count BIGINT NULL,
+        target_count BIGINT NULL,
+        reconciled_chunks BIGINT NULL,
+        source_deleted BIGINT NULL,
+        attempts INT NOT NULL DEFAULT 0,
+        PRIMARY KEY (migration_id, user_id),
+        KEY idx_migration_status (migration_id, status)
+      ) ENGINE=InnoDB`)
+    }
   }
 ]
 

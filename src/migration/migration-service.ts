@@ -1,0 +1,196 @@
+// What the admin API and the CLI do with migrations: create, list, show,
+// pause/resume/cancel/retry, and the API view of a migration (totals, rate, ETA,
+// per-user rows). No HTTP here: routes/admin/migrations.ts and src/cli.ts call it.
+import { BadRequestError, NotFoundError, ProviderUnavailableError } from '../errors.ts'
+import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
+import type { MigrationRow, MigrationStore, UserRow, UserTotals } from './migration-store.ts'
+import type { AdminAction, UserMigrationState } from './state-machine.ts'
+
+export interface CreateMigrationInput {
+  from: ProviderName
+  to: ProviderName
+  user_ids?: number[]
+  batch_size?: number
+  delete_source?: boolean
+}
+
+export interface MigrationView {
+  id: number
+  from: ProviderName
+  to: ProviderName
+  status: MigrationRow['status']
+  user_ids: number[] | null
+  batch_size: number
+  delete_source: boolean
+  planned: boolean
+  total_users: number
+  completed_users: number
+  in_progress_users: number
+  pending_users: number
+  failed_users: number
+  total_chunks: number
+  migrated_chunks: number
+  chunks_per_second: number | null
+  eta_seconds: number | null
+  created_by: string | null
+  created_at: string
+  started_at: string | null
+  completed_at: string | null
+  error: string | null
+  runner: string | null
+}
+
+export interface UserView {
+  user_id: number
+  status: UserMigrationState
+  total_chunks: number
+  migrated_chunks: number
+  started_at: string | null
+  completed_at: string | null
+  error: string | null
+  checkpoint: { file_id: number, chunk_index: number } | null
+  source_count: number | null
+  target_count: number | null
+  reconciled_chunks: number | null
+  source_deleted: number | null
+  attempts: number
+}
+
+export interface UserPage {
+  /** 1-based page (page/per_page) or offset/limit, whichever the caller used */
+  page?: number
+  per_page?: number
+  offset?: number
+  limit?: number
+  status?: UserMigrationState
+}
+
+export interface MigrationServiceOptions {
+  store: MigrationStore
+  providers: Map<ProviderName, VectorProvider>
+  defaultBatchSize: number
+  /** called after a change that gives runners work (this replica's runner looks at once) */
+  onChange?: () => void
+}
+
+const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
+
+export class MigrationService {
+  constructor (private readonly options: MigrationServiceOptions) {}
+
+  get store (): MigrationStore {
+    return this.options.store
+  }
+
+  /** Validates and creates a running migration (202 in the API); 409 while another one runs. */
+  async create (input: CreateMigrationInput, actor: string): Promise<MigrationView> {
+    const { from, to } = input
+    if (from === to) throw new BadRequestError(`from and to are both ${from}: a migration copies from one provider to the other`)
+    for (const name of [from, to]) {
+      const provider = this.options.providers.get(name)
+      if (provider === undefined) throw new ProviderUnavailableError(`Cannot migrate ${from} -> ${to}: ${name} is not configured on this gateway (set QDRANT_URL)`)
+      const health = await provider.health()
+      if (health.status !== 'connected') throw new ProviderUnavailableError(`Cannot migrate ${from} -> ${to}: ${name} is not reachable (${health.error ?? 'disconnected'})`)
+    }
+    const userIds = input.user_ids === undefined ? null : [...new Set(input.user_ids)].sort((a, b) => a - b)
+    if (userIds !== null && userIds.length === 0) throw new BadRequestError('user_ids is empty: leave it out to migrate every user')
+    const id = await this.options.store.create({
+      from, to, userIds, batchSize: input.batch_size ?? this.options.defaultBatchSize, deleteSource: input.delete_source ?? false, createdBy: actor
+    })
+    this.options.onChange?.()
+    return await this.view(id)
+  }
+
+  async list (limit = 50, offset = 0): Promise<{ migrations: MigrationView[], total: number }> {
+    const rows = await this.options.store.list(limit, offset)
+    return { migrations: await Promise.all(rows.map(async r => await this.toView(r))), total: await this.options.store.countAll() }
+  }
+
+  async view (id: number): Promise<MigrationView> {
+    const row = await this.options.store.get(id)
+    if (row === null) throw new NotFoundError(`No migration ${id}`)
+    return await this.toView(row)
+  }
+
+  /** The single view: the summary plus one page of per-user rows. */
+  async detail (id: number, page: UserPage = {}): Promise<MigrationView & { users: UserView[], pagination: Record<string, number> }> {
+    const view = await this.view(id)
+    const usesOffset = page.offset !== undefined || page.limit !== undefined
+    const limit = usesOffset ? page.limit ?? 100 : page.per_page ?? 100
+    const offset = usesOffset ? page.offset ?? 0 : ((page.page ?? 1) - 1) * limit
+    const { rows, total } = await this.options.store.users(id, { limit, offset, status: page.status })
+    const pagination: Record<string, number> = usesOffset
+      ? { offset, limit, total }
+      : { page: page.page ?? 1, per_page: limit, total, pages: Math.max(1, Math.ceil(total / limit)) }
+    return { ...view, users: rows.map(toUserView), pagination }
+  }
+
+  /** pause | resume | cancel | retry, through the state machine (409 VG_INVALID_STATE otherwise). */
+  async control (id: number, action: AdminAction): Promise<MigrationView> {
+    await this.options.store.transition(id, action)
+    if (action === 'resume' || action === 'retry') this.options.onChange?.()
+    return await this.view(id)
+  }
+
+  /** The running or paused migration, else the last one: the `migration` field of the admin status. */
+  async summary (): Promise<MigrationView | null> {
+    const row = await this.options.store.current()
+    return row === null ? null : await this.toView(row)
+  }
+
+  async toView (m: MigrationRow): Promise<MigrationView> {
+    const t = await this.options.store.totals(m.id)
+    const rate = m.activeMs > 0 ? m.copiedChunks / (m.activeMs / 1000) : null
+    return {
+      id: m.id,
+      from: m.from,
+      to: m.to,
+      status: m.status,
+      user_ids: m.userIds,
+      batch_size: m.batchSize,
+      delete_source: m.deleteSource,
+      planned: m.planned,
+      total_users: t.totalUsers,
+      completed_users: t.completedUsers,
+      in_progress_users: t.inProgressUsers,
+      pending_users: t.pendingUsers + t.inProgressUsers,
+      failed_users: t.failedUsers,
+      total_chunks: t.totalChunks,
+      migrated_chunks: t.migratedChunks,
+      chunks_per_second: rate === null ? null : Math.round(rate * 10) / 10,
+      eta_seconds: eta(m, t, rate),
+      created_by: m.createdBy,
+      created_at: m.createdAt.toISOString(),
+      started_at: iso(m.startedAt),
+      completed_at: iso(m.completedAt),
+      error: m.error,
+      runner: m.leaseOwner !== null && m.leaseExpiresAt !== null && m.leaseExpiresAt.getTime() > Date.now() ? m.leaseOwner : null
+    }
+  }
+}
+
+function eta (m: MigrationRow, t: UserTotals, rate: number | null): number | null {
+  if (m.status === 'completed') return 0
+  if (m.status !== 'running' || !m.planned) return null
+  if (t.remainingChunks === 0) return 0
+  if (rate === null || rate <= 0) return null
+  return Math.ceil(t.remainingChunks / rate)
+}
+
+function toUserView (u: UserRow): UserView {
+  return {
+    user_id: u.userId,
+    status: u.status,
+    total_chunks: u.totalChunks,
+    migrated_chunks: u.migratedChunks,
+    started_at: iso(u.startedAt),
+    completed_at: iso(u.completedAt),
+    error: u.error,
+    checkpoint: u.checkpoint,
+    source_count: u.sourceCount,
+    target_count: u.targetCount,
+    reconciled_chunks: u.reconciledChunks,
+    source_deleted: u.sourceDeleted,
+    attempts: u.attempts
+  }
+}
