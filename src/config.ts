@@ -35,15 +35,14 @@ export type Config = Static<typeof ConfigSchema>
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
 export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   const data = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))
-  let config: Config
+  const problems = crossChecks(data)
+  let config: Config | undefined
   try {
     config = envSchema<Config>({ schema: ConfigSchema, data, env: false, dotenv: false })
   } catch (err) {
-    const problems = ((err as { errors?: EnvProblem[] }).errors ?? []).map(describe)
-    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+    problems.unshift(...((err as { errors?: EnvProblem[] }).errors ?? []).map(describe))
   }
-  const problems = crossChecks(config)
-  if (problems.length > 0) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+  if (problems.length > 0 || config === undefined) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   return config
 }
 
@@ -57,15 +56,17 @@ function describe (e: EnvProblem): string {
   return `${name} ${e.message ?? 'is invalid'}${allowed}`
 }
 
-function crossChecks (config: Config): string[] {
+/** Rules that span variables, checked on the raw values so they join the schema's errors. */
+function crossChecks (env: Record<string, string | undefined>): string[] {
   const problems: string[] = []
-  if (config.API_KEY === undefined && !config.AUTH_DISABLED) {
+  const authDisabled = env.AUTH_DISABLED === 'true' || env.AUTH_DISABLED === '1'
+  if (env.API_KEY === undefined && !authDisabled) {
     problems.push('API_KEY is required (or set AUTH_DISABLED=true to run without authentication)')
   }
-  if (config.ADMIN_API_KEY !== undefined && config.ADMIN_API_KEY === config.API_KEY) {
+  if (env.ADMIN_API_KEY !== undefined && env.ADMIN_API_KEY === env.API_KEY) {
     problems.push('ADMIN_API_KEY must differ from API_KEY')
   }
-  if (config.VECTOR_STORAGE_PROVIDER === 'qdrant' && config.QDRANT_URL === undefined) {
+  if (env.VECTOR_STORAGE_PROVIDER === 'qdrant' && env.QDRANT_URL === undefined) {
     problems.push('VECTOR_STORAGE_PROVIDER is qdrant but QDRANT_URL is not set')
   }
   return problems
