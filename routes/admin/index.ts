@@ -6,6 +6,7 @@ import migrations from './migrations.ts'
 import provider from './provider.ts'
 import status from './status.ts'
 import userProvider from './user-provider.ts'
+import vectorIndex from './vector-index.ts'
 
 const admin: FastifyPluginAsync = async (fastify) => {
   await fastify.register(status)
@@ -14,6 +15,7 @@ const admin: FastifyPluginAsync = async (fastify) => {
   await fastify.register(changes)
   await fastify.register(migrations)
   await fastify.register(archive)
+  await fastify.register(vectorIndex)
 }
 
 export default admin

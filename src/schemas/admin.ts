@@ -72,3 +72,12 @@ export const ChangesReply = Type.Object({
     changed_at: Timestamp
   }))
 })
+
+export const CreateVectorIndexBody = Type.Object({
+  m: Type.Optional(Type.Integer({ minimum: 3, maximum: 200, default: 16, description: 'HNSW neighbours per node (MariaDB M); larger is more accurate, slower to build' }))
+}, { additionalProperties: false })
+
+export const VectorIndexReply = Type.Object({
+  duration_ms: Type.Number(),
+  vector_index: VectorIndexState
+})
