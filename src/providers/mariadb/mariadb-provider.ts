@@ -28,9 +28,9 @@
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
 import { IncompatibleStoreError, InvalidVectorError } from '../../errors.ts'
 import { legacyVersion } from '../../routing/write-clock.ts'
-import type {
-  ChunkFilter, ChunkKey, ChunkRecord, ChunkView, KeyInfo, ProviderHealth, SearchHit, SearchQuery,
-  UpsertOptions, VectorProvider
+import {
+  compareKeys, type ChunkFilter, type ChunkKey, type ChunkRecord, type ChunkView, type KeyInfo, type ProviderHealth,
+  type SearchHit, type SearchQuery, type UpsertOptions, type VectorProvider
 } from '../vector-provider.ts'
 import { errnoOf, translateError } from './mariadb-errors.ts'
 import {
@@ -55,6 +55,8 @@ export interface MariaDbProviderOptions {
   efSearch: number
   /** Rows per INSERT statement (default 500). */
   batchRows?: number
+  /** Bytes per INSERT statement (default: half of max_allowed_packet, at most 64 MiB). */
+  maxStatementBytes?: number
   /** Default 'execute' (prepared, multi-row): the fastest measured here. */
   writeMethod?: WriteMethod
   /** TTL of the per-filter row counts that choose the search plan (default 5000 ms). */
@@ -126,6 +128,7 @@ const ER_KEY_DOES_NOT_EXIST = 1176
 const MAX_IN_LIST = 500
 const DELETE_CHUNK_ROWS = 5000
 const MAX_CHUNK_INDEX = 2147483647
+const FLOAT32_MAX = 3.4028234663852886e38
 /** Statement sizes used for the rest of a batch: a bounded set of prepared statements. */
 const REMAINDER_SIZES = [256, 128, 64, 32, 16, 8, 4, 2, 1]
 
@@ -194,6 +197,7 @@ export class MariaDbProvider implements VectorProvider {
   private serverVersion?: string
   private defaults: ServerDefaults = { m: 6, distance: 'euclidean' }
   private statementBytes = 8 * 1024 * 1024
+  private readonly maxStatementBytes?: number
   private indexCache?: { info: VectorIndexInfo, at: number }
   /** user -> filter key -> { rows, at } */
   private readonly counts = new Map<number, Map<string, { rows: number, at: number }>>()
@@ -207,6 +211,7 @@ export class MariaDbProvider implements VectorProvider {
     this.exactSearchMaxRows = options.exactSearchMaxRows
     this.efSearch = Math.max(1, Math.floor(options.efSearch))
     this.batchRows = Math.max(1, options.batchRows ?? 500)
+    this.maxStatementBytes = options.maxStatementBytes
     this.writeMethod = options.writeMethod ?? 'execute'
     this.countCacheMs = options.countCacheMs ?? 5000
     this.indexInfoCacheMs = options.indexInfoCacheMs ?? 30_000
@@ -245,7 +250,7 @@ export class MariaDbProvider implements VectorProvider {
         'SELECT @@mhnsw_default_m AS m, @@mhnsw_default_distance AS d, @@max_allowed_packet AS p')
       this.defaults = { m: num(s.m), distance: String(s.d).toLowerCase() }
       // leave room for the statement text and protocol overhead
-      this.statementBytes = Math.max(1024 * 1024, Math.min(num(s.p) / 2, 64 * 1024 * 1024))
+      this.statementBytes = this.maxStatementBytes ?? Math.max(1024 * 1024, Math.min(num(s.p) / 2, 64 * 1024 * 1024))
     } catch (err) {
       return translateError(err)
     }
@@ -381,7 +386,7 @@ export class MariaDbProvider implements VectorProvider {
         chunk_index: indexes.get(num(r.BID))!,
         group_key: r.BGROUPKEY,
         version: this.versionOf(r)
-      }))
+      })).sort(compareKeys)
     } catch (err) {
       return translateError(err)
     }
@@ -487,6 +492,7 @@ export class MariaDbProvider implements VectorProvider {
   /** The plan search() would use for `query`, and MariaDB's EXPLAIN of it. */
   async explainSearch (query: SearchQuery): Promise<SearchExplanation> {
     this.checkVector(query.vector)
+    if (query.file_ids !== undefined && query.file_ids.length === 0) throw new Error('an empty file_ids list selects nothing: search() answers [] without a query')
     try {
       const plan = await this.planSearch(query)
       const explain: Array<Record<string, unknown>> = await this.pool.query(`EXPLAIN ${plan.sql}`, plan.params)
@@ -671,6 +677,12 @@ export class MariaDbProvider implements VectorProvider {
   private checkVector (vector: number[]): void {
     if (vector.length !== this.dimension) {
       throw new InvalidVectorError(`vector has ${vector.length} numbers; this store holds vectors of dimension ${this.dimension}`)
+    }
+    // MariaDB refuses a VECTOR whose squared length overflows float32 (e.g. one number above ~1.8e19)
+    let squares = 0
+    for (const x of vector) squares += Math.fround(x) ** 2
+    if (!Number.isFinite(squares) || squares > FLOAT32_MAX) {
+      throw new InvalidVectorError('vector is too long for MariaDB: the sum of the squares of its numbers must stay within float32 range (about 3.4e38)')
     }
   }
 
