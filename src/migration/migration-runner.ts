@@ -108,17 +108,11 @@ export class MigrationRunner {
     }, this.renewMs)
     renew.unref()
     const claimedAt = Date.now()
-    let lastStatusCheck = 0
-    let status: string = 'running'
     const ctl: RunControl = {
       shouldStop: async () => {
         if (this.stopping || leaseLost) return true
-        // one cheap read per batch: pause and cancel act between batches
-        if (Date.now() - lastStatusCheck >= 200) {
-          status = (await store.get(id))?.status ?? 'gone'
-          lastStatusCheck = Date.now()
-        }
-        return status !== 'running'
+        // one primary-key read per batch: pause and cancel act between batches
+        return (await store.get(id))?.status !== 'running'
       },
       wait: async (ms) => { await this.sleep(ms) }
     }

@@ -69,6 +69,8 @@ export interface MigrationServiceOptions {
   store: MigrationStore
   providers: Map<ProviderName, VectorProvider>
   defaultBatchSize: number
+  /** how long pause and cancel wait for the runner to stop after its batch in flight (default 5 s) */
+  stopWaitMs?: number
   /** called after a change that gives runners work (this replica's runner looks at once) */
   onChange?: () => void
 }
@@ -129,7 +131,22 @@ export class MigrationService {
   async control (id: number, action: AdminAction): Promise<MigrationView> {
     await this.options.store.transition(id, action)
     if (action === 'resume' || action === 'retry') this.options.onChange?.()
+    if (action === 'pause' || action === 'cancel') await this.untilReleased(id)
     return await this.view(id)
+  }
+
+  /**
+   * After pause or cancel, waits (bounded) for the runner to finish its batch in
+   * flight and give the lease back, so that when the answer arrives nothing moves.
+   */
+  private async untilReleased (id: number): Promise<void> {
+    const deadline = Date.now() + (this.options.stopWaitMs ?? 5000)
+    for (;;) {
+      const m = await this.options.store.get(id)
+      if (m === null || !m.leaseActive) return
+      if (Date.now() >= deadline) return
+      await new Promise(resolve => setTimeout(resolve, 25))
+    }
   }
 
   /** The running or paused migration, else the last one: the `migration` field of the admin status. */
@@ -164,7 +181,7 @@ export class MigrationService {
       started_at: iso(m.startedAt),
       completed_at: iso(m.completedAt),
       error: m.error,
-      runner: m.leaseOwner !== null && m.leaseExpiresAt !== null && m.leaseExpiresAt.getTime() > Date.now() ? m.leaseOwner : null
+      runner: m.leaseActive ? m.leaseOwner : null
     }
   }
 }

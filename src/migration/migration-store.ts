@@ -32,6 +32,8 @@ export interface MigrationRow {
   activeMs: number
   leaseOwner: string | null
   leaseExpiresAt: Date | null
+  /** a runner holds the lease now (by MariaDB's clock) */
+  leaseActive: boolean
 }
 
 export interface UserRow {
@@ -79,6 +81,8 @@ export interface Coverage {
 }
 
 const CREATE_LOCK_TIMEOUT_S = 10
+/** Every column, plus whether the lease is held now by MariaDB's clock (client clocks may differ). */
+const MIGRATION_COLUMNS = '*, (lease_owner IS NOT NULL AND lease_expires_at > NOW(6)) AS lease_active'
 
 type Row = Record<string, unknown>
 
@@ -112,7 +116,8 @@ function toMigration (r: Row): MigrationRow {
     copiedChunks: num(r.copied_chunks),
     activeMs: num(r.active_ms),
     leaseOwner: (r.lease_owner ?? null) as string | null,
-    leaseExpiresAt: dateOrNull(r.lease_expires_at)
+    leaseExpiresAt: dateOrNull(r.lease_expires_at),
+    leaseActive: num(r.lease_active) === 1
   }
 }
 
@@ -169,7 +174,7 @@ export class MigrationStore {
    */
   async transition (id: number, action: MigrationAction, error: string | null = null): Promise<MigrationRow> {
     return await this.exclusively(async conn => {
-      const [row] = await conn.query('SELECT * FROM vg_migrations WHERE id = ? FOR UPDATE', [id]) as Row[]
+      const [row] = await conn.query(`SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE id = ? FOR UPDATE`, [id]) as Row[]
       if (row === undefined) throw new NotFoundError(`No migration ${id}`)
       const current = toMigration(row)
       const to = nextState(current.status, action)
@@ -201,12 +206,12 @@ export class MigrationStore {
   // ---------------------------------------------------------------- reads
 
   async get (id: number): Promise<MigrationRow | null> {
-    const [row] = await this.pool.query('SELECT * FROM vg_migrations WHERE id = ?', [id]) as Row[]
+    const [row] = await this.pool.query(`SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE id = ?`, [id]) as Row[]
     return row === undefined ? null : toMigration(row)
   }
 
   async list (limit: number, offset = 0): Promise<MigrationRow[]> {
-    const rows = await this.pool.query('SELECT * FROM vg_migrations ORDER BY id DESC LIMIT ? OFFSET ?', [limit, offset]) as Row[]
+    const rows = await this.pool.query(`SELECT ${MIGRATION_COLUMNS} FROM vg_migrations ORDER BY id DESC LIMIT ? OFFSET ?`, [limit, offset]) as Row[]
     return rows.map(toMigration)
   }
 
@@ -218,21 +223,21 @@ export class MigrationStore {
   /** The running or paused migration, else the most recent one, else null. */
   async current (): Promise<MigrationRow | null> {
     const [row] = await this.pool.query(
-      `SELECT * FROM vg_migrations ORDER BY status IN (${OCCUPYING_STATES.map(() => '?').join(', ')}) DESC, id DESC LIMIT 1`,
+      `SELECT ${MIGRATION_COLUMNS} FROM vg_migrations ORDER BY status IN (${OCCUPYING_STATES.map(() => '?').join(', ')}) DESC, id DESC LIMIT 1`,
       [...OCCUPYING_STATES]) as Row[]
     return row === undefined ? null : toMigration(row)
   }
 
   async lastCompleted (from: ProviderName, to: ProviderName): Promise<MigrationRow | null> {
     const [row] = await this.pool.query(
-      "SELECT * FROM vg_migrations WHERE from_provider = ? AND to_provider = ? AND status = 'completed' ORDER BY id DESC LIMIT 1",
+      `SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE from_provider = ? AND to_provider = ? AND status = 'completed' ORDER BY id DESC LIMIT 1`,
       [from, to]) as Row[]
     return row === undefined ? null : toMigration(row)
   }
 
   async occupying (): Promise<MigrationRow | null> {
     const [row] = await this.pool.query(
-      `SELECT * FROM vg_migrations WHERE status IN (${OCCUPYING_STATES.map(() => '?').join(', ')}) ORDER BY id LIMIT 1`,
+      `SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE status IN (${OCCUPYING_STATES.map(() => '?').join(', ')}) ORDER BY id LIMIT 1`,
       [...OCCUPYING_STATES]) as Row[]
     return row === undefined ? null : toMigration(row)
   }
