@@ -35,7 +35,7 @@ export function describeValidation (errors: FastifySchemaValidationError[], data
       : `${where} ${e.message ?? 'has a wrong number of items'}`
     case 'minimum':
     case 'maximum': return isVectorPath(e.instancePath)
-      ? `${where} must be a finite float32 number`
+      ? `${where} must be a finite number between -1e9 and 1e9`
       : `${where} ${e.message ?? 'is out of range'}`
     case 'pattern': return `${where} must match ${String(p.pattern)}`
     default: return `${where} ${e.message ?? 'is invalid'}`

@@ -5,16 +5,18 @@ import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
 
 export const MAX_TEXT_BYTES = 1024 * 1024
 export const MAX_CHUNKS_PER_REQUEST = 1000
-// float32 range: anything larger cannot be stored (JSON's 1e400 parses as Infinity and is caught here too)
-const FLOAT32_MAX = 3.4028234663852886e38
+// Embedding components are small; this bound keeps every squared length inside
+// float32 (MariaDB refuses vectors whose norm overflows it) and catches JSON's
+// 1e400, which parses as Infinity.
+export const VECTOR_COMPONENT_MAX = 1e9
 
 export function vectorSchema (dimension: number) {
-  return Type.Array(Type.Number({ minimum: -FLOAT32_MAX, maximum: FLOAT32_MAX }), {
+  return Type.Array(Type.Number({ minimum: -VECTOR_COMPONENT_MAX, maximum: VECTOR_COMPONENT_MAX }), {
     minItems: dimension,
     maxItems: dimension,
     // an all-zero vector has no direction: cosine similarity is undefined for it
     not: { items: { const: 0 } },
-    description: `Exactly ${dimension} finite numbers, not all zero`
+    description: `Exactly ${dimension} finite numbers in [-1e9, 1e9], not all zero`
   })
 }
 
