@@ -18,7 +18,8 @@ export function createProviders (config: Config, pool: Pool): ConfiguredProvider
     table: config.MARIADB_TABLE,
     dimension: config.VECTOR_DIMENSION,
     exactSearchMaxRows: config.MARIADB_EXACT_SEARCH_MAX_ROWS,
-    efSearch: config.MARIADB_EF_SEARCH
+    efSearch: config.MARIADB_EF_SEARCH,
+    efSearchFiltered: config.MARIADB_EF_SEARCH_FILTERED
   })
   const qdrant = config.QDRANT_URL === undefined
     ? undefined

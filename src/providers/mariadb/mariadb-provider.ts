@@ -53,6 +53,11 @@ export interface MariaDbProviderOptions {
   exactSearchMaxRows: number
   /** mhnsw_ef_search for the vector-index plan (raised to the number of rows fetched). */
   efSearch: number
+  /**
+   * mhnsw_ef_search for index-plan searches narrowed by group or files: the index
+   * walk discards rows outside the filter, so it needs a wider beam. Default: 2x efSearch.
+   */
+  efSearchFiltered?: number
   /** Rows per INSERT statement (default 500). */
   batchRows?: number
   /** Bytes per INSERT statement (default: half of max_allowed_packet, at most 64 MiB). */
@@ -183,6 +188,7 @@ export class MariaDbProvider implements VectorProvider {
   readonly dimension: number
   readonly exactSearchMaxRows: number
   readonly efSearch: number
+  readonly efSearchFiltered: number
   readonly stats: SearchStats = { exact: 0, index: 0, indexFallbacks: 0 }
 
   private readonly pool: Pool
@@ -210,6 +216,7 @@ export class MariaDbProvider implements VectorProvider {
     this.dimension = options.dimension
     this.exactSearchMaxRows = options.exactSearchMaxRows
     this.efSearch = Math.max(1, Math.floor(options.efSearch))
+    this.efSearchFiltered = Math.max(1, Math.floor(options.efSearchFiltered ?? this.efSearch * 2))
     this.batchRows = Math.max(1, options.batchRows ?? 500)
     this.maxStatementBytes = options.maxStatementBytes
     this.writeMethod = options.writeMethod ?? 'execute'
@@ -554,7 +561,7 @@ export class MariaDbProvider implements VectorProvider {
         `WHERE ${where.sql} ORDER BY d LIMIT ${fetch}`,
       params: [encodeVector(query.vector), ...where.params],
       fetch,
-      efSearch: Math.max(this.efSearch, fetch)
+      efSearch: Math.max(query.group_key !== undefined || query.file_ids !== undefined ? this.efSearchFiltered : this.efSearch, fetch)
     }
   }
 

@@ -82,7 +82,11 @@ t.test('large user: the vector index plan, recall@10 >= 0.95 on clustered data',
   t.equal(plan.rows, 2000)
   t.equal(explain[0].key, VECTOR_INDEX, 'EXPLAIN: the vector index')
   t.notMatch(String(explain[0].Extra ?? ''), /filesort/, 'no sort of the whole user')
-  t.equal((await provider.explainSearch({ ...probe, group_key: 'even' })).plan.kind, 'index', 'a wide group filter too (1,000 rows)')
+  const grouped = (await provider.explainSearch({ ...probe, group_key: 'even' })).plan
+  t.equal(grouped.kind, 'index', 'a wide group filter too (1,000 rows)')
+  t.equal(plan.efSearch, provider.efSearch, 'unfiltered index walks use efSearch')
+  t.equal(grouped.efSearch, provider.efSearchFiltered, 'filtered ones the wider efSearchFiltered')
+  t.ok(provider.efSearchFiltered > provider.efSearch)
 
   const before = { ...provider.stats }
   let found = 0
