@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { ErrorReplies } from '../src/schemas/common.ts'
 import {
   DeleteChunksQuery, DeleteChunksReply, ListChunksQuery, ListChunksReply, PatchChunksBody, PatchChunksReply,
   StoreChunksReply, storeChunksBody
 } from '../src/schemas/chunk.ts'
 import { BadRequestError } from '../src/errors.ts'
-
-const errors = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }
 
 const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/chunks', {
@@ -14,7 +12,7 @@ const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['chunks'],
       summary: "Store chunks in each user's active provider (a chunk with the same key is replaced)",
       body: storeChunksBody(fastify.config.VECTOR_DIMENSION),
-      response: { 200: StoreChunksReply, ...errors }
+      response: { 200: StoreChunksReply, ...ErrorReplies }
     }
   }, async (request) => await fastify.router.store(request.body.chunks, request.body.replace === true))
 
@@ -23,7 +21,7 @@ const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['chunks'],
       summary: "One file's chunks, merged across providers, ordered by chunk_index",
       querystring: ListChunksQuery,
-      response: { 200: ListChunksReply, ...errors }
+      response: { 200: ListChunksReply, ...ErrorReplies }
     }
   }, async (request) => {
     const { user_id: userId, file_id: fileId, include_vectors: withVectors } = request.query
@@ -35,7 +33,7 @@ const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['chunks'],
       summary: "Change the group key of a file's chunks in every provider",
       body: PatchChunksBody,
-      response: { 200: PatchChunksReply, ...errors }
+      response: { 200: PatchChunksReply, ...ErrorReplies }
     }
   }, async (request) => {
     const { user_id: userId, file_id: fileId, group_key: groupKey } = request.body
@@ -47,7 +45,7 @@ const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['chunks'],
       summary: "Delete a user's chunks (all, one file, or one group) from every provider",
       querystring: DeleteChunksQuery,
-      response: { 200: DeleteChunksReply, ...errors }
+      response: { 200: DeleteChunksReply, ...ErrorReplies }
     }
   }, async (request) => {
     const { user_id: userId, file_id: fileId, group_key: groupKey } = request.query

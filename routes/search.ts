@@ -1,8 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { ErrorReplies } from '../src/schemas/common.ts'
 import { SearchReply, StatsQuery, StatsReply, searchBody } from '../src/schemas/search.ts'
-
-const errors = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }
 
 const search: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/search', {
@@ -10,7 +8,7 @@ const search: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['search'],
       summary: "Nearest chunks of one user by cosine similarity, merged across providers",
       body: searchBody(fastify.config.VECTOR_DIMENSION),
-      response: { 200: SearchReply, ...errors }
+      response: { 200: SearchReply, ...ErrorReplies }
     }
   }, async (request) => {
     const started = performance.now()
@@ -31,7 +29,7 @@ const search: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['search'],
       summary: "A user's chunk, file and group counts (a key held by two providers counts once)",
       querystring: StatsQuery,
-      response: { 200: StatsReply, ...errors }
+      response: { 200: StatsReply, ...ErrorReplies }
     }
   }, async (request) => await fastify.router.stats(request.query.user_id))
 }

@@ -1,9 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { ErrorReplies } from '../../src/schemas/common.ts'
 import { archiveTable } from '../../src/migration/archive.ts'
 import { ArchiveBody, ArchiveReply } from '../../src/schemas/migration.ts'
-
-const errors = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }
 
 const archive: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/archive', {
@@ -11,7 +9,7 @@ const archive: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['admin'],
       summary: 'Rename the MariaDB table to <table>_archived_YYYYMMDD and recreate it empty; 409 unless qdrant is active and a completed migration verified every MariaDB user',
       body: ArchiveBody,
-      response: { 200: ArchiveReply, ...errors }
+      response: { 200: ArchiveReply, ...ErrorReplies }
     }
   }, async (request) => {
     const force = request.body?.force ?? false

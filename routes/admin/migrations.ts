@@ -1,12 +1,10 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { ErrorReplies } from '../../src/schemas/common.ts'
 import {
   CreateMigrationBody, MigrationDetail, MigrationDetailQuery, MigrationList, MigrationListQuery, MigrationParams, MigrationSummary
 } from '../../src/schemas/migration.ts'
 import type { AdminAction } from '../../src/migration/state-machine.ts'
 import { actorOf } from './actor.ts'
-
-const errors = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }
 
 const ACTIONS: Array<{ action: AdminAction, summary: string }> = [
   { action: 'pause', summary: 'Pause a running migration after its batch in flight (running -> paused)' },
@@ -21,7 +19,7 @@ const migrations: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['admin'],
       summary: 'Start a background migration (copies the stored vectors user by user; resumable, verified, safe under live traffic)',
       body: CreateMigrationBody,
-      response: { 202: MigrationSummary, ...errors }
+      response: { 202: MigrationSummary, ...ErrorReplies }
     }
   }, async (request, reply) => {
     const view = await fastify.migrations.create(request.body, actorOf(request))
@@ -29,7 +27,7 @@ const migrations: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.get('/migrations', {
-    schema: { tags: ['admin'], summary: 'Migrations, newest first, with totals, rate and ETA', querystring: MigrationListQuery, response: { 200: MigrationList, ...errors } }
+    schema: { tags: ['admin'], summary: 'Migrations, newest first, with totals, rate and ETA', querystring: MigrationListQuery, response: { 200: MigrationList, ...ErrorReplies } }
   }, async (request) => await fastify.migrations.list(request.query.limit ?? 50, request.query.offset ?? 0))
 
   fastify.get('/migrations/:id', {
@@ -38,7 +36,7 @@ const migrations: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'One migration: totals, rate, ETA and one page of per-user rows (?page&per_page or ?limit&offset, ?user_status)',
       params: MigrationParams,
       querystring: MigrationDetailQuery,
-      response: { 200: MigrationDetail, ...errors }
+      response: { 200: MigrationDetail, ...ErrorReplies }
     }
   }, async (request) => {
     const q = request.query
@@ -47,7 +45,7 @@ const migrations: FastifyPluginAsyncTypebox = async (fastify) => {
 
   for (const { action, summary } of ACTIONS) {
     fastify.post(`/migrations/:id/${action}`, {
-      schema: { tags: ['admin'], summary, params: MigrationParams, response: { 200: MigrationSummary, ...errors } }
+      schema: { tags: ['admin'], summary, params: MigrationParams, response: { 200: MigrationSummary, ...ErrorReplies } }
     }, async (request) => await fastify.migrations.control(request.params.id, action))
   }
 }

@@ -1,11 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
-import { Type } from 'typebox'
+import { ErrorReplies } from '../../src/schemas/common.ts'
 import { SetProviderBody, SetProviderReply, SetReadModeBody, StatusReply } from '../../src/schemas/admin.ts'
 import { storageStatus } from '../../src/routing/storage-status.ts'
 import { assertSwitchable } from '../../src/routing/switch-guard.ts'
 import { actorOf } from './actor.ts'
-
-const errors = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }
 
 const provider: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.put('/provider', {
@@ -13,7 +11,7 @@ const provider: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['admin'],
       summary: 'Switch the active provider for every user without an override (reaches every replica within SETTINGS_CACHE_MS)',
       body: SetProviderBody,
-      response: { 200: SetProviderReply, ...errors }
+      response: { 200: SetProviderReply, ...ErrorReplies }
     }
   }, async (request) => {
     const target = request.body.provider
@@ -27,7 +25,7 @@ const provider: FastifyPluginAsyncTypebox = async (fastify) => {
       tags: ['admin'],
       summary: 'merged: searches read every provider; active: only the active one',
       body: SetReadModeBody,
-      response: { 200: StatusReply, ...errors }
+      response: { 200: StatusReply, ...ErrorReplies }
     }
   }, async (request) => {
     await fastify.settings.setReadMode(request.body.read_mode, actorOf(request))

@@ -58,8 +58,9 @@ export const ListChunksQuery = Type.Object({
   include_vectors: Type.Optional(Type.Boolean({ default: false }))
 }, { additionalProperties: false })
 
-export const StoredChunk = Type.Object({
-  point_id: Type.String(),
+/** A stored chunk as answers carry it: where it lives (point_id, provider) and its fields. */
+export const StoredChunkFields = {
+  point_id: Type.String({ description: 'doc_{user_id}_{file_id}_{chunk_index}' }),
   provider: ProviderName,
   user_id: Type.Integer(),
   file_id: Type.Integer(),
@@ -69,9 +70,10 @@ export const StoredChunk = Type.Object({
   start_line: Type.Integer(),
   end_line: Type.Integer(),
   text: Type.String(),
-  created: Type.Integer(),
-  vector: Type.Optional(Type.Array(Type.Number()))
-})
+  created: Type.Integer()
+}
+
+export const StoredChunk = Type.Object({ ...StoredChunkFields, vector: Type.Optional(Type.Array(Type.Number())) })
 export const ListChunksReply = Type.Object({ chunks: Type.Array(StoredChunk) })
 
 export const PatchChunksBody = Type.Object({

@@ -19,3 +19,6 @@ export const ErrorResponse = Type.Object({
 }, { $id: 'ErrorResponse' })
 
 export type ProviderNameType = Static<typeof ProviderName>
+
+/** The error answers every data and admin route documents. */
+export const ErrorReplies = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }

@@ -1,6 +1,6 @@
 import { Type, type Static } from 'typebox'
 import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
-import { vectorSchema } from './chunk.ts'
+import { StoredChunkFields, vectorSchema } from './chunk.ts'
 
 export function searchBody (dimension: number) {
   return Type.Object({
@@ -14,20 +14,7 @@ export function searchBody (dimension: number) {
 }
 export type SearchBody = Static<ReturnType<typeof searchBody>>
 
-export const SearchResult = Type.Object({
-  point_id: Type.String(),
-  user_id: Type.Integer(),
-  file_id: Type.Integer(),
-  chunk_index: Type.Integer(),
-  group_key: Type.String(),
-  file_type: Type.Integer(),
-  start_line: Type.Integer(),
-  end_line: Type.Integer(),
-  text: Type.String(),
-  created: Type.Integer(),
-  score: Type.Number(),
-  provider: ProviderName
-})
+export const SearchResult = Type.Object({ ...StoredChunkFields, score: Type.Number({ description: 'cosine similarity' }) })
 
 export const SearchReply = Type.Object({
   results: Type.Array(SearchResult),
