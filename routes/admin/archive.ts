@@ -10,7 +10,9 @@ const archive: FastifyPluginAsyncTypebox = async (fastify) => {
       summary: 'Rename the MariaDB table to <table>_archived_YYYYMMDD and recreate it empty; 409 unless qdrant is active and a completed migration verified every MariaDB user',
       body: ArchiveBody,
       response: { 200: ArchiveReply, ...ErrorReplies }
-    }
+    },
+    // `curl -X POST .../archive` without a body means {}
+    preValidation: async (request) => { request.body ??= {} }
   }, async (request) => {
     const force = request.body?.force ?? false
     const result = await archiveTable({
