@@ -28,6 +28,8 @@ import type { MigrationRow, MigrationStore, UserRow } from './migration-store.ts
 import { withUserLock, type LockNames } from './user-locks.ts'
 
 export interface RunControl {
+  /** the lease owner this run writes as */
+  readonly owner: string
   /** true when the run must stop before its next step (pause, cancel, lost lease, shutdown) */
   shouldStop (): Promise<boolean>
   /** waits ms, returning early when the run is being stopped */
@@ -74,6 +76,11 @@ export class MigrationEngine {
     this.downPollMs = options.downPollMs ?? 2000
   }
 
+  /** The providers this process can migrate between. */
+  configured (): ProviderName[] {
+    return [...this.options.providers.keys()]
+  }
+
   provider (name: ProviderName): VectorProvider {
     const p = this.options.providers.get(name)
     if (p === undefined) throw new Error(`provider ${name} is not configured here (set QDRANT_URL)`)
@@ -86,7 +93,7 @@ export class MigrationEngine {
     const source = this.provider(m.from)
     const target = this.provider(m.to)
     const userId = user.userId
-    await store.startUser(m.id, userId)
+    if (!await store.startUser(m.id, userId, ctl.owner)) return 'stopped'
     let after = user.checkpoint
 
     for (;;) {
@@ -98,15 +105,16 @@ export class MigrationEngine {
         await target.upsert(chunks, { insertOnly: true })
         const last = chunks[chunks.length - 1]
         const key = { file_id: last.file_id, chunk_index: last.chunk_index }
-        await store.saveBatch(m.id, userId, key, chunks.length, performance.now() - started)
-        return { key, n: chunks.length }
+        const held = await store.saveBatch(m.id, userId, ctl.owner, key, chunks.length, performance.now() - started)
+        return { key, n: chunks.length, held }
       }))
       if ('stopped' in batch) return 'stopped'
       if (!batch.ok) {
-        await store.failUser(m.id, userId, `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${batch.error.message}`)
+        await store.failUser(m.id, userId, ctl.owner, `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${batch.error.message}`)
         return 'failed'
       }
       if (batch.value === null) break
+      if (!batch.value.held) return 'stopped' // the lease went to another runner: it carries on
       after = batch.value.key
       if (batch.value.n < m.batchSize) break
     }
@@ -117,17 +125,17 @@ export class MigrationEngine {
     await store.addActiveTime(m.id, performance.now() - started)
     if ('stopped' in verified) return 'stopped'
     if (!verified.ok) {
-      await store.failUser(m.id, userId, `verification failed: ${verified.error.message}`)
+      await store.failUser(m.id, userId, ctl.owner, `verification failed: ${verified.error.message}`)
       return 'failed'
     }
     const v = verified.value
     if (v.missing > 0) {
-      await store.failUser(m.id, userId,
+      await store.failUser(m.id, userId, ctl.owner,
         `verification failed: ${v.missing} of the ${v.sourceKeys} chunks in ${m.from} are missing in ${m.to} ` +
         `(exact counts: ${m.from} ${v.sourceCount}, ${m.to} ${v.targetCount})`, v)
       return 'failed'
     }
-    await store.completeUser(m.id, userId, v)
+    if (!await store.completeUser(m.id, userId, ctl.owner, v)) return 'stopped'
     this.options.logger?.info({ migration: m.id, userId, ...v }, 'user migrated and verified')
     return 'completed'
   }

@@ -88,7 +88,7 @@ export class MigrationRunner {
   private async tick (): Promise<void> {
     let id: number | null
     try {
-      id = await this.options.store.claim(this.owner, this.leaseMs)
+      id = await this.options.store.claim(this.owner, this.leaseMs, this.options.engine.configured())
     } catch (err) {
       this.options.logger?.warn({ err }, 'migration runner could not look for work')
       return
@@ -109,6 +109,7 @@ export class MigrationRunner {
     renew.unref()
     const claimedAt = Date.now()
     const ctl: RunControl = {
+      owner: this.owner,
       shouldStop: async () => {
         if (this.stopping || leaseLost) return true
         // one primary-key read per batch: pause and cancel act between batches
@@ -133,6 +134,7 @@ export class MigrationRunner {
         const outcome = await engine.migrateUser(m, user, ctl)
         if (outcome === 'stopped') return
       }
+      if (await ctl.shouldStop()) return
       const failed = await store.failedUserCount(id)
       const finished = failed === 0
         ? await store.finish(id, 'complete', null)

@@ -82,6 +82,8 @@ export interface Coverage {
 
 const CREATE_LOCK_TIMEOUT_S = 10
 /** Every column, plus whether the lease is held now by MariaDB's clock (client clocks may differ). */
+/** The run writing a user row still holds the migration's lease (params: migration id, owner). */
+const LEASED = 'EXISTS (SELECT 1 FROM vg_migrations m WHERE m.id = ? AND m.lease_owner = ?)'
 const MIGRATION_COLUMNS = '*, (lease_owner IS NOT NULL AND lease_expires_at > NOW(6)) AS lease_active'
 
 type Row = Record<string, unknown>
@@ -301,10 +303,13 @@ export class MigrationStore {
 
   // ---------------------------------------------------------------- runner: lease
 
-  /** Claims a running migration whose lease is free or expired; returns its id or null. */
-  async claim (owner: string, leaseMs: number): Promise<number | null> {
+  /** Claims a running migration between providers this runner has, whose lease is free or expired; returns its id or null. */
+  async claim (owner: string, leaseMs: number, providers: readonly ProviderName[]): Promise<number | null> {
+    if (providers.length === 0) return null
+    const names = providers.map(() => '?').join(', ')
     const candidates = await this.pool.query(
-      `SELECT id FROM vg_migrations WHERE status = 'running' AND (lease_owner IS NULL OR lease_expires_at < NOW(6)) ORDER BY id LIMIT 5`) as Row[]
+      `SELECT id FROM vg_migrations WHERE status = 'running' AND (lease_owner IS NULL OR lease_expires_at < NOW(6))
+       AND from_provider IN (${names}) AND to_provider IN (${names}) ORDER BY id LIMIT 5`, [...providers, ...providers]) as Row[]
     for (const c of candidates) {
       const res: UpsertResult = await this.pool.query(
         `UPDATE vg_migrations SET lease_owner = ?, lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND, updated_at = ?
@@ -358,35 +363,46 @@ export class MigrationStore {
     return row === undefined ? null : toUser(row)
   }
 
-  async startUser (id: number, userId: number): Promise<void> {
-    await this.pool.query(`UPDATE vg_migration_users SET status = 'in_progress', started_at = COALESCE(started_at, ?), attempts = attempts + 1
-      WHERE migration_id = ? AND user_id = ?`, [new Date(), id, userId])
+  // User-row writes of a run carry its lease: a runner that lost the lease (it
+  // stalled past leaseMs and another took over) cannot overwrite the new runner's
+  // checkpoints or verdicts. They return false when the lease is not held.
+
+  async startUser (id: number, userId: number, owner: string): Promise<boolean> {
+    const res: UpsertResult = await this.pool.query(`UPDATE vg_migration_users SET status = 'in_progress', started_at = COALESCE(started_at, ?), attempts = attempts + 1
+      WHERE migration_id = ? AND user_id = ? AND ${LEASED}`, [new Date(), id, userId, id, owner])
+    return res.affectedRows > 0
   }
 
   /** Records a copied batch: the checkpoint (last key copied) and the progress, in one transaction. */
-  async saveBatch (id: number, userId: number, last: ChunkKey, chunks: number, activeMs: number): Promise<void> {
+  async saveBatch (id: number, userId: number, owner: string, last: ChunkKey, chunks: number, activeMs: number): Promise<boolean> {
+    let held = false
     await this.inTransaction(async conn => {
-      await conn.query(`UPDATE vg_migration_users SET checkpoint_file_id = ?, checkpoint_chunk_index = ?, migrated_chunks = migrated_chunks + ?
-        WHERE migration_id = ? AND user_id = ?`, [last.file_id, last.chunk_index, chunks, id, userId])
+      const res: UpsertResult = await conn.query(`UPDATE vg_migration_users SET checkpoint_file_id = ?, checkpoint_chunk_index = ?, migrated_chunks = migrated_chunks + ?
+        WHERE migration_id = ? AND user_id = ? AND ${LEASED}`, [last.file_id, last.chunk_index, chunks, id, userId, id, owner])
+      held = res.affectedRows > 0
+      if (!held) return
       await conn.query('UPDATE vg_migrations SET copied_chunks = copied_chunks + ?, active_ms = active_ms + ?, updated_at = ? WHERE id = ?',
         [chunks, Math.round(activeMs), new Date(), id])
     })
+    return held
   }
 
   async addActiveTime (id: number, activeMs: number): Promise<void> {
     await this.pool.query('UPDATE vg_migrations SET active_ms = active_ms + ? WHERE id = ?', [Math.round(activeMs), id])
   }
 
-  async completeUser (id: number, userId: number, v: { sourceCount: number, targetCount: number, reconciled: number, sourceDeleted: number | null }): Promise<void> {
-    await this.pool.query(`UPDATE vg_migration_users SET status = 'completed', completed_at = ?, error = NULL, source_count = ?, target_count = ?,
-      reconciled_chunks = ?, source_deleted = ? WHERE migration_id = ? AND user_id = ?`,
-    [new Date(), v.sourceCount, v.targetCount, v.reconciled, v.sourceDeleted, id, userId])
+  async completeUser (id: number, userId: number, owner: string, v: { sourceCount: number, targetCount: number, reconciled: number, sourceDeleted: number | null }): Promise<boolean> {
+    const res: UpsertResult = await this.pool.query(`UPDATE vg_migration_users SET status = 'completed', completed_at = ?, error = NULL, source_count = ?, target_count = ?,
+      reconciled_chunks = ?, source_deleted = ? WHERE migration_id = ? AND user_id = ? AND ${LEASED}`,
+    [new Date(), v.sourceCount, v.targetCount, v.reconciled, v.sourceDeleted, id, userId, id, owner])
+    return res.affectedRows > 0
   }
 
-  async failUser (id: number, userId: number, error: string, counts?: { sourceCount: number, targetCount: number }): Promise<void> {
-    await this.pool.query(`UPDATE vg_migration_users SET status = 'failed', completed_at = ?, error = ?,
-      source_count = COALESCE(?, source_count), target_count = COALESCE(?, target_count) WHERE migration_id = ? AND user_id = ?`,
-    [new Date(), clip(error), counts?.sourceCount ?? null, counts?.targetCount ?? null, id, userId])
+  async failUser (id: number, userId: number, owner: string, error: string, counts?: { sourceCount: number, targetCount: number }): Promise<boolean> {
+    const res: UpsertResult = await this.pool.query(`UPDATE vg_migration_users SET status = 'failed', completed_at = ?, error = ?,
+      source_count = COALESCE(?, source_count), target_count = COALESCE(?, target_count) WHERE migration_id = ? AND user_id = ? AND ${LEASED}`,
+    [new Date(), clip(error), counts?.sourceCount ?? null, counts?.targetCount ?? null, id, userId, id, owner])
+    return res.affectedRows > 0
   }
 
   async failedUserCount (id: number): Promise<number> {
