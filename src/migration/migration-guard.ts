@@ -79,7 +79,17 @@ export class MigrationGuard implements MutationGuard {
     this.closed = true
     const conn = this.conn
     this.conn = null
-    if (conn !== null) await conn.then(async c => { await c.release() }).catch(() => {})
+    // a pooled connection must not keep named locks: drop them before giving it back
+    if (conn !== null) {
+      await conn.then(async c => {
+        try {
+          await c.query('SELECT RELEASE_ALL_LOCKS()')
+          await c.release()
+        } catch {
+          c.destroy()
+        }
+      }).catch(() => {})
+    }
   }
 
   /** Which users a running migration covers, at most cacheMs old. */
