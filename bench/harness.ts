@@ -1,0 +1,411 @@
+// What every benchmark section shares: the MariaDB server and the per-run
+// databases, gateway and Qdrant-emulator child processes, their memory, and a
+// keep-alive HTTP client.
+import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import http from 'node:http'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import mariadb, { type ConnectionConfig, type Pool } from 'mariadb'
+import { createMariaDbPool } from '../src/plugins/mariadb-pool.ts'
+import { freePort } from '../test/helpers/gateway-process.ts'
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+export const DATA_KEY = 'bench-data-key-0123456789'
+export const ADMIN_KEY = 'bench-admin-key-0123456789'
+export const DIMENSION = 1024
+
+export function log (message: string): void {
+  const t = new Date().toISOString().slice(11, 19)
+  process.stderr.write(`[bench ${t}] ${message}\n`)
+}
+
+// ------------------------------------------------------------------ MariaDB
+
+export function withDatabase (url: string, database: string): string {
+  const u = new URL(url)
+  u.pathname = '/' + encodeURIComponent(database)
+  return u.toString()
+}
+
+export function serverConnection (url: string): ConnectionConfig {
+  const u = new URL(url)
+  return {
+    host: u.hostname,
+    port: u.port === '' ? 3306 : Number(u.port),
+    user: decodeURIComponent(u.username) || 'root',
+    password: decodeURIComponent(u.password),
+    connectTimeout: 5000
+  }
+}
+
+/** Checks the server answers; starts the project's local MariaDB 11.8 when it is the default URL and down. */
+export async function ensureServer (url: string, mayStartLocal: boolean): Promise<string> {
+  const probe = async (): Promise<string> => {
+    const conn = await mariadb.createConnection(serverConnection(url))
+    try {
+      const [row] = await conn.query('SELECT VERSION() AS v')
+      return String(row.v)
+    } finally {
+      await conn.end()
+    }
+  }
+  try {
+    return await probe()
+  } catch (err) {
+    if (!mayStartLocal) throw new Error(`cannot reach MariaDB at ${url}: ${(err as Error).message}`)
+    log('local MariaDB 11.8 not answering: bash scripts/mariadb-local.sh start')
+    await promisify(execFile)('bash', ['scripts/mariadb-local.sh', 'start'], { cwd: ROOT, timeout: 300_000 })
+    return await probe()
+  }
+}
+
+export async function serverVariables (url: string, names: string[]): Promise<Record<string, string>> {
+  const conn = await mariadb.createConnection(serverConnection(url))
+  try {
+    const rows: Array<{ Variable_name: string, Value: string }> = await conn.query(
+      `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`, names)
+    return Object.fromEntries(rows.map(r => [r.Variable_name, String(r.Value)]))
+  } finally {
+    await conn.end()
+  }
+}
+
+export interface BenchDatabase {
+  name: string
+  url: string
+  pool: Pool
+  drop (): Promise<void>
+}
+
+/**
+ * A fresh database on the server for one part of one run, with a pool made
+ * exactly like the gateway's own (createMariaDbPool).
+ */
+export async function createDatabase (serverUrl: string, name: string, keep: boolean, poolSize = 4): Promise<BenchDatabase> {
+  const admin = serverConnection(serverUrl)
+  const conn = await mariadb.createConnection(admin)
+  try {
+    await conn.query(`DROP DATABASE IF EXISTS \`${name}\``)
+    await conn.query(`CREATE DATABASE \`${name}\``)
+  } finally {
+    await conn.end()
+  }
+  const url = withDatabase(serverUrl, name)
+  const pool = createMariaDbPool({ MARIADB_URL: url, MARIADB_POOL_SIZE: poolSize })
+  let dropped: Promise<void> | undefined
+  return {
+    name,
+    url,
+    pool,
+    drop: async () => {
+      dropped ??= (async () => {
+        await pool.end().catch(() => {})
+        if (keep) { log(`--keep: database ${name} kept`); return }
+        const c = await mariadb.createConnection(admin)
+        try { await c.query(`DROP DATABASE IF EXISTS \`${name}\``) } finally { await c.end() }
+      })()
+      await dropped
+    }
+  }
+}
+
+// ------------------------------------------------------------------ process memory
+
+export interface ProcessMemory {
+  /** current resident set, bytes */
+  rss: number
+  /** peak resident set since the process started (VmHWM), bytes */
+  hwm: number
+}
+
+export function processMemory (pid: number): ProcessMemory | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
+  } catch {
+    return undefined
+  }
+}
+
+/** Samples a process's RSS every `everyMs` (100 ms by default), labelled by phase. */
+export class RssSampler {
+  private readonly timer: NodeJS.Timeout
+  readonly samples: Array<{ t: number, rss: number, phase: string }> = []
+  phase = 'start'
+  private readonly started = performance.now()
+
+  constructor (private readonly pid: number, everyMs = 100) {
+    this.timer = setInterval(() => this.sample(), everyMs)
+    this.timer.unref()
+    this.sample()
+  }
+
+  sample (): void {
+    const m = processMemory(this.pid)
+    if (m !== undefined && Number.isFinite(m.rss)) this.samples.push({ t: performance.now() - this.started, rss: m.rss, phase: this.phase })
+  }
+
+  /** Peak sampled RSS, over all phases or the given ones. */
+  peak (...phases: string[]): number {
+    const s = phases.length === 0 ? this.samples : this.samples.filter(x => phases.includes(x.phase))
+    return s.reduce((m, x) => Math.max(m, x.rss), 0)
+  }
+
+  /** RSS of the first sample of a phase. */
+  first (phase: string): number {
+    return this.samples.find(x => x.phase === phase)?.rss ?? Number.NaN
+  }
+
+  stop (): void {
+    this.sample()
+    clearInterval(this.timer)
+  }
+}
+
+export const MiB = 1024 * 1024
+
+// ------------------------------------------------------------------ gateway and emulator processes
+
+export interface Gateway {
+  url: string
+  child: ChildProcess
+  output: () => string
+  pid: number
+  memory: RssSampler
+  /** Stops the gateway; returns its peak RSS (VmHWM) over its whole life. */
+  stop (): Promise<number>
+}
+
+/** Node flags added to every gateway process (`--cpu-prof` puts the profiler's here). */
+export const gatewayNodeFlags: string[] = []
+/** pid -> ms from spawn until the gateway answered (CPU profiles skip the start-up) */
+export const gatewayStartup = new Map<number, number>()
+
+/**
+ * The real service (`node --import tsx src/server.ts`, as `npm start` runs it) as a
+ * child process on 127.0.0.1, configured by `env` only.
+ */
+export async function startGateway (env: Record<string, string>): Promise<Gateway> {
+  const spawned = performance.now()
+  const port = await freePort()
+  const child = spawn(process.execPath, [...gatewayNodeFlags, '--import', 'tsx', 'src/server.ts'], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      API_KEY: DATA_KEY,
+      ADMIN_API_KEY: ADMIN_KEY,
+      VECTOR_DIMENSION: String(DIMENSION),
+      LOG_LEVEL: 'warn',
+      ...env
+    },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout?.on('data', d => { output += String(d) })
+  child.stderr?.on('data', d => { output += String(d) })
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  const kill = async (signal: NodeJS.Signals): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
+    await exited
+  }
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 60_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${output}`)
+    try {
+      if ((await fetch(`${url}/health/live`)).ok) break
+    } catch {}
+    if (Date.now() > deadline) {
+      await kill('SIGKILL')
+      throw new Error(`gateway did not start in time: ${output}`)
+    }
+    await sleep(100)
+  }
+  const pid = child.pid!
+  gatewayStartup.set(pid, performance.now() - spawned)
+  const memory = new RssSampler(pid)
+  memory.phase = 'idle'
+  return {
+    url,
+    child,
+    output: () => output,
+    pid,
+    memory,
+    stop: async () => {
+      memory.stop()
+      const hwm = processMemory(pid)?.hwm ?? Number.NaN
+      await kill('SIGTERM')
+      return hwm
+    }
+  }
+}
+
+export interface EmulatorProcess {
+  url: string
+  pid: number
+  child: ChildProcess
+  stop (): Promise<void>
+}
+
+/**
+ * The in-process Qdrant REST emulator (test support code: there is no real Qdrant
+ * here), in a child process of its own so the vectors it holds in memory do not
+ * count as the gateway's.
+ */
+export async function startEmulator (): Promise<EmulatorProcess> {
+  const port = await freePort()
+  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/qdrant-emulator/cli.ts', '--port', String(port)], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '' },
+    stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let output = ''
+  child.stdout?.on('data', d => { output += String(d) })
+  child.stderr?.on('data', d => { output += String(d) })
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  const url = `http://127.0.0.1:${port}`
+  const deadline = Date.now() + 30_000
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`Qdrant emulator exited: ${output}`)
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break
+    } catch {}
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL')
+      throw new Error(`Qdrant emulator did not start: ${output}`)
+    }
+    await sleep(100)
+  }
+  return {
+    url,
+    pid: child.pid!,
+    child,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+      await exited
+    }
+  }
+}
+
+export async function sleep (ms: number): Promise<void> {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
+
+// ------------------------------------------------------------------ HTTP
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 64 })
+
+export interface HttpAnswer {
+  status: number
+  body: string
+}
+
+/** One request over a keep-alive connection; the body is sent as given (pre-serialised). */
+export async function httpRequest (
+  base: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}
+): Promise<HttpAnswer> {
+  const u = new URL(path, base)
+  return await new Promise<HttpAnswer>((resolve, reject) => {
+    const req = http.request({
+      agent,
+      host: u.hostname,
+      port: u.port,
+      method,
+      path: u.pathname + u.search,
+      headers: {
+        ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
+        ...headers
+      }
+    }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    if (body !== undefined) req.write(body)
+    req.end()
+  })
+}
+
+export const dataHeaders = { 'x-api-key': DATA_KEY }
+export const adminHeaders = { 'x-api-key': ADMIN_KEY }
+
+/** A JSON request that must succeed (2xx); returns the parsed answer. */
+export async function httpJson<T = any> (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = dataHeaders): Promise<T> {
+  const answer = await httpRequest(base, method, path, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), headers)
+  if (answer.status < 200 || answer.status >= 300) throw new Error(`${method} ${path}: ${answer.status} ${answer.body.slice(0, 500)}`)
+  return answer.body === '' ? undefined as T : JSON.parse(answer.body) as T
+}
+
+export function closeHttp (): void {
+  agent.destroy()
+}
+
+/** Runs `worker` on `concurrency` workers pulling indexes 0..n-1. */
+export async function pool<T> (n: number, concurrency: number, worker: (i: number) => Promise<T>): Promise<T[]> {
+  const out = new Array<T>(n)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
+    for (;;) {
+      const i = next++
+      if (i >= n) return
+      out[i] = await worker(i)
+    }
+  }))
+  return out
+}
+
+// ------------------------------------------------------------------ CPU time
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat. */
+export function cpuSeconds (pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return (Number(fields[11]) + Number(fields[12])) / 100 // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** The MariaDB server's pid when it runs on this machine (its pid file is readable), else undefined. */
+export async function serverPid (url: string): Promise<number | undefined> {
+  try {
+    const conn = await mariadb.createConnection(serverConnection(url))
+    try {
+      const [row] = await conn.query('SELECT @@pid_file AS f')
+      const pid = Number(readFileSync(String(row.f), 'utf8').trim())
+      return Number.isInteger(pid) && pid > 0 && processMemory(pid) !== undefined ? pid : undefined
+    } finally {
+      await conn.end()
+    }
+  } catch {
+    return undefined
+  }
+}
+
+export type CpuShare = Record<string, number>
+
+/** CPU seconds each named process used between start() and stop(). */
+export class CpuMeter {
+  private readonly before = new Map<string, number>()
+  private readonly ownBefore = process.cpuUsage()
+  constructor (private readonly pids: Record<string, number | undefined>) {
+    for (const [name, pid] of Object.entries(pids)) if (pid !== undefined) this.before.set(name, cpuSeconds(pid))
+  }
+
+  stop (): CpuShare {
+    const out: CpuShare = {}
+    for (const [name, pid] of Object.entries(this.pids)) {
+      if (pid !== undefined) out[name] = cpuSeconds(pid) - (this.before.get(name) ?? Number.NaN)
+    }
+    const own = process.cpuUsage(this.ownBefore)
+    out.bench = (own.user + own.system) / 1e6
+    return out
+  }
+}

@@ -1,0 +1,150 @@
+// The benchmark's flags, resolved into one options object every section reads.
+import { parseArgs } from 'node:util'
+
+export interface BenchOptions {
+  scale: number
+  quick: boolean
+  /** rows of the search table: one user of half of them, 30 users sharing the other half */
+  searchRows: number
+  largeUserRows: number
+  smallUsers: number
+  smallUserRows: number
+  /** chunks sent through POST /chunks for the ingest comparison */
+  ingestChunks: number
+  ingestClients: number
+  /** measured queries per cell and method (after `warmup`) */
+  queries: number
+  warmup: number
+  /** M of the cosine vector index */
+  indexM: number
+  readModeUsers: number
+  readModeChunksPerUser: number
+  readModeQueries: number
+  switches: number
+  migrationChunks: number
+  migrationUsers: number
+  migrationBatch: number
+  sections: Set<Section>
+  keep: boolean
+  serverUrl: string
+  /** true when the server URL is the default local one (the bench may start it) */
+  localServer: boolean
+  seed: number
+  runId: string
+  /** JSON results file */
+  out: string
+  /** write a V8 CPU profile of every gateway process into this folder (perturbs the timings) */
+  cpuProf?: string
+}
+
+export type Section = 'search' | 'read-modes' | 'switch' | 'migration'
+export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration']
+
+export const USAGE = `npm run bench -- [flags]
+  --scale S              data size factor (default 1: 60,000 search rows, 100,000 migration chunks; 0.25 for a quick look)
+  --quick                smoke run: scale 0.1, fewer queries, 20,000 migration chunks (about 3 minutes)
+  --chunks N             search table rows instead of 60,000 x scale (half one user, half thirty users)
+  --ingest-chunks N      chunks sent through POST /chunks for the ingest comparison (default 20,000 x scale)
+  --ingest-clients N     concurrent POST /chunks clients (and direct insert connections), default 3
+  --queries N            measured queries per cell and method (default 200; quick 40)
+  --warmup N             unmeasured queries per cell first (default 20; quick 5)
+  --index-m M            M of the cosine vector index (default 16)
+  --switches N           provider switches timed for propagation (default 6)
+  --migration-chunks N   chunks migrated mariadb -> qdrant (default 100,000 x scale; quick 20,000)
+  --migration-users N    users they are spread over (default 200 x scale, at least 20)
+  --migration-batch N    MIGRATION_BATCH_SIZE of the gateway and of the raw read (default 500)
+  --only LIST            sections to run: search,read-modes,switch,migration (default all)
+  --seed N               data seed (default 42)
+  --keep                 keep the databases (default: dropped at the end)
+  --mariadb-url URL      server to use (default MARIADB_URL or mariadb://root@127.0.0.1:3307/)
+  --out FILE             JSON results (default bench/results/latest.json)
+  --cpu-prof             profile every gateway process (V8 --cpu-prof) into bench/results/profiles/ and
+                         summarise where its CPU time goes (slows the gateway: do not quote those timings)
+  -h, --help`
+
+const DEFAULT_SERVER = 'mariadb://root@127.0.0.1:3307/'
+
+function int (value: string | undefined, name: string, min = 1): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not ${value}`)
+  return n
+}
+
+export function parseOptions (argv: string[]): BenchOptions | 'help' {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    options: {
+      scale: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      chunks: { type: 'string' },
+      'ingest-chunks': { type: 'string' },
+      'ingest-clients': { type: 'string' },
+      queries: { type: 'string' },
+      warmup: { type: 'string' },
+      'index-m': { type: 'string' },
+      switches: { type: 'string' },
+      'migration-chunks': { type: 'string' },
+      'migration-users': { type: 'string' },
+      'migration-batch': { type: 'string' },
+      only: { type: 'string' },
+      seed: { type: 'string' },
+      keep: { type: 'boolean', default: false },
+      'mariadb-url': { type: 'string' },
+      out: { type: 'string' },
+      'cpu-prof': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false }
+    }
+  })
+  if (values.help === true) return 'help'
+  const quick = values.quick === true
+  const scale = values.scale !== undefined ? Number(values.scale) : quick ? 0.1 : 1
+  if (!(scale > 0 && scale <= 10)) throw new Error(`--scale must be a number in (0, 10], not ${values.scale}`)
+
+  const smallUsers = 30
+  const searchRows = int(values.chunks, 'chunks', 120) ?? Math.round(60_000 * scale)
+  const largeUserRows = Math.round(searchRows / 2)
+  const smallUserRows = Math.max(1, Math.round((searchRows - largeUserRows) / smallUsers))
+  const ingestDefault = Math.max(3000, Math.round(20_000 * scale / 1000) * 1000)
+  const migrationChunks = int(values['migration-chunks'], 'migration-chunks', 100) ??
+    (quick && values.scale === undefined ? 20_000 : Math.round(100_000 * scale))
+
+  let sections = new Set<Section>(SECTIONS)
+  if (values.only !== undefined) {
+    const list = values.only.split(',').map(s => s.trim()).filter(s => s !== '')
+    for (const s of list) if (!SECTIONS.includes(s as Section)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`)
+    sections = new Set(list as Section[])
+  }
+
+  const url = values['mariadb-url'] ?? process.env.MARIADB_URL
+  const runId = `${new Date().toISOString().slice(0, 10).replace(/-/g, '')}_${process.pid}_${Math.random().toString(36).slice(2, 6)}`
+  return {
+    scale,
+    quick,
+    searchRows: largeUserRows + smallUsers * smallUserRows,
+    largeUserRows,
+    smallUsers,
+    smallUserRows,
+    ingestChunks: int(values['ingest-chunks'], 'ingest-chunks', 1000) ?? ingestDefault,
+    ingestClients: int(values['ingest-clients'], 'ingest-clients') ?? 3,
+    queries: int(values.queries, 'queries') ?? (quick ? 40 : 200),
+    warmup: int(values.warmup, 'warmup', 0) ?? (quick ? 5 : 20),
+    indexM: int(values['index-m'], 'index-m', 3) ?? 16,
+    readModeUsers: quick ? 4 : 10,
+    readModeChunksPerUser: Math.max(200, Math.round(1000 * Math.min(1, scale * 2))),
+    readModeQueries: int(values.queries, 'queries') ?? (quick ? 40 : 200),
+    switches: int(values.switches, 'switches') ?? (quick ? 3 : 6),
+    migrationChunks,
+    migrationUsers: int(values['migration-users'], 'migration-users') ?? Math.max(20, Math.round(200 * (migrationChunks / 100_000))),
+    migrationBatch: int(values['migration-batch'], 'migration-batch') ?? 500,
+    sections,
+    keep: values.keep === true,
+    serverUrl: url ?? DEFAULT_SERVER,
+    localServer: url === undefined,
+    seed: int(values.seed, 'seed', 0) ?? 42,
+    runId,
+    out: values.out ?? 'bench/results/latest.json',
+    ...(values['cpu-prof'] === true ? { cpuProf: 'bench/results/profiles' } : {})
+  }
+}

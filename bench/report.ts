@@ -1,0 +1,257 @@
+// Text tables of one run, and the summary against the targets.
+import type { MigrationResult } from './migration.ts'
+import type { CellResult, SearchSectionResult } from './mariadb-search.ts'
+import type { ReadModeResult } from './read-modes.ts'
+import type { SwitchResult } from './switch-propagation.ts'
+import type { Summary } from './stats.ts'
+import { MiB } from './harness.ts'
+
+export interface RunResults {
+  started: string
+  finished?: string
+  durationS?: number
+  machine: { cpus: number, cpuModel: string, memGiB: number, node: string, mariadb: string }
+  options: Record<string, unknown>
+  search?: SearchSectionResult
+  readModes?: ReadModeResult
+  switching?: SwitchResult
+  migration?: MigrationResult
+  errors: Array<{ section: string, error: string }>
+}
+
+export interface TargetRow {
+  what: string
+  measured: string
+  target: string
+  result: 'PASS' | 'MISS' | 'info'
+}
+
+export function table (header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
+  const a = align ?? header.map((_, i) => i === 0 ? 'l' : 'r')
+  const line = (cells: string[]): string => '  ' + cells.map((c, i) => a[i] === 'l' ? (c ?? '').padEnd(widths[i]) : (c ?? '').padStart(widths[i])).join('  ').trimEnd()
+  return [line(header), '  ' + widths.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
+}
+
+export function ms (x: number | undefined): string {
+  if (x === undefined || !Number.isFinite(x)) return '-'
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
+}
+
+function pp (s: Summary | undefined): string {
+  return s === undefined ? '-' : `${ms(s.p50)} / ${ms(s.p95)}`
+}
+
+export function int (x: number): string {
+  return Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-'
+}
+
+function x2 (x: number): string {
+  return Number.isFinite(x) ? x.toFixed(2) : '-'
+}
+
+function mib (bytes: number): string {
+  return Number.isFinite(bytes) ? `${(bytes / MiB).toFixed(0)} MiB` : '-'
+}
+
+function cellRow (c: CellResult): string[] {
+  return [
+    c.label,
+    c.vectorIndex ? 'yes' : 'no',
+    pp(c.methods.gateway?.latency),
+    pp(c.methods.exact?.latency),
+    pp(c.methods.index?.latency),
+    pp(c.methods.plain?.latency),
+    c.best,
+    `${x2(c.ratioP50)} (${x2(c.ratioP95)})`,
+    ms((c.methods.gateway?.latency.p50 ?? Number.NaN) - (c.methods[c.best]?.latency.p50 ?? Number.NaN)),
+    ms(c.methods.gateway?.took?.p50),
+    ms(c.gatewayCpuMsPerSearch),
+    c.gatewayPlan.split(':')[0],
+    c.plainPlan
+  ]
+}
+
+export function searchReport (s: SearchSectionResult): string {
+  const out: string[] = []
+  const l = s.layout
+  out.push(`A. MariaDB search (issues 2, 5): ${int(l.rows)} rows (1 user x ${int(l.largeUserRows)}, ${l.smallUsers} users x ${int(l.smallUserRows)}; ` +
+    `rows interleaved), ${l.dimension}-d clustered vectors; MariaDB ${s.server.version}, buffer pool ${mib(Number(s.server.innodb_buffer_pool_size))}, ` +
+    `mhnsw_max_cache_size ${mib(Number(s.server.mhnsw_max_cache_size))}`)
+  out.push('')
+  out.push('Ingest (fresh table, no vector index)')
+  const cpuPer1000 = (r: typeof s.directIngest, name: string): string => r.cpu?.[name] === undefined ? '-' : (r.cpu[name] * 1000 / (r.chunks / 1000)).toFixed(0)
+  const directRow = (label: string, r: typeof s.directIngest): string[] =>
+    [label, int(r.chunks), (r.ms / 1000).toFixed(1), int(r.chunksPerSecond), cpuPer1000(r, 'mariadb'), '-', cpuPer1000(r, 'bench')]
+  out.push(table(['path', 'chunks', 'seconds', 'chunks/s', 'CPU ms/1000 chunks: mariadbd', 'gateway', 'bench client'], [
+    directRow(`direct binary prepared insert, main load, ${s.directIngest.concurrency} connections`, s.directIngest),
+    directRow(`direct, the gateway's rows, fresh table, ${s.directSame.concurrency} connections`, s.directSame),
+    directRow('direct, the gateway\'s rows, fresh table, 1 connection', s.directSingle),
+    [`gateway POST /chunks, ${s.gatewayIngest.batch}-chunk batches, ${s.gatewayIngest.concurrency} clients`, int(s.gatewayIngest.chunks), (s.gatewayIngest.ms / 1000).toFixed(1), int(s.gatewayIngest.chunksPerSecond),
+      cpuPer1000(s.gatewayIngest, 'mariadb'), cpuPer1000(s.gatewayIngest, 'gateway'), cpuPer1000(s.gatewayIngest, 'bench')]
+  ], ['l', 'r', 'r', 'r', 'r', 'r', 'r']))
+  out.push(`  ratio gateway/direct (same rows, same concurrency): ${x2(s.ingestRatio)} (target >= 0.80); ` +
+    `against one direct connection: ${x2(s.gatewayIngest.chunksPerSecond / s.directSingle.chunksPerSecond)}`)
+  out.push('')
+  out.push(`Cosine vector index, M=${s.indexBuild.m}, built after the load: ${(s.indexBuild.ms / 1000).toFixed(1)} s` +
+    (s.indexBuild.warnings.length > 0 ? `\n  warnings: ${s.indexBuild.warnings.join(' | ')}` : ''))
+  out.push('')
+  out.push(`Search latency, ms p50 / p95 (${s.queries} queries per cell after ${s.warmup} warm-up, methods interleaved query by query, LIMIT 10)`)
+  out.push(table(
+    ['filter', 'v-index', 'gateway HTTP', 'exact (direct)', 'index (direct)', 'plain (direct)', 'best', 'gw/best p50 (p95)', 'gw-best ms', 'gw took', 'gw CPU/req', 'gw plan', 'MariaDB plain plan'],
+    s.cells.map(cellRow),
+    ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l', 'l']))
+  out.push('  gateway = POST /search over HTTP keep-alive incl. JSON; exact = IGNORE INDEX(vector index); index = FORCE INDEX + same mhnsw_ef_search as the gateway;')
+  out.push('  plain = no hints (MariaDB\'s own choice, default ef_search); gw took = took_ms inside the gateway handler;')
+  out.push(`  gw CPU/req = CPU ms of the gateway process per search request (its idle rate of ${ms(s.idleGatewayCpuMsPerSecond)} ms/s taken off)`)
+  const withIndex = s.cells.filter(c => c.recall !== undefined)
+  if (withIndex.length > 0) {
+    out.push('')
+    out.push('Recall@10 against the exact plan, with the vector index')
+    out.push(table(['filter', 'gateway', 'index (direct)', 'plain (direct)'],
+      withIndex.map(c => [c.label, x2(c.recall!.gateway ?? Number.NaN), x2(c.recall!.index ?? Number.NaN), x2(c.recall!.plain ?? Number.NaN)])))
+  }
+  if (s.profile !== undefined) {
+    out.push('')
+    out.push('Where the gateway\'s time goes (with the vector index; ms p50 / p95, interleaved per query)')
+    out.push(table(['filter', 'gw plan', 'GET /health/live', 'gateway HTTP', 'took_ms', 'app.inject', 'router.search', 'provider.search', 'gw SQL query()', 'gw SQL execute()', 'best direct'],
+      s.profile.cases.map(c => [c.label, c.plan.split(':')[0], pp(c.latency.live), pp(c.latency.gateway), pp(c.latency.took), pp(c.latency.inject), pp(c.latency.router),
+        pp(c.latency.provider), pp(c.latency['gateway-sql']), pp(c.latency['gateway-sql-x']), `${pp(c.latency.best)} ${c.best}`]),
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']))
+    out.push('  layers: gateway HTTP (child process, real socket) > app.inject (same app in this process, no socket) > router.search > provider.search > its SQL')
+    const m = s.profile.micro
+    out.push(`  per request in-process: JSON.parse of the ${(m.bodyBytes / 1024).toFixed(1)} KiB body ${m.jsonParseUs.toFixed(0)} us, ` +
+      `ajv validation ${m.validateUs.toFixed(0)} us, encodeVector ${m.encodeVectorUs.toFixed(0)} us, JSON.stringify of a 10-hit reply ${m.stringifyReplyUs.toFixed(0)} us`)
+  }
+  return out.join('\n')
+}
+
+export function readModeReport (r: ReadModeResult): string {
+  const out: string[] = []
+  out.push(`B. Read modes (issue 3): ${r.users} users x ${r.chunksPerUser} chunks, ${r.perProvider.mariadb} each in MariaDB (stored before the switch) ` +
+    `and ${r.perProvider.qdrant} in Qdrant (after); active provider qdrant.`)
+  out.push('   NOTE: Qdrant is the project\'s in-process REST emulator (test support code) in a child process, not a real Qdrant server.')
+  out.push(table(['read mode', 'p50 ms', 'p95 ms', 'took p50', 'hits/query', 'from mariadb', 'from qdrant', 'providers queried'],
+    (['active', 'merged'] as const).map(m => {
+      const x = r.modes[m]
+      return [m, ms(x.latency.p50), ms(x.latency.p95), ms(x.took.p50), x.results.toFixed(1), x.fromMariadb.toFixed(1), x.fromQdrant.toFixed(1), x.providersQueried]
+    }), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']))
+  out.push(`  ${r.queries} queries per mode in alternating blocks of ${r.block}; merged/active p50 ${x2(r.ratioP50)}, p95 ${x2(r.ratioP95)}`)
+  return out.join('\n')
+}
+
+export function switchReport (r: SwitchResult): string {
+  return [
+    `C. Switch propagation (issue 3): 2 gateway processes, one database, SETTINGS_CACHE_MS=${r.cacheMs}; switch via A, B polled every 5 ms`,
+    table(['measured from', 'median ms', 'p95 ms', 'max ms', 'switches'], [
+      ['A\'s answer to PUT /provider', ms(r.afterAnswer.p50), ms(r.afterAnswer.p95), ms(r.afterAnswer.max), String(r.switches)],
+      ['sending the PUT', ms(r.afterRequest.p50), ms(r.afterRequest.p95), ms(r.afterRequest.max), String(r.switches)]
+    ]),
+    `  replica A itself served the new provider right after answering: ${r.switchingReplicaImmediate ? 'yes' : 'NO'}`
+  ].join('\n')
+}
+
+export function migrationReport (r: MigrationResult): string {
+  const m = r.migration
+  return [
+    `D. Migration mariadb -> qdrant (issue 4): ${int(r.chunks)} chunks x 1024-d, ${r.users} users, batch ${r.batch}; Qdrant = in-process emulator in its own process`,
+    table(['what', 'chunks/s', 'seconds', 'note'], [
+      ['raw read of the source (provider.scan, no writes)', int(r.rawRead.chunksPerSecond), (r.rawRead.ms / 1000).toFixed(1), 'bench process'],
+      ['migration engine, steady (10%..90% of progress)', int(m.chunksPerSecondSteady), '', 'gateway process'],
+      ['migration engine, started_at..completed_at', int(m.chunksPerSecondEngine), (m.engineMs / 1000).toFixed(1), 'incl. planning, verification'],
+      ['migration, POST .. completed (wall)', int(m.chunksPerSecondWall), (m.wallMs / 1000).toFixed(1), 'incl. runner start delay'],
+      ['reported by the API (last poll)', m.reportedChunksPerSecond === null ? '-' : int(m.reportedChunksPerSecond), '', '']
+    ], ['l', 'r', 'r', 'l']),
+    `  CPU seconds during the migration: ${Object.entries(m.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} (wall ${(m.wallMs / 1000).toFixed(1)} s, 2 cores)`,
+    `  status ${m.status}${m.error !== null ? ` (${m.error})` : ''}; migrated ${int(m.migratedChunks)}, target holds ${int(m.targetCount)}; ` +
+      `engine steady / raw read = ${x2(r.ratio)}`,
+    `  gateway RSS: idle ${mib(r.memory.idleRss)}, peak during the migration ${mib(r.memory.peakRss)} (VmHWM ${mib(r.memory.hwm)}); ` +
+      `peak per quarter of progress ${r.memory.byQuarter.map(mib).join(', ')}; emulator process peak ${mib(r.memory.emulatorPeakRss)} (not the gateway's)`
+  ].join('\n')
+}
+
+export function memoryReport (res: RunResults): string {
+  const rows: string[][] = []
+  if (res.search !== undefined) {
+    const m = res.search.memory
+    rows.push(['A: ingest gateway (POST /chunks, 1000 x 1024-d per request)', mib(m.ingestGatewayIdleRss), mib(m.ingestGatewayPeakRss)])
+    rows.push(['A: search gateway (searches, index build, profile)', mib(m.searchGatewayIdleRss), mib(m.searchGatewayPeakRss)])
+  }
+  if (res.readModes !== undefined) rows.push(['B: read-mode gateway', '-', mib(res.readModes.gatewayPeakRss)])
+  if (res.migration !== undefined) rows.push(['D: migration gateway', mib(res.migration.memory.idleRss), mib(Math.max(res.migration.memory.peakRss, res.migration.memory.hwm))])
+  return ['E. Gateway process memory (RSS of the child process: /proc/PID/status, sampled every 100 ms, and VmHWM)',
+    table(['process', 'after start', 'peak'], rows, ['l', 'r', 'r'])].join('\n')
+}
+
+/** Measurement slack on the switch bound: one settings load on B plus one 5 ms poll. */
+export const SWITCH_SLACK_MS = 50
+
+export function targets (res: RunResults): TargetRow[] {
+  const rows: TargetRow[] = []
+  const s = res.search
+  if (s !== undefined) {
+    rows.push({ what: 'A ingest: gateway / direct chunks/s', measured: x2(s.ingestRatio), target: '>= 0.80', result: s.ingestRatio >= 0.8 ? 'PASS' : 'MISS' })
+    for (const c of s.cells) {
+      rows.push({
+        what: `A search: gateway / best direct p50, ${c.label}, ${c.vectorIndex ? 'with' : 'no'} index`,
+        measured: `${x2(c.ratioP50)} (${ms(c.methods.gateway!.latency.p50)} vs ${ms(c.methods[c.best]!.latency.p50)} ms)`,
+        target: '<= 1.10',
+        result: c.ratioP50 <= 1.1 ? 'PASS' : 'MISS'
+      })
+    }
+    const large = s.cells.find(c => c.vectorIndex && c.cell === 'user-large')
+    if (large?.recall?.gateway !== undefined) {
+      rows.push({ what: `A recall@10 gateway vs exact, ${large.label}, with index`, measured: x2(large.recall.gateway), target: '(report)', result: 'info' })
+    }
+    rows.push({ what: `A index build M=${s.indexBuild.m}, ${int(s.layout.rows)} rows`, measured: `${(s.indexBuild.ms / 1000).toFixed(1)} s`, target: '(report)', result: 'info' })
+  }
+  const b = res.readModes
+  if (b !== undefined) {
+    rows.push({ what: 'B search p50 merged / active (Qdrant = emulator)', measured: `${x2(b.ratioP50)} (${ms(b.modes.merged.latency.p50)} vs ${ms(b.modes.active.latency.p50)} ms)`, target: '(report)', result: 'info' })
+  }
+  const c = res.switching
+  if (c !== undefined) {
+    // a replica serves its snapshot for SETTINGS_CACHE_MS after loading it, and that load may
+    // have started just before the change committed: allow one settings load and one 5 ms poll
+    const bound = c.cacheMs + SWITCH_SLACK_MS
+    rows.push({
+      what: 'C switch propagation to another replica, max',
+      measured: `${ms(c.afterAnswer.max)} ms (median ${ms(c.afterAnswer.p50)})`,
+      target: `<= ${c.cacheMs} + ${SWITCH_SLACK_MS} ms`,
+      result: c.afterAnswer.max <= bound ? 'PASS' : 'MISS'
+    })
+  }
+  const d = res.migration
+  if (d !== undefined) {
+    rows.push({ what: 'D migration completes with exact counts', measured: `${d.migration.status}, ${int(d.migration.targetCount)}/${int(d.chunks)}`, target: 'completed, equal', result: d.migration.status === 'completed' && d.migration.targetCount === d.chunks ? 'PASS' : 'MISS' })
+    rows.push({ what: 'D migration chunks/s (steady) / raw source read', measured: `${x2(d.ratio)} (${int(d.migration.chunksPerSecondSteady)} vs ${int(d.rawRead.chunksPerSecond)})`, target: '(report)', result: 'info' })
+    rows.push({
+      what: 'D gateway memory flat during migration (2nd-half peak - 1st-half peak)',
+      measured: `${(d.memory.growth / MiB).toFixed(0)} MiB (peak ${mib(d.memory.peakRss)})`,
+      target: '< 64 MiB',
+      result: d.memory.growth < 64 * MiB ? 'PASS' : 'MISS'
+    })
+  }
+  return rows
+}
+
+export function summaryReport (res: RunResults): string {
+  const rows = targets(res)
+  const lines = ['SUMMARY', table(['check', 'measured', 'target', 'result'], rows.map(r => [r.what, r.measured, r.target, r.result]), ['l', 'r', 'r', 'l'])]
+  for (const e of res.errors) lines.push(`  ERROR in ${e.section}: ${e.error}`)
+  return lines.join('\n')
+}
+
+export function fullReport (res: RunResults): string {
+  const parts: string[] = [
+    `vector-gateway benchmark, ${res.started}: ${res.machine.cpus} cores (${res.machine.cpuModel}), ${res.machine.memGiB} GiB, Node ${res.machine.node}, MariaDB ${res.machine.mariadb}`,
+    'Noisy shared machine: compare the medians and ratios within this run, not absolute times across runs.'
+  ]
+  if (res.search !== undefined) parts.push(searchReport(res.search))
+  if (res.readModes !== undefined) parts.push(readModeReport(res.readModes))
+  if (res.switching !== undefined) parts.push(switchReport(res.switching))
+  if (res.migration !== undefined) parts.push(migrationReport(res.migration))
+  parts.push(memoryReport(res))
+  parts.push(summaryReport(res))
+  return parts.join('\n\n')
+}
