@@ -223,6 +223,20 @@ async function switchProvider (ctx: Context, io: CliIo, provider: ProviderName, 
   return 0
 }
 
+async function vectorIndex (ctx: Context, io: CliIo, action: 'status' | 'create' | 'drop', opts: { m?: number, json?: boolean }): Promise<number> {
+  const mariadb = ctx.providers.mariadb
+  const done = action === 'create' ? await mariadb.createVectorIndex({ m: opts.m ?? 16 }) : action === 'drop' ? await mariadb.dropVectorIndex() : null
+  const info = await mariadb.vectorIndexInfo()
+  if (opts.json === true) {
+    io.out(JSON.stringify({ ...(done ?? {}), vector_index: info }, null, 2))
+  } else {
+    const state = info.exists ? `${info.name ?? '?'}: DISTANCE=${info.distance ?? '?'} M=${info.m ?? '?'}${info.usable ? '' : ' (unusable: not cosine)'}` : 'none'
+    io.out(`vector index on ${ctx.config.MARIADB_TABLE}: ${state}${done !== null ? ` (${action} took ${Math.round(done.duration_ms)} ms)` : ''}`)
+    for (const warning of await mariadb.capacityWarnings()) io.out(`warning: ${warning}`)
+  }
+  return 0
+}
+
 function safeUser (): string {
   try { return userInfo().username } catch { return 'unknown' }
 }
@@ -285,6 +299,22 @@ export async function main (argv: string[] = process.argv, io: CliIo = defaultIo
     })
     .option('--json', 'print JSON')
     .action(async (target: ProviderName, opts: { json?: boolean }) => { await run(async ctx => await switchProvider(ctx, io, target, opts))() })
+
+  program.command('index')
+    .description("the MariaDB table's cosine VECTOR INDEX: show it, create it (after a bulk load: inserts are slower with it), or drop it")
+    .argument('[action]', 'status, create or drop', (value: string) => {
+      if (!['status', 'create', 'drop'].includes(value)) throw new InvalidArgumentError('expected status, create or drop')
+      return value
+    }, 'status')
+    .option('--m <n>', 'HNSW M for create (3..200, default 16)', (value: string) => {
+      const m = Number(value)
+      if (!Number.isInteger(m) || m < 3 || m > 200) throw new InvalidArgumentError('expected an integer from 3 to 200')
+      return m
+    })
+    .option('--json', 'print JSON')
+    .action(async (action: 'status' | 'create' | 'drop', opts: { m?: number, json?: boolean }) => {
+      await run(async ctx => await vectorIndex(ctx, io, action, opts))()
+    })
 
   try {
     await program.parseAsync(argv)

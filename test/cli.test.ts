@@ -110,3 +110,24 @@ t.test('vector-gateway migrate / status / switch', async t => {
     await q.emulator.faults.reset()
   }
 })
+
+t.test('vector-gateway index status / create / drop', async t => {
+  const db = await createTestDatabase(t)
+  const env = { MARIADB_URL: db.url, VECTOR_DIMENSION: String(TEST_DIMENSION) }
+  let run = await cli(env, 'index')
+  t.equal(run.code, 0, run.stderr)
+  t.match(run.stdout, /vector index on BRAG: none/)
+  run = await cli(env, 'index', 'create', '--m', '6', '--json')
+  t.equal(run.code, 0, run.stderr)
+  t.match(JSON.parse(run.stdout), { vector_index: { exists: true, usable: true, distance: 'cosine', m: 6 } })
+  t.ok(JSON.parse(run.stdout).duration_ms >= 0, 'reports the build duration')
+  run = await cli(env, 'index', 'status')
+  t.match(run.stdout, /DISTANCE=cosine M=6/)
+  run = await cli(env, 'index', 'drop')
+  t.equal(run.code, 0)
+  t.match(run.stdout, /none \(drop took \d+ ms\)/)
+  run = await cli(env, 'index', 'rebuild')
+  t.equal(run.code, 2, 'an unknown action is a usage error')
+  run = await cli(env, 'index', 'create', '--m', '1')
+  t.equal(run.code, 2, 'M out of range is a usage error')
+})
