@@ -4,9 +4,8 @@
 // second half is stored. Searches then run through the gateway in read mode
 // `active` (Qdrant only) and `merged` (both providers in parallel, merged by key),
 // alternating blocks of queries between the two modes.
-import { ClusterModel, makeChunk, queryVectors, type BenchChunk } from './data.ts'
+import { ClusterModel, chunksBody, makeChunk, queryVectors, type BenchChunk } from './data.ts'
 import { adminHeaders, createDatabase, dataHeaders, httpJson, httpRequest, log, sleep, startEmulator, startGateway, type EmulatorProcess, type Gateway } from './harness.ts'
-import { chunksBody } from './data.ts'
 import type { BenchOptions } from './options.ts'
 import { ratio, summarize, type Summary } from './stats.ts'
 
