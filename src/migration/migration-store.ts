@@ -3,6 +3,7 @@
 // the same rows, so a migration started anywhere is visible and resumable
 // everywhere. Times that only MariaDB compares (the lease) use NOW(6); times shown
 // to people are written from the client clock, like the settings store does.
+import { inTransaction, transactionOn } from '../store/transaction.ts'
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
 import { InvalidStateError, MigrationConflictError, NotFoundError } from '../errors.ts'
 import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
@@ -376,7 +377,7 @@ export class MigrationStore {
   /** Records a copied batch: the checkpoint (last key copied) and the progress, in one transaction. */
   async saveBatch (id: number, userId: number, owner: string, last: ChunkKey, chunks: number, activeMs: number): Promise<boolean> {
     let held = false
-    await this.inTransaction(async conn => {
+    await inTransaction(this.pool, async conn => {
       const res: UpsertResult = await conn.query(`UPDATE vg_migration_users SET checkpoint_file_id = ?, checkpoint_chunk_index = ?, migrated_chunks = migrated_chunks + ?
         WHERE migration_id = ? AND user_id = ? AND ${LEASED}`, [last.file_id, last.chunk_index, chunks, id, userId, id, owner])
       held = res.affectedRows > 0
@@ -430,13 +431,7 @@ export class MigrationStore {
       const [{ ok }] = await conn.query('SELECT GET_LOCK(?, ?) AS ok', [this.locks.create, CREATE_LOCK_TIMEOUT_S]) as Row[]
       if (num(ok) !== 1) throw new MigrationConflictError('Another migration change is in progress; retry in a moment')
       try {
-        await conn.beginTransaction()
-        const result = await fn(conn)
-        await conn.commit()
-        return result
-      } catch (err) {
-        await conn.rollback().catch(() => {})
-        throw err
+        return await transactionOn(conn, fn)
       } finally {
         await conn.query('SELECT RELEASE_LOCK(?)', [this.locks.create]).catch(() => {})
       }
@@ -445,17 +440,4 @@ export class MigrationStore {
     }
   }
 
-  private async inTransaction (fn: (conn: PoolConnection) => Promise<void>): Promise<void> {
-    const conn = await this.pool.getConnection()
-    try {
-      await conn.beginTransaction()
-      await fn(conn)
-      await conn.commit()
-    } catch (err) {
-      await conn.rollback().catch(() => {})
-      throw err
-    } finally {
-      await conn.release()
-    }
-  }
 }

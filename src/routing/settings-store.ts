@@ -3,6 +3,7 @@
 // SETTINGS_CACHE_MS, which bounds how long a switch takes to reach it.
 import type { Pool } from 'mariadb'
 import { providerDown } from '../errors.ts'
+import { inTransaction } from '../store/transaction.ts'
 import type { ProviderName } from '../providers/vector-provider.ts'
 
 export type ReadMode = 'merged' | 'active'
@@ -113,9 +114,7 @@ export class SettingsStore {
     scope: 'global' | 'user', userId: number | null, setting: 'provider' | 'read_mode', value: T | null, actor: string,
     write: (conn: import('mariadb').PoolConnection, now: Date) => Promise<void>
   ): Promise<{ previous: T, changedAt: Date }> {
-    const conn = await this.pool.getConnection()
-    try {
-      await conn.beginTransaction()
+    const result = await inTransaction(this.pool, async conn => {
       const before = await this.loadWith(conn, true)
       const previous = (scope === 'user'
         ? before.overrides.get(userId as number) ?? null
@@ -124,15 +123,10 @@ export class SettingsStore {
       await write(conn, now)
       await conn.query(`INSERT INTO vg_provider_changes (scope, user_id, setting, previous_value, new_value, changed_by, changed_at)
         VALUES (?, ?, ?, ?, ?, ?, ?)`, [scope, userId, setting, previous, value, actor, now])
-      await conn.commit()
-      this.invalidate()
       return { previous, changedAt: now }
-    } catch (err) {
-      await conn.rollback().catch(() => {})
-      throw err
-    } finally {
-      await conn.release()
-    }
+    })
+    this.invalidate()
+    return result
   }
 
   private async load (): Promise<SettingsSnapshot> {

@@ -25,6 +25,8 @@
 // The plan follows the number of rows the filter selects (threshold
 // exactSearchMaxRows; ENVIRONMENT.md measured break-even near 3,000 rows), taken
 // from a per-filter count cache (TTL 5 s, dropped on this provider's own writes).
+import { inTransaction } from '../../store/transaction.ts'
+import { sizeBatches } from '../size-batches.ts'
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
 import { IncompatibleStoreError, InvalidVectorError } from '../../errors.ts'
 import { legacyVersion } from '../../routing/write-clock.ts'
@@ -800,20 +802,8 @@ export class MariaDbProvider implements VectorProvider {
 
   /** Splits rows into statements of at most batchRows rows and statementBytes bytes. */
   private statementBatches (chunks: ChunkRecord[]): ChunkRecord[][] {
-    const out: ChunkRecord[][] = []
-    let current: ChunkRecord[] = []
-    let bytes = 0
-    for (const c of chunks) {
-      const size = Buffer.byteLength(c.text) + c.vector.length * 4 + c.group_key.length + 128
-      if (current.length > 0 && (current.length >= this.batchRows || bytes + size > this.statementBytes)) {
-        out.push(current)
-        current = []
-        bytes = 0
-      }
-      current.push(c)
-      bytes += size
-    }
-    if (current.length > 0) out.push(current)
+    const out = sizeBatches(chunks, this.batchRows, this.statementBytes,
+      c => Buffer.byteLength(c.text) + c.vector.length * 4 + c.group_key.length + 128)
     if (this.writeMethod !== 'execute') return out
     // prepared statements: cut each short batch into a few fixed sizes, so a
     // connection only ever prepares a bounded set of statements
@@ -848,21 +838,11 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   private async transaction (fn: (conn: PoolConnection) => Promise<void>): Promise<void> {
-    let conn: PoolConnection
     try {
-      conn = await this.pool.getConnection()
+      await inTransaction(this.pool, fn)
     } catch (err) {
-      return translateError(err)
-    }
-    try {
-      await conn.beginTransaction()
-      await fn(conn)
-      await conn.commit()
-    } catch (err) {
-      await conn.rollback().catch(() => {})
-      return translateError(err)
-    } finally {
-      await conn.release().catch(() => {})
+      translateError(err)
     }
   }
+
 }

@@ -40,6 +40,7 @@
 // - Qdrant stores cosine vectors normalised: list/scan give back unit vectors.
 // - Errors: see qdrant-errors.ts (unreachable/timeout/5xx/429/401/403/404 ->
 //   VG_PROVIDER_DOWN 503; another 4xx -> VG_INTERNAL 500).
+import { sizeBatches } from '../size-batches.ts'
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest'
 import { IncompatibleStoreError } from '../../errors.ts'
 import {
@@ -455,19 +456,5 @@ function makeClient (url: string, apiKey: string | undefined, timeoutMs: number)
 
 /** Splits a batch into as few requests as the point count and body size allow. */
 export function splitForRequests (chunks: ChunkRecord[]): ChunkRecord[][] {
-  const batches: ChunkRecord[][] = []
-  let current: ChunkRecord[] = []
-  let bytes = 0
-  for (const c of chunks) {
-    const size = estimatePointBytes(c)
-    if (current.length > 0 && (current.length >= MAX_POINTS_PER_REQUEST || bytes + size > MAX_REQUEST_BYTES)) {
-      batches.push(current)
-      current = []
-      bytes = 0
-    }
-    current.push(c)
-    bytes += size
-  }
-  if (current.length > 0) batches.push(current)
-  return batches
+  return sizeBatches(chunks, MAX_POINTS_PER_REQUEST, MAX_REQUEST_BYTES, estimatePointBytes)
 }
