@@ -25,7 +25,7 @@ export const ConfigSchema = Type.Object({
   SETTINGS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
   MIGRATION_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
   /** Users (or filters) selecting fewer rows than this are searched with the exact plan. */
-  MARIADB_EXACT_SEARCH_MAX_ROWS: Type.Integer({ minimum: 0, default: 3000 }),
+  MARIADB_EXACT_SEARCH_MAX_ROWS: Type.Integer({ minimum: 0, default: 2000 }),
   MARIADB_EF_SEARCH: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
   /** mhnsw_ef_search for index-plan searches filtered by group or files (the walk discards rows outside the filter). */
   MARIADB_EF_SEARCH_FILTERED: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),

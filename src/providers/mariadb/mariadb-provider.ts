@@ -540,7 +540,8 @@ export class MariaDbProvider implements VectorProvider {
 
   private async runPlan (plan: SearchPlan): Promise<Row[]> {
     const sql = plan.kind === 'index' ? `SET STATEMENT mhnsw_ef_search = ${plan.efSearch ?? this.efSearch} FOR ${plan.sql}` : plan.sql
-    const rows: Row[] = await this.pool.query(sql, plan.params)
+    // prepared (binary protocol): no text parsing of the 4 KiB vector parameter per search
+    const rows: Row[] = await this.pool.execute(sql, plan.params)
     return rows.filter(r => r.d === null || !Number.isNaN(Number(r.d)))
   }
 
@@ -553,7 +554,12 @@ export class MariaDbProvider implements VectorProvider {
     if (rows <= this.exactSearchMaxRows) {
       return this.exactPlan(query, rows, `${rows} rows <= exactSearchMaxRows ${this.exactSearchMaxRows}`)
     }
-    const fetch = Math.min(1000, Math.max(query.limit * 4, query.limit + 20))
+    // The walk yields rows in distance order and applies the WHERE as it goes, so a
+    // small margin suffices (rows can come slightly out of order with a filter);
+    // a short answer falls back to the exact plan anyway. Fetching 4x limit cost
+    // 35% more SQL time at the same recall here.
+    const filtered = query.group_key !== undefined || query.file_ids !== undefined
+    const fetch = Math.min(1000, filtered ? query.limit * 2 : query.limit + 5)
     const where = this.where(query)
     return {
       kind: 'index',
