@@ -60,6 +60,8 @@ t.test('malformed requests are 4xx with a VG_ code and change nothing', async t 
     { name: 'JSON array body', method: 'POST', url: '/chunks', payload: [], headers: data },
     { name: 'huge number parses to Infinity', method: 'POST', url: '/search', payload: `{"user_id":1,"vector":[1e400${',0.5'.repeat(TEST_DIMENSION - 1)}]}`, headers: { ...data, 'content-type': 'application/json' } },
     { name: 'vector component too large for float32 norms', method: 'POST', url: '/chunks', payload: { chunks: [{ ...chunk(1, 1, 9), vector: [1e20, ...new Array(TEST_DIMENSION - 1).fill(0.5)] }] }, headers: data },
+    { name: '__proto__ key (prototype poisoning)', method: 'POST', url: '/search', payload: `{"user_id":1,"vector":[${new Array(TEST_DIMENSION).fill(0.5).join(',')}],"__proto__":{"admin":true}}`, headers: { ...data, 'content-type': 'application/json' } },
+    { name: 'constructor.prototype key', method: 'POST', url: '/chunks', payload: `{"chunks":[${JSON.stringify(chunk(1, 1, 9)).slice(0, -1)},"constructor":{"prototype":{"x":1}}}]}`, headers: { ...data, 'content-type': 'application/json' } },
     { name: 'text over 1 MiB', method: 'POST', url: '/chunks', payload: { chunks: [chunk(1, 1, 9, { text: big })] }, headers: data },
     { name: 'multi-byte text over 1 MiB', method: 'POST', url: '/chunks', payload: { chunks: [chunk(1, 1, 9, { text: 'é'.repeat(600 * 1024) })] }, headers: data },
     { name: 'start_line after end_line', method: 'POST', url: '/chunks', payload: { chunks: [chunk(1, 1, 9, { start_line: 5, end_line: 4 })] }, headers: data },
