@@ -3,10 +3,8 @@
 // the connection URLs with the backend services, and the healthcheck commands run
 // here against stand-in HTTP servers.
 import t from 'tap'
-import { execFile } from 'node:child_process'
+import { exitCode, withServer, type Handler } from './healthcheck-harness.ts'
 import { existsSync, readFileSync } from 'node:fs'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo } from 'node:net'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
@@ -233,19 +231,6 @@ t.test('named volumes are declared and mounted where the data lives', async (t) 
 
 // ---------------------------------------------------------------- healthchecks, run for real
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void
-
-async function withServer (handler: Handler, fn: (port: number, requests: string[]) => Promise<void>): Promise<void> {
-  const requests: string[] = []
-  const server = createServer((req, res) => { requests.push(req.url ?? ''); handler(req, res) })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  try {
-    await fn((server.address() as AddressInfo).port, requests)
-  } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-  }
-}
 
 async function closedPort (): Promise<number> {
   let port = 0
@@ -253,15 +238,6 @@ async function closedPort (): Promise<number> {
   return port
 }
 
-/** Runs a command; resolves with its exit code (never rejects on a non-zero exit). */
-async function exitCode (file: string, args: string[], env: Record<string, string>): Promise<number> {
-  return await new Promise((resolve) => {
-    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 15000 }, (err) => {
-      if (err === null) resolve(0)
-      else resolve(typeof err.code === 'number' ? err.code : 255)
-    })
-  })
-}
 
 const reply = (status: number, body: string): Handler => (_req, res) => {
   res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)

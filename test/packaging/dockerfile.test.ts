@@ -3,11 +3,9 @@
 // copies exists and survives .dockerignore, and that the copied sources need
 // nothing the image lacks (files outside the copied paths, dev-only packages).
 import t from 'tap'
-import { execFile } from 'node:child_process'
+import { exitCode, withServer } from './healthcheck-harness.ts'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { builtinModules } from 'node:module'
-import type { AddressInfo } from 'node:net'
 import { dirname, join, posix, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { ConfigSchema } from '../../src/config.ts'
@@ -244,28 +242,7 @@ t.test('the copied sources need nothing the image lacks', async (t) => {
 
 // ---------------------------------------------------------------- HEALTHCHECK, run for real
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
-async function withServer (handler: Handler, fn: (port: number, requests: string[]) => Promise<void>): Promise<void> {
-  const requests: string[] = []
-  const server = createServer((req, res) => { requests.push(req.url ?? ''); handler(req, res) })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  try {
-    await fn((server.address() as AddressInfo).port, requests)
-  } finally {
-    server.closeAllConnections()
-    await new Promise((resolve) => server.close(resolve))
-  }
-}
-
-async function exitCode (file: string, args: string[], env: Record<string, string>): Promise<number> {
-  return await new Promise((resolve) => {
-    execFile(file, args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 15000 }, (err) => {
-      if (err === null) resolve(0)
-      else resolve(typeof err.code === 'number' ? err.code : 255)
-    })
-  })
-}
 
 t.test('HEALTHCHECK probes a health route with node fetch', async (t) => {
   const checks = inFinal('HEALTHCHECK')
