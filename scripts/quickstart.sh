@@ -6,16 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "[quickstart] npm ci" >&2
-  npm ci --no-audit --no-fund >&2
-fi
-
-if [ -z "${MARIADB_URL:-}" ]; then
-  bash scripts/mariadb-local.sh start
-  MARIADB_URL=$(bash scripts/mariadb-local.sh url)
-  export MARIADB_URL
-fi
+# shellcheck source=scripts/prepare.sh
+. scripts/prepare.sh quickstart
 
 if [ -z "${API_KEY:-}" ] && [ -z "${AUTH_DISABLED:-}" ]; then
   envfile=.local/quickstart.env
@@ -37,5 +29,4 @@ if [ -z "${API_KEY:-}" ] && [ -z "${AUTH_DISABLED:-}" ]; then
   echo "ADMIN_API_KEY=$ADMIN_API_KEY"
 fi
 
-echo "[quickstart] MariaDB: $MARIADB_URL" >&2
 exec npm start

@@ -1,0 +1,17 @@
+# Sourced by scripts/test.sh and scripts/quickstart.sh: installs dependencies when
+# needed and starts the local MariaDB 11.8 unless MARIADB_URL points at a server.
+# $1 is the log prefix.
+
+# npm writes node_modules/.package-lock.json at the end of every install, so it is
+# missing or older than package-lock.json exactly when node_modules is stale.
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "[$1] npm ci" >&2
+  npm ci --no-audit --no-fund >&2
+fi
+
+if [ -z "${MARIADB_URL:-}" ]; then
+  bash scripts/mariadb-local.sh start
+  MARIADB_URL=$(bash scripts/mariadb-local.sh url)
+  export MARIADB_URL
+fi
+echo "[$1] MariaDB: $MARIADB_URL" >&2
