@@ -628,29 +628,25 @@ export class MariaDbProvider implements VectorProvider {
    */
   async createVectorIndex ({ m = 16 }: { m?: number } = {}): Promise<{ duration_ms: number }> {
     if (!Number.isInteger(m) || m < 3 || m > 200) throw new Error(`M must be an integer between 3 and 200, not ${m}`)
-    const started = performance.now()
-    const current = await this.vectorIndexInfo()
-    if (current.exists && current.usable && current.m === m) return { duration_ms: 0 }
-    const clauses: string[] = []
-    if (current.exists && current.name !== undefined) clauses.push(`DROP INDEX \`${current.name.replace(/`/g, '``')}\``)
-    clauses.push(`ADD VECTOR INDEX ${VECTOR_INDEX} (BEMBED) M=${m} DISTANCE=cosine`)
-    try {
-      await alterOnline(this.pool, this.table, clauses.join(', '), ['COPY'])
-    } catch (err) {
-      return translateError(err)
-    } finally {
-      this.indexCache = undefined
-    }
-    await this.vectorIndexInfo()
-    return { duration_ms: Math.round(performance.now() - started) }
+    return await this.alterVectorIndex(current => {
+      if (current.exists && current.usable && current.m === m) return null
+      const clauses = current.exists && current.name !== undefined ? [dropIndexClause(current.name)] : []
+      return [...clauses, `ADD VECTOR INDEX ${VECTOR_INDEX} (BEMBED) M=${m} DISTANCE=cosine`].join(', ')
+    })
   }
 
   async dropVectorIndex (): Promise<{ duration_ms: number }> {
+    return await this.alterVectorIndex(current =>
+      current.exists && current.name !== undefined ? dropIndexClause(current.name) : null)
+  }
+
+  /** Runs the ALTER that `change` derives from the current index (null: nothing to do), timed. */
+  private async alterVectorIndex (change: (current: VectorIndexInfo) => string | null): Promise<{ duration_ms: number }> {
     const started = performance.now()
-    const current = await this.vectorIndexInfo()
-    if (!current.exists || current.name === undefined) return { duration_ms: 0 }
+    const alteration = change(await this.vectorIndexInfo())
+    if (alteration === null) return { duration_ms: 0 }
     try {
-      await alterOnline(this.pool, this.table, `DROP INDEX \`${current.name.replace(/`/g, '``')}\``, ['COPY'])
+      await alterOnline(this.pool, this.table, alteration, ['COPY'])
     } catch (err) {
       return translateError(err)
     } finally {
@@ -851,4 +847,8 @@ export class MariaDbProvider implements VectorProvider {
     }
   }
 
+}
+
+function dropIndexClause (name: string): string {
+  return `DROP INDEX \`${name.replace(/`/g, '``')}\``
 }
