@@ -16,9 +16,9 @@ export interface ChunkRecord {
   text: string
   vector: number[]
   /**
-   * The same vector as float32, when the gateway already holds it (read from the
-   * request): MariaDB writes these bytes without converting `vector` again. Must
-   * hold the values of `vector`; a record whose vector changes must drop it.
+   * The same vector as float32 when the gateway already holds it (decoded from a
+   * base64 request): MariaDB writes these bytes without converting `vector` again.
+   * Must hold the values of `vector`; a record whose vector changes must drop it.
    */
   vectorF32?: Float32Array
   created: number

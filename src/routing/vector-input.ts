@@ -12,44 +12,54 @@ const LITTLE_ENDIAN = endianness() === 'LE'
 export interface ReadVector {
   /** the numbers, as the domain (ChunkRecord, SearchQuery) carries them */
   vector: number[]
-  /** the same vector in float32; MariaDB writes these bytes as they are */
-  vectorF32: Float32Array
+  /** the float32 values a base64 string decoded to; MariaDB writes their bytes as they are */
+  vectorF32?: Float32Array
 }
 
-/** `input` as numbers and float32; throws InvalidVectorError naming `where` (e.g. body.chunks[3].vector). */
+/** `input` as numbers (and float32 when it was base64); throws InvalidVectorError naming `where` (e.g. body.chunks[3].vector). */
 export function readVector (input: number[] | string, dimension: number, where: string): ReadVector {
   if (typeof input === 'string') {
     const vectorF32 = decodeBase64Vector(input, dimension, where)
-    return { vector: Array.from(vectorF32), vectorF32 }
+    // an indexed loop into a preallocated array: several times faster than Array.from
+    const vector = new Array<number>(dimension)
+    for (let i = 0; i < dimension; i++) vector[i] = vectorF32[i]
+    return { vector, vectorF32 }
   }
-  const vectorF32 = Float32Array.from(input)
-  refuseAllZero(vectorF32, where)
-  return { vector: input, vectorF32 }
+  // the schema bounds every number to ±1e9, so only underflow to 0 is left to check
+  for (const x of input) if (Math.fround(x) !== 0) return { vector: input }
+  throw allZero(where)
 }
 
-/** Base64 of little-endian float32 values, checked value by value. */
+/** Base64 of little-endian float32 values (the schema has checked the alphabet), checked value by value. */
 export function decodeBase64Vector (text: string, dimension: number, where: string): Float32Array {
-  const bytes = Buffer.from(text, 'base64')
-  if (bytes.length % 4 !== 0) {
-    throw new InvalidVectorError(`${where}: the base64 string decodes to ${bytes.length} bytes, not a whole number of float32 values (4 bytes each); ` +
+  if (text.length % 4 !== 0) {
+    throw new InvalidVectorError(`${where} is not base64: ${text.length} characters, not a multiple of 4; pad it with =`)
+  }
+  const bytes = text.length / 4 * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0)
+  if (bytes % 4 !== 0) {
+    throw new InvalidVectorError(`${where}: the base64 string decodes to ${bytes} bytes, not a whole number of float32 values (4 bytes each); ` +
       `send ${dimension} values = ${dimension * 4} bytes (${base64VectorLength(dimension)} base64 characters)`)
   }
-  if (bytes.length !== dimension * 4) {
-    throw new InvalidVectorError(`${where}: the base64 string decodes to ${bytes.length} bytes = ${bytes.length / 4} float32 values; ` +
+  if (bytes !== dimension * 4) {
+    throw new InvalidVectorError(`${where}: the base64 string decodes to ${bytes} bytes = ${bytes / 4} float32 values; ` +
       `VECTOR_DIMENSION is ${dimension} (${dimension * 4} bytes, ${base64VectorLength(dimension)} base64 characters)`)
   }
   const floats = new Float32Array(dimension)
-  // one block copy into an aligned buffer (Buffer.from's bytes may start at any offset)
-  if (LITTLE_ENDIAN) new Uint8Array(floats.buffer).set(bytes)
-  else for (let i = 0; i < dimension; i++) floats[i] = bytes.readFloatLE(i * 4)
+  // decoded straight into the float32 storage: no intermediate buffer, always aligned
+  const written = LITTLE_ENDIAN
+    ? Buffer.from(floats.buffer).write(text, 'base64')
+    : bigEndianDecode(text, floats)
+  if (written !== bytes) throw new InvalidVectorError(`${where} is not base64`)
+  let nonZero = false
   for (let i = 0; i < dimension; i++) {
     const x = floats[i]
     // NaN fails both comparisons, so it is caught here too
     if (!(x >= -VECTOR_COMPONENT_MAX && x <= VECTOR_COMPONENT_MAX)) {
       throw new InvalidVectorError(`${where}: value ${i} is ${String(x)} (values count from 0); every value must be a finite float32 between -1e9 and 1e9`)
     }
+    if (x !== 0) nonZero = true
   }
-  refuseAllZero(floats, where)
+  if (!nonZero) throw allZero(where)
   return floats
 }
 
@@ -62,8 +72,13 @@ export function encodeBase64Vector (vector: readonly number[]): string {
   return buf.toString('base64')
 }
 
-function refuseAllZero (floats: Float32Array, where: string): void {
-  for (let i = 0; i < floats.length; i++) if (floats[i] !== 0) return
-  throw new InvalidVectorError(`${where} must not be all zeros in float32 (the form the stores keep; ` +
+function bigEndianDecode (text: string, floats: Float32Array): number {
+  const b = Buffer.from(text, 'base64')
+  for (let i = 0; i < floats.length && i * 4 + 4 <= b.length; i++) floats[i] = b.readFloatLE(i * 4)
+  return b.length
+}
+
+function allZero (where: string): Error {
+  return new InvalidVectorError(`${where} must not be all zeros in float32 (the form the stores keep; ` +
     'magnitudes below about 1.4e-45 become 0): a zero vector has no direction for cosine similarity')
 }
