@@ -37,14 +37,14 @@ export interface BenchOptions {
   cpuProf?: string
 }
 
-export type Section = 'search' | 'read-modes' | 'switch' | 'migration'
-export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration']
+export type Section = 'search' | 'read-modes' | 'switch' | 'migration' | 'ingest'
+export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration', 'ingest']
 
 export const USAGE = `npm run bench -- [flags]
   --scale S              data size factor (default 1: 60,000 search rows, 100,000 migration chunks; 0.25 for a quick look)
   --quick                smoke run: scale 0.1, fewer queries, 20,000 migration chunks (about 3 minutes)
   --chunks N             search table rows instead of 60,000 x scale (half one user, half thirty users)
-  --ingest-chunks N      chunks sent through POST /chunks for the ingest comparison (default 20,000 x scale)
+  --ingest-chunks N      chunks sent through POST /chunks for the ingest comparisons (default 20,000 x scale)
   --ingest-clients N     concurrent POST /chunks clients (and direct insert connections), default 3
   --queries N            measured queries per cell and method (default 200; quick 40)
   --warmup N             unmeasured queries per cell first (default 20; quick 5)
@@ -53,7 +53,8 @@ export const USAGE = `npm run bench -- [flags]
   --migration-chunks N   chunks migrated mariadb -> qdrant (default 100,000 x scale; quick 20,000)
   --migration-users N    users they are spread over (default 200 x scale, at least 20)
   --migration-batch N    MIGRATION_BATCH_SIZE of the gateway and of the raw read (default 500)
-  --only LIST            sections to run: search,read-modes,switch,migration (default all)
+  --only LIST            sections to run: search,read-modes,switch,migration,ingest (default all;
+                         ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct insert)
   --seed N               data seed (default 42)
   --keep                 keep the databases (default: dropped at the end)
   --mariadb-url URL      server to use (default MARIADB_URL or mariadb://root@127.0.0.1:3307/)

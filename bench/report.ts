@@ -1,4 +1,5 @@
 // Text tables of one run, and the summary against the targets.
+import { INGEST_TARGETS, type IngestSectionResult } from './ingest.ts'
 import type { MigrationResult } from './migration.ts'
 import type { CellResult, SearchSectionResult } from './mariadb-search.ts'
 import type { ReadModeResult } from './read-modes.ts'
@@ -16,6 +17,7 @@ export interface RunResults {
   readModes?: ReadModeResult
   switching?: SwitchResult
   migration?: MigrationResult
+  ingest?: IngestSectionResult
   errors: Array<{ section: string, error: string }>
 }
 
@@ -170,6 +172,20 @@ export function migrationReport (r: MigrationResult): string {
   ].join('\n')
 }
 
+export function ingestReport (r: IngestSectionResult): string {
+  const cpu = (x: IngestSectionResult['direct'], name: string): string => x.cpu?.[name] === undefined ? '-' : (x.cpu[name] * 1000 / (x.chunks / 1000)).toFixed(0)
+  const row = (label: string, x: IngestSectionResult['direct']): string[] =>
+    [label, int(x.chunks), (x.ms / 1000).toFixed(1), int(x.chunksPerSecond), x2(x.chunksPerSecond / r.direct.chunksPerSecond), cpu(x, 'mariadb'), cpu(x, 'gateway'), cpu(x, 'bench')]
+  return [
+    `I. Ingest (issue 9 §4): the same ${int(r.chunks)} 1024-d chunks, 1000 per transaction / request, ${r.clients} connections / clients, each into a fresh table`,
+    table(['path', 'chunks', 'seconds', 'chunks/s', 'ratio', 'CPU ms/1000 chunks: mariadbd', 'gateway', 'bench client'], [
+      row('direct binary prepared insert (500-row statements)', r.direct),
+      row(`gateway POST /chunks, vectors as JSON arrays (${r.json.bodyMiB.toFixed(1)} MiB/request)`, r.json),
+      row(`gateway POST /chunks, vectors as base64 float32 (${r.base64.bodyMiB.toFixed(1)} MiB/request)`, r.base64)
+    ], ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'])
+  ].join('\n')
+}
+
 export function memoryReport (res: RunResults): string {
   const rows: string[][] = []
   if (res.search !== undefined) {
@@ -221,6 +237,18 @@ export function targets (res: RunResults): TargetRow[] {
       result: c.afterAnswer.max <= bound ? 'PASS' : 'MISS'
     })
   }
+  const i = res.ingest
+  if (i !== undefined) {
+    for (const form of ['json', 'base64'] as const) {
+      const ratio = form === 'json' ? i.jsonRatio : i.base64Ratio
+      rows.push({
+        what: `I ingest: POST /chunks (${form === 'json' ? 'JSON arrays' : 'base64 vectors'}) / direct binary insert, chunks/s`,
+        measured: `${x2(ratio)} (${int(i[form].chunksPerSecond)} vs ${int(i.direct.chunksPerSecond)})`,
+        target: `>= ${INGEST_TARGETS[form].toFixed(2)}`,
+        result: ratio >= INGEST_TARGETS[form] ? 'PASS' : 'MISS'
+      })
+    }
+  }
   const d = res.migration
   if (d !== undefined) {
     rows.push({ what: 'D migration completes with exact counts', measured: `${d.migration.status}, ${int(d.migration.targetCount)}/${int(d.chunks)}`, target: 'completed, equal', result: d.migration.status === 'completed' && d.migration.targetCount === d.chunks ? 'PASS' : 'MISS' })
@@ -251,6 +279,7 @@ export function fullReport (res: RunResults): string {
   if (res.readModes !== undefined) parts.push(readModeReport(res.readModes))
   if (res.switching !== undefined) parts.push(switchReport(res.switching))
   if (res.migration !== undefined) parts.push(migrationReport(res.migration))
+  if (res.ingest !== undefined) parts.push(ingestReport(res.ingest))
   parts.push(memoryReport(res))
   parts.push(summaryReport(res))
   return parts.join('\n\n')

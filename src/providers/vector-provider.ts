@@ -15,6 +15,12 @@ export interface ChunkRecord {
   end_line: number
   text: string
   vector: number[]
+  /**
+   * The same vector as float32 when the gateway already holds it (decoded from a
+   * base64 request): MariaDB writes these bytes without converting `vector` again.
+   * Must hold the values of `vector`; a record whose vector changes must drop it.
+   */
+  vectorF32?: Float32Array
   created: number
   /**
    * Write version in microseconds since the epoch, unique and increasing per
@@ -26,7 +32,7 @@ export interface ChunkRecord {
 }
 
 /** A chunk without its vector, as search and list answers carry it. */
-export type ChunkView = Omit<ChunkRecord, 'vector'> & { vector?: number[] }
+export type ChunkView = Omit<ChunkRecord, 'vector' | 'vectorF32'> & { vector?: number[] }
 
 /** A chunk's identity: (user_id, file_id, chunk_index). */
 export interface ChunkKey {

@@ -825,7 +825,7 @@ export class MariaDbProvider implements VectorProvider {
 
   private rowParams (c: ChunkRecord): unknown[] {
     return [c.user_id, c.file_id, c.chunk_index, c.group_key, c.file_type, c.start_line, c.end_line,
-      c.text, encodeVector(c.vector), c.created, c.version]
+      c.text, encodeVector(c.vectorF32 ?? c.vector), c.created, c.version]
   }
 
   private async writeRows (conn: PoolConnection, rows: ChunkRecord[], tail: string): Promise<void> {
