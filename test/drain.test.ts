@@ -27,6 +27,8 @@ interface Outcome {
   error?: string
   text?: string
   fileId?: number
+  /** the answer's Connection header */
+  connection?: string
 }
 
 /** One HTTP/1.1 request on a keep-alive agent; never rejects. */
@@ -40,6 +42,7 @@ async function send (agent: http.Agent, url: string, kind: Outcome['kind'], body
       headers: { 'x-api-key': DATA_KEY, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }
     }, res => {
       outcome.status = res.statusCode
+      outcome.connection = res.headers.connection
       res.resume()
       res.on('end', () => { resolve(outcome) })
       res.on('error', err => { outcome.error = (err as NodeJS.ErrnoException).code ?? err.message; resolve(outcome) })
@@ -215,4 +218,26 @@ t.test('SIGTERM with a request longer than SHUTDOWN_TIMEOUT_MS: its connection i
   t.equal(gw.child.exitCode, 1, 'exit 1: the drain was not clean')
   t.ok(outcome.error !== undefined, `the held request was cut (${outcome.error ?? String(outcome.status)})`)
   t.match(gw.output(), /cutting their connections/, 'the log says why')
+})
+
+t.test('SIGTERM while a keep-alive client waits for its answer and then stays idle: answered, connection closed, exit 0 (not the 10 s timer)', async t => {
+  const db = await createTestDatabase(t)
+  const q = await testQdrant(t)
+  if (q.emulator === undefined) return t.pass('needs the emulator to hold a search')
+  const gw = await startGatewayProcess({
+    AUTH_DISABLED: 'true', MARIADB_URL: db.url, QDRANT_URL: q.url, QDRANT_COLLECTION: uniqueName('vgidle'),
+    VECTOR_DIMENSION: String(TEST_DIMENSION), SHUTDOWN_TIMEOUT_MS: '30000'
+  }, t)
+  const agent = new http.Agent({ keepAlive: true })
+  t.teardown(() => { agent.destroy() })
+  t.equal((await send(agent, `${gw.url}/search`, 'search', { user_id: 1, vector: axisVector(0), limit: 1 }, {})).status, 200, 'a first answer keeps the connection open')
+  q.emulator.faults.slow(1500, { match: req => /\/points\/query$/.test(req.path) })
+  const before = q.emulator.requests.length
+  const held = send(agent, `${gw.url}/search`, 'search', { user_id: 1, vector: axisVector(1), limit: 1 }, {})
+  while (!q.emulator.requests.slice(before).some(r => r.path.endsWith('/points/query'))) await new Promise(resolve => setTimeout(resolve, 20))
+  await gw.kill('SIGTERM') // the client sends nothing more: only the server can end its connection
+  const outcome = await held
+  t.equal(outcome.status, 200, 'the request in flight at SIGTERM is answered')
+  t.equal(outcome.connection, 'close', 'with Connection: close, so the idle connection does not hold the process')
+  t.equal(gw.child.exitCode, 0, `exit 0 (${gw.output().slice(-1000)})`)
 })
