@@ -4,6 +4,7 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
 import authPlugin from './plugins/auth.ts'
+import drainPlugin from './plugins/drain.ts'
 import errorHandlerPlugin from './plugins/error-handler.ts'
 import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
 import metricsPlugin from './plugins/metrics.ts'
@@ -35,10 +36,15 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // prototype-poisoning scan over multi-MiB chunk bodies is pure cost (~20 ms per 1000 chunks).
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    ajv: { customOptions: { removeAdditional: false } }
+    ajv: { customOptions: { removeAdditional: false } },
+    // Drain (plugins/drain.ts): close idle keep-alive sockets at once, and serve a
+    // request that arrives on a busy one during the close (answered with Connection: close).
+    forceCloseConnections: 'idle',
+    return503OnClosing: false
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  await app.register(drainPlugin)
   await app.register(errorHandlerPlugin)
   await app.register(validationPlugin)
   await app.register(metricsPlugin)

@@ -17,7 +17,7 @@ import pino from 'pino'
 import { loadConfig, type Config } from './config.ts'
 import { isProviderDown } from './errors.ts'
 import { MigrationEngine } from './migration/migration-engine.ts'
-import { MigrationRunner } from './migration/migration-runner.ts'
+import { DEFAULT_RENEW_MS, MigrationRunner } from './migration/migration-runner.ts'
 import { MigrationService, type MigrationView } from './migration/migration-service.ts'
 import { MigrationStore } from './migration/migration-store.ts'
 import { lockNamesFor } from './migration/user-locks.ts'
@@ -148,7 +148,9 @@ async function migrate (ctx: Context, io: CliIo, opts: { from: ProviderName, to:
     store: ctx.store,
     engine: ctx.engine,
     startDelayMs: ctx.config.SETTINGS_CACHE_MS + GUARD_PROPAGATION_MARGIN_MS,
-    pollMs: 500
+    pollMs: 500,
+    leaseMs: ctx.config.MIGRATION_LEASE_MS,
+    renewMs: Math.min(DEFAULT_RENEW_MS, Math.floor(ctx.config.MIGRATION_LEASE_MS / 3))
   })
   runner.start()
 

@@ -24,6 +24,12 @@ export const ConfigSchema = Type.Object({
   VECTOR_STORAGE_PROVIDER: Type.Optional(Provider),
   SETTINGS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
   MIGRATION_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
+  /** How long a migration's lease lasts without renewal (a crashed runner's migration waits this long). */
+  MIGRATION_LEASE_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 10000 }),
+  /** How often each replica's runner looks for a migration to take over. */
+  MIGRATION_POLL_MS: Type.Integer({ minimum: 10, maximum: 600000, default: 1000 }),
+  /** On SIGTERM, how long in-flight requests and the migration batch in flight may take before they are cut. */
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
   /** Users (or filters) selecting fewer rows than this are searched with the exact plan. */
   MARIADB_EXACT_SEARCH_MAX_ROWS: Type.Integer({ minimum: 0, default: 2000 }),
   MARIADB_EF_SEARCH: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
