@@ -16,6 +16,8 @@ export const ConfigSchema = Type.Object({
   MARIADB_URL: Type.String({ pattern: '^mariadb://', default: 'mariadb://root@127.0.0.1:3307/vector_gateway' }),
   MARIADB_TABLE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,40}$', default: 'BRAG' }),
   MARIADB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  /** The operator's statement that every gateway writes to ONE Galera node (see server-topology.ts). */
+  MARIADB_GALERA_SINGLE_WRITER: Type.Boolean({ default: false }),
   QDRANT_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   QDRANT_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   QDRANT_COLLECTION: Type.String({ pattern: '^[A-Za-z0-9_-]{1,255}$', default: 'user_documents' }),
