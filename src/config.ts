@@ -46,6 +46,9 @@ export const ConfigSchema = Type.Object({
   MARIADB_EF_SEARCH: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
   /** mhnsw_ef_search for index-plan searches filtered by group or files (the walk discards rows outside the filter). */
   MARIADB_EF_SEARCH_FILTERED: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
+  /** OpenTelemetry traces are exported (OTLP/HTTP) only when this is set; see observability/tracing.ts. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
 
