@@ -10,6 +10,8 @@ import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import migrationPlugin from './plugins/migration.ts'
 import swaggerPlugin from './plugins/swagger.ts'
+import tracingPlugin from './plugins/tracing.ts'
+import type { Tracing } from './observability/tracing.ts'
 import validationPlugin from './plugins/validation.ts'
 import vectorStoragePlugin from './plugins/vector-storage.ts'
 import routes from '../routes/index.ts'
@@ -26,6 +28,8 @@ export interface BuildOptions {
   /** false builds the routes and docs only (no database), for writing openapi.yaml. */
   storage?: boolean
   logger?: FastifyServerOptions['logger']
+  /** tracing set up by the caller (tests); default: from OTEL_EXPORTER_OTLP_ENDPOINT */
+  tracing?: Tracing
 }
 
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -48,6 +52,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   await app.register(errorHandlerPlugin)
   await app.register(validationPlugin)
   await app.register(metricsPlugin)
+  await app.register(tracingPlugin, { config, tracing: options.tracing })
   await app.register(authPlugin, { config })
   await app.register(swaggerPlugin)
   if (options.storage !== false) {

@@ -21,6 +21,7 @@ import { DEFAULT_RENEW_MS, MigrationRunner } from './migration/migration-runner.
 import { MigrationService, type MigrationView } from './migration/migration-service.ts'
 import { MigrationStore } from './migration/migration-store.ts'
 import { lockNamesFor } from './migration/user-locks.ts'
+import { topologyCheck } from './migration/server-topology.ts'
 import { GUARD_PROPAGATION_MARGIN_MS } from './plugins/migration.ts'
 import { createMariaDbPool } from './plugins/mariadb-pool.ts'
 import { createProviders, type ConfiguredProviders } from './providers/create-providers.ts'
@@ -84,7 +85,10 @@ async function openContext (config: Config, io: CliIo): Promise<Context> {
     const locks = await lockNamesFor(pool)
     const store = new MigrationStore(pool, locks)
     const engine = new MigrationEngine({ pool, locks, store, providers: providers.all, logger })
-    const service = new MigrationService({ store, providers: providers.all, defaultBatchSize: config.MIGRATION_BATCH_SIZE })
+    const service = new MigrationService({
+      store, providers: providers.all, defaultBatchSize: config.MIGRATION_BATCH_SIZE,
+      checkTopology: topologyCheck(pool, { galeraSingleWriter: config.MARIADB_GALERA_SINGLE_WRITER })
+    })
     return {
       config, pool, providers, settings, router, store, service, engine,
       close: async () => {

@@ -16,10 +16,27 @@ export const ConfigSchema = Type.Object({
   MARIADB_URL: Type.String({ pattern: '^mariadb://', default: 'mariadb://root@127.0.0.1:3307/vector_gateway' }),
   MARIADB_TABLE: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,40}$', default: 'BRAG' }),
   MARIADB_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  /** The operator's statement that every gateway writes to ONE Galera node (see server-topology.ts). */
+  MARIADB_GALERA_SINGLE_WRITER: Type.Boolean({ default: false }),
   QDRANT_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   QDRANT_API_KEY: Type.Optional(Type.String({ minLength: 1 })),
   QDRANT_COLLECTION: Type.String({ pattern: '^[A-Za-z0-9_-]{1,255}$', default: 'user_documents' }),
   QDRANT_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 300000, default: 5000 }),
+  // Collection settings for a Qdrant cluster and large data (collection-settings.ts):
+  // unset = not sent, Qdrant's own default applies; bounds are Qdrant's OpenAPI ones.
+  QDRANT_SHARD_NUMBER: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+  QDRANT_REPLICATION_FACTOR: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+  QDRANT_WRITE_CONSISTENCY_FACTOR: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
+  QDRANT_VECTORS_ON_DISK: Type.Optional(Type.Boolean()),
+  QDRANT_HNSW_ON_DISK: Type.Optional(Type.Boolean()),
+  QDRANT_HNSW_M: Type.Optional(Type.Integer({ minimum: 0, maximum: 65536 })),
+  QDRANT_HNSW_EF_CONSTRUCT: Type.Optional(Type.Integer({ minimum: 4, maximum: 65536 })),
+  QDRANT_SCALAR_QUANTIZATION: Type.Optional(Type.Boolean()),
+  QDRANT_QUANTIZATION_QUANTILE: Type.Optional(Type.Number({ minimum: 0.5, maximum: 1 })),
+  QDRANT_QUANTIZATION_ALWAYS_RAM: Type.Optional(Type.Boolean()),
+  /** Search-time: replicas a query reads (a number, majority, quorum or all) and the HNSW beam size. */
+  QDRANT_READ_CONSISTENCY: Type.Optional(Type.String({ pattern: '^([1-9][0-9]{0,4}|majority|quorum|all)$' })),
+  QDRANT_HNSW_EF: Type.Optional(Type.Integer({ minimum: 1, maximum: 65536 })),
   VECTOR_DIMENSION: Type.Integer({ minimum: 1, maximum: 16000, default: 1024 }),
   VECTOR_STORAGE_PROVIDER: Type.Optional(Provider),
   SETTINGS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
@@ -35,6 +52,9 @@ export const ConfigSchema = Type.Object({
   MARIADB_EF_SEARCH: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
   /** mhnsw_ef_search for index-plan searches filtered by group or files (the walk discards rows outside the filter). */
   MARIADB_EF_SEARCH_FILTERED: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
+  /** OpenTelemetry traces are exported (OTLP/HTTP) only when this is set; see observability/tracing.ts. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
+  OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
 
@@ -76,6 +96,15 @@ function crossChecks (env: Record<string, string | undefined>): string[] {
   }
   if (env.VECTOR_STORAGE_PROVIDER === 'qdrant' && env.QDRANT_URL === undefined) {
     problems.push('VECTOR_STORAGE_PROVIDER is qdrant but QDRANT_URL is not set')
+  }
+  const number = (name: string): number => Number(env[name])
+  if (env.QDRANT_WRITE_CONSISTENCY_FACTOR !== undefined && env.QDRANT_REPLICATION_FACTOR !== undefined &&
+    number('QDRANT_WRITE_CONSISTENCY_FACTOR') > number('QDRANT_REPLICATION_FACTOR')) {
+    problems.push('QDRANT_WRITE_CONSISTENCY_FACTOR must not exceed QDRANT_REPLICATION_FACTOR (writes would need more replicas than exist)')
+  }
+  const quantization = env.QDRANT_SCALAR_QUANTIZATION === 'true' || env.QDRANT_SCALAR_QUANTIZATION === '1'
+  for (const name of ['QDRANT_QUANTIZATION_QUANTILE', 'QDRANT_QUANTIZATION_ALWAYS_RAM']) {
+    if (env[name] !== undefined && !quantization) problems.push(`${name} needs QDRANT_SCALAR_QUANTIZATION=true`)
   }
   return problems
 }

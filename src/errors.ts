@@ -15,6 +15,8 @@ export const ProviderUnavailableError = createError('VG_PROVIDER_UNAVAILABLE', '
 export const MigrationConflictError = createError('VG_MIGRATION_CONFLICT', '%s', 409)
 export const InvalidStateError = createError('VG_INVALID_STATE', '%s', 409)
 export const ArchiveRefusedError = createError('VG_ARCHIVE_REFUSED', '%s', 409)
+/** Migration refused: the MariaDB topology cannot keep named locks consistent (server-topology.ts). */
+export const UnsafeTopologyError = createError('VG_UNSAFE_TOPOLOGY', '%s', 409)
 export const ProviderDownError = createError('VG_PROVIDER_DOWN', '%s', 503)
 export const PartialDeleteError = createError('VG_PARTIAL_DELETE', '%s', 503)
 /** A live mutation waited too long for a migration batch holding its user (SPEC §5); retryable. */

@@ -10,6 +10,7 @@ import { DEFAULT_RENEW_MS, MigrationRunner } from '../migration/migration-runner
 import { MigrationService } from '../migration/migration-service.ts'
 import { MigrationStore } from '../migration/migration-store.ts'
 import { lockNamesFor } from '../migration/user-locks.ts'
+import { topologyCheck } from '../migration/server-topology.ts'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -49,6 +50,7 @@ export default fp(async (fastify, opts: { config: Config }) => {
     store,
     providers: fastify.providers.all,
     defaultBatchSize: config.MIGRATION_BATCH_SIZE,
+    checkTopology: topologyCheck(pool, { galeraSingleWriter: config.MARIADB_GALERA_SINGLE_WRITER }),
     onChange: () => { guard.invalidate(); runner.poke() }
   })
 

@@ -4,6 +4,7 @@ import type { Pool } from 'mariadb'
 import type { Config } from '../config.ts'
 import { MariaDbProvider } from './mariadb/mariadb-provider.ts'
 import { QdrantProvider } from './qdrant/qdrant-provider.ts'
+import { collectionSettingsFromConfig, searchSettingsFromConfig } from './qdrant/collection-settings.ts'
 import type { ProviderName, VectorProvider } from './vector-provider.ts'
 
 export interface ConfiguredProviders {
@@ -12,7 +13,8 @@ export interface ConfiguredProviders {
   all: Map<ProviderName, VectorProvider>
 }
 
-export function createProviders (config: Config, pool: Pool): ConfiguredProviders {
+/** `warn` receives the providers' non-fatal findings (the app passes its logger; default console.warn). */
+export function createProviders (config: Config, pool: Pool, warn?: (message: string) => void): ConfiguredProviders {
   const mariadb = new MariaDbProvider({
     pool,
     table: config.MARIADB_TABLE,
@@ -28,7 +30,10 @@ export function createProviders (config: Config, pool: Pool): ConfiguredProvider
       apiKey: config.QDRANT_API_KEY,
       collection: config.QDRANT_COLLECTION,
       dimension: config.VECTOR_DIMENSION,
-      timeoutMs: config.QDRANT_TIMEOUT_MS
+      timeoutMs: config.QDRANT_TIMEOUT_MS,
+      collectionSettings: collectionSettingsFromConfig(config),
+      searchSettings: searchSettingsFromConfig(config),
+      ...(warn !== undefined ? { warn } : {})
     })
   const all = new Map<ProviderName, VectorProvider>([['mariadb', mariadb]])
   if (qdrant !== undefined) all.set('qdrant', qdrant)

@@ -36,7 +36,12 @@ export async function storageStatus (deps: {
     changed_by: snapshot.changedBy,
     providers: {
       mariadb: { ...states.mariadb, table: config.MARIADB_TABLE, vector_index: vectorIndex, chunks: mariadbChunks, warnings },
-      qdrant: { ...states.qdrant, collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null, chunks: qdrantChunks }
+      qdrant: {
+        ...states.qdrant,
+        collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null,
+        chunks: qdrantChunks,
+        config_drift: providers.qdrant?.configDrift ?? []
+      }
     },
     user_overrides: snapshot.overrides.size,
     migration

@@ -33,6 +33,13 @@ export const StatusReply = Type.Object({
       status: ProviderStatus,
       collection: Type.Union([Type.String(), Type.Null()]),
       chunks: Type.Union([Type.Integer(), Type.Null()]),
+      /** configured collection settings (QDRANT_SHARD_NUMBER, ...) the existing collection does not have; reported, not changed */
+      config_drift: Type.Array(Type.Object({
+        setting: Type.String(),
+        env: Type.String(),
+        configured: Type.Union([Type.Number(), Type.Boolean(), Type.String()]),
+        actual: Type.Union([Type.Number(), Type.Boolean(), Type.String(), Type.Null()])
+      })),
       error: Type.Optional(Type.String())
     })
   }),

@@ -28,6 +28,7 @@
 import { inTransaction } from '../../store/transaction.ts'
 import { sizeBatches } from '../size-batches.ts'
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
+import { trace } from '@opentelemetry/api'
 import { IncompatibleStoreError, InvalidVectorError } from '../../errors.ts'
 import { legacyVersion } from '../../routing/write-clock.ts'
 import {
@@ -513,6 +514,14 @@ export class MariaDbProvider implements VectorProvider {
 
   private async searchOnce (query: SearchQuery): Promise<SearchHit[]> {
     const plan = await this.planSearch(query)
+    // the plan on the trace span of this call (a no-op unless tracing is on)
+    trace.getActiveSpan()?.setAttributes({
+      'vg.search.plan': plan.kind,
+      'vg.search.plan_reason': plan.reason,
+      'vg.search.fetch': plan.fetch,
+      ...(plan.rows !== undefined ? { 'vg.search.filter_rows': plan.rows } : {}),
+      ...(plan.efSearch !== undefined ? { 'vg.search.ef_search': plan.efSearch } : {})
+    })
     let rows = await this.runPlan(plan)
     let passing = rows.filter(r => this.scoreOf(r) >= query.min_score)
     if (plan.kind === 'index') {
@@ -520,6 +529,7 @@ export class MariaDbProvider implements VectorProvider {
       if (passing.length < query.limit) {
         // the filtered index walk came back short: the exact plan decides
         this.stats.indexFallbacks++
+        trace.getActiveSpan()?.setAttribute('vg.search.fallback', 'exact')
         rows = await this.runPlan(this.exactPlan(query, plan.rows, 'index plan gave fewer hits than limit'))
         passing = rows.filter(r => this.scoreOf(r) >= query.min_score)
       }

@@ -53,6 +53,9 @@ import {
   toChunkView, toKeyInfo, toPoint, type Condition, type Filter, type Payload
 } from './payload.ts'
 import { qdrantPointId } from './point-id.ts'
+import {
+  collectionDrift, createCollectionBody, searchRequestExtras, type ConfigDrift, type QdrantCollectionSettings, type QdrantSearchSettings
+} from './collection-settings.ts'
 
 export interface QdrantProviderOptions {
   url: string
@@ -61,8 +64,12 @@ export interface QdrantProviderOptions {
   dimension: number
   /** Per-request timeout; an unanswered request becomes VG_PROVIDER_DOWN. */
   timeoutMs: number
-  /** Where init() reports non-fatal findings (old server, ...). Defaults to console.warn. */
+  /** Where init() reports non-fatal findings (old server, config drift, ...). Defaults to console.warn. */
   warn?: (message: string) => void
+  /** Sharding, replication, on-disk, HNSW and quantization of a collection it creates (unset: Qdrant's defaults). */
+  collectionSettings?: QdrantCollectionSettings
+  /** Read consistency and hnsw_ef of searches (unset: Qdrant's defaults). */
+  searchSettings?: QdrantSearchSettings
 }
 
 /** Oldest Qdrant the gateway supports (SPEC §2). */
@@ -128,8 +135,13 @@ export class QdrantProvider implements VectorProvider {
   private readonly timeoutMs: number
   private readonly warn: (message: string) => void
   private version: string | undefined
+  private readonly collectionSettings: QdrantCollectionSettings
+  private readonly searchExtras: ReturnType<typeof searchRequestExtras>
+  private drift: ConfigDrift[] = []
 
   constructor (options: QdrantProviderOptions) {
+    this.collectionSettings = options.collectionSettings ?? {}
+    this.searchExtras = searchRequestExtras(options.searchSettings)
     this.collection = options.collection
     this.dimension = options.dimension
     this.timeoutMs = options.timeoutMs
@@ -160,7 +172,13 @@ export class QdrantProvider implements VectorProvider {
     if (!exists) await this.createCollection()
     const info = await this.call('read the collection', async () => await this.client.getCollection(this.collection))
     this.checkVectors(info)
+    this.checkSettings(info)
     await this.ensureIndexes(info)
+  }
+
+  /** Configured collection settings the existing collection does not have (as of the last init). */
+  get configDrift (): ConfigDrift[] {
+    return this.drift
   }
 
   async close (): Promise<void> {
@@ -236,6 +254,7 @@ export class QdrantProvider implements VectorProvider {
   async search (query: SearchQuery): Promise<SearchHit[]> {
     if (selectsNothing(query)) return []
     const res = await this.call('search', async () => await this.client.query(this.collection, {
+      ...this.searchExtras,
       query: query.vector,
       filter: chunkFilter(query),
       limit: query.limit,
@@ -395,7 +414,7 @@ export class QdrantProvider implements VectorProvider {
 
   private async createCollection (): Promise<void> {
     try {
-      await this.client.createCollection(this.collection, { vectors: { size: this.dimension, distance: 'Cosine' } })
+      await this.client.createCollection(this.collection, createCollectionBody(this.dimension, this.collectionSettings))
     } catch (err) {
       // another replica created it in the meantime: its parameters are checked next
       const status = qdrantStatus(err)
@@ -417,6 +436,14 @@ export class QdrantProvider implements VectorProvider {
     }
     const { size, distance } = vectors as Schemas['VectorParams']
     if (size !== this.dimension || distance !== 'Cosine') return refuse(`holds vectors of size ${size} with distance ${distance}`)
+  }
+
+  /** Reported (status, log), never changed: resharding or re-quantizing a live collection is the operator's call. */
+  private checkSettings (info: Schemas['CollectionInfo']): void {
+    this.drift = collectionDrift(this.collectionSettings, info)
+    if (this.drift.length === 0) return
+    this.warn(`Qdrant collection "${this.collection}" differs from the configured settings (left as it is): ` +
+      this.drift.map(d => `${d.setting} is ${String(d.actual)}, ${d.env} says ${String(d.configured)}`).join('; '))
   }
 
   private async ensureIndexes (info: Schemas['CollectionInfo']): Promise<void> {
