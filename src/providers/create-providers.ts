@@ -12,7 +12,7 @@ export interface ConfiguredProviders {
   all: Map<ProviderName, VectorProvider>
 }
 
-export function createProviders (config: Config, pool: Pool): ConfiguredProviders {
+export function createProviders (config: Config, pool: Pool, log?: { error: (msg: string) => void }): ConfiguredProviders {
   const mariadb = new MariaDbProvider({
     pool,
     table: config.MARIADB_TABLE,
@@ -28,7 +28,8 @@ export function createProviders (config: Config, pool: Pool): ConfiguredProvider
       apiKey: config.QDRANT_API_KEY,
       collection: config.QDRANT_COLLECTION,
       dimension: config.VECTOR_DIMENSION,
-      timeoutMs: config.QDRANT_TIMEOUT_MS
+      timeoutMs: config.QDRANT_TIMEOUT_MS,
+      ...(log !== undefined ? { error: (msg: string) => { log.error(msg) } } : {})
     })
   const all = new Map<ProviderName, VectorProvider>([['mariadb', mariadb]])
   if (qdrant !== undefined) all.set('qdrant', qdrant)

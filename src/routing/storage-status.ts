@@ -36,7 +36,14 @@ export async function storageStatus (deps: {
     changed_by: snapshot.changedBy,
     providers: {
       mariadb: { ...states.mariadb, table: config.MARIADB_TABLE, vector_index: vectorIndex, chunks: mariadbChunks, warnings },
-      qdrant: { ...states.qdrant, collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null, chunks: qdrantChunks }
+      qdrant: {
+        ...states.qdrant,
+        collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null,
+        chunks: qdrantChunks,
+        // a collection found missing and recreated by this replica (its points were lost)
+        collection_recreations: providers.qdrant?.collectionRecreations.count ?? 0,
+        collection_recreated_at: providers.qdrant?.collectionRecreations.lastAt?.toISOString() ?? null
+      }
     },
     user_overrides: snapshot.overrides.size,
     migration

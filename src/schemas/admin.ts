@@ -33,6 +33,9 @@ export const StatusReply = Type.Object({
       status: ProviderStatus,
       collection: Type.Union([Type.String(), Type.Null()]),
       chunks: Type.Union([Type.Integer(), Type.Null()]),
+      /** times this replica found the collection missing and recreated it (the points it held were lost) */
+      collection_recreations: Type.Integer(),
+      collection_recreated_at: Type.Union([Timestamp, Type.Null()]),
       error: Type.Optional(Type.String())
     })
   }),
