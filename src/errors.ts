@@ -21,6 +21,8 @@ export const ProviderDownError = createError('VG_PROVIDER_DOWN', '%s', 503)
 export const PartialDeleteError = createError('VG_PARTIAL_DELETE', '%s', 503)
 /** A live mutation waited too long for a migration batch holding its user (SPEC §5); retryable. */
 export const MigrationBusyError = createError('VG_MIGRATION_BUSY', '%s', 503)
+/** Concurrent writes of the same rows kept colliding after the provider's retries; retryable (Retry-After). */
+export const ProviderBusyError = createError('VG_PROVIDER_BUSY', '%s', 503)
 export const InternalError = createError('VG_INTERNAL', '%s', 500)
 
 // Start-up refusals (not HTTP): wrong configuration or an incompatible store.
@@ -35,4 +37,15 @@ export function providerDown (name: string, cause: unknown): Error {
 
 export function isProviderDown (err: unknown): boolean {
   return (err as { code?: string } | null)?.code === 'VG_PROVIDER_DOWN'
+}
+
+/** Seconds a client is asked to wait (Retry-After) before repeating a request refused as busy. */
+export const BUSY_RETRY_AFTER_S = 1
+
+/** The provider `name` kept aborting the change because of concurrent writes to the same rows. */
+export function providerBusy (name: string, cause: unknown): Error {
+  const err = new ProviderBusyError(`Vector provider ${name} is busy with concurrent changes to the same chunks and did not ` +
+    'complete this request; it can be retried safely: writes and deletes are keyed, so repeating one is harmless', { cause })
+  // the error handler sends these headers with the answer
+  return Object.assign(err, { headers: { 'retry-after': String(BUSY_RETRY_AFTER_S) } })
 }

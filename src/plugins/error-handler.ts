@@ -33,6 +33,9 @@ export default fp(async (fastify) => {
     if (statusCode >= 500) request.log.error({ err }, 'request failed')
     else request.log.info({ code, msg: err.message }, 'request rejected')
     const message = statusCode >= 500 && code === 'VG_INTERNAL' ? 'Internal error; see the gateway log' : err.message
+    // e.g. Retry-After on a retryable 503 (VG_PROVIDER_BUSY)
+    const headers = (err as { headers?: Record<string, string> }).headers
+    if (headers !== undefined) void reply.headers(headers)
     return await reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message })
   })
   fastify.setNotFoundHandler(async (request, reply) => {

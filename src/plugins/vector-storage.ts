@@ -24,7 +24,7 @@ const QDRANT_INIT_RETRY_MS = 5000
 export default fp(async (fastify, opts: { config: Config }) => {
   const { config } = opts
   await migrateGatewaySchema(fastify.mariadb)
-  const providers = createProviders(config, fastify.mariadb, message => { fastify.log.warn(message) })
+  const providers = createProviders(config, fastify.mariadb, fastify.log)
   await providers.mariadb.init()
   if (providers.qdrant !== undefined) initInBackgroundIfDown(fastify, providers.qdrant, await tryInit(providers.qdrant))
   fastify.addHook('onClose', async () => {

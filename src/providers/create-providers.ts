@@ -13,8 +13,14 @@ export interface ConfiguredProviders {
   all: Map<ProviderName, VectorProvider>
 }
 
-/** `warn` receives the providers' non-fatal findings (the app passes its logger; default console.warn). */
-export function createProviders (config: Config, pool: Pool, warn?: (message: string) => void): ConfiguredProviders {
+/** Where providers report: warn for non-fatal findings, error for loud events (a lost collection). */
+export interface ProviderLog {
+  warn (msg: string): void
+  error (msg: string): void
+}
+
+/** `log` receives the providers' non-fatal findings and loud events (the app passes its logger; default console). */
+export function createProviders (config: Config, pool: Pool, log?: ProviderLog): ConfiguredProviders {
   const mariadb = new MariaDbProvider({
     pool,
     table: config.MARIADB_TABLE,
@@ -33,7 +39,7 @@ export function createProviders (config: Config, pool: Pool, warn?: (message: st
       timeoutMs: config.QDRANT_TIMEOUT_MS,
       collectionSettings: collectionSettingsFromConfig(config),
       searchSettings: searchSettingsFromConfig(config),
-      ...(warn !== undefined ? { warn } : {})
+      ...(log !== undefined ? { warn: (msg: string) => { log.warn(msg) }, error: (msg: string) => { log.error(msg) } } : {})
     })
   const all = new Map<ProviderName, VectorProvider>([['mariadb', mariadb]])
   if (qdrant !== undefined) all.set('qdrant', qdrant)

@@ -40,7 +40,10 @@ export async function storageStatus (deps: {
         ...states.qdrant,
         collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null,
         chunks: qdrantChunks,
-        config_drift: providers.qdrant?.configDrift ?? []
+        config_drift: providers.qdrant?.configDrift ?? [],
+        // a collection found missing and recreated by this replica (its points were lost)
+        collection_recreations: providers.qdrant?.collectionRecreations.count ?? 0,
+        collection_recreated_at: providers.qdrant?.collectionRecreations.lastAt?.toISOString() ?? null
       }
     },
     user_overrides: snapshot.overrides.size,

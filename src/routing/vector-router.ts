@@ -191,7 +191,10 @@ export class VectorRouter {
     })
     if (failed.length > 0) {
       const done = Object.entries(counts).map(([n, c]) => `${verb} ${c} in ${n}`).join(', ') || 'nothing changed'
-      throw new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`)
+      const err = new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`)
+      // a provider busy with concurrent writes asks for a retry after a moment (Retry-After)
+      const busy = settled.find(s => s.status === 'rejected' && (s.reason as { headers?: unknown }).headers !== undefined)
+      throw busy === undefined ? err : Object.assign(err, { headers: (busy as PromiseRejectedResult).reason.headers })
     }
     return counts
   }

@@ -40,6 +40,9 @@ export const StatusReply = Type.Object({
         configured: Type.Union([Type.Number(), Type.Boolean(), Type.String()]),
         actual: Type.Union([Type.Number(), Type.Boolean(), Type.String(), Type.Null()])
       })),
+      /** times this replica found the collection missing and recreated it (the points it held were lost) */
+      collection_recreations: Type.Integer(),
+      collection_recreated_at: Type.Union([Timestamp, Type.Null()]),
       error: Type.Optional(Type.String())
     })
   }),

@@ -25,7 +25,7 @@
 // The plan follows the number of rows the filter selects (threshold
 // exactSearchMaxRows; ENVIRONMENT.md measured break-even near 3,000 rows), taken
 // from a per-filter count cache (TTL 5 s, dropped on this provider's own writes).
-import { inTransaction } from '../../store/transaction.ts'
+import { inTransaction, isWriteConflict, retryWriteConflicts } from '../../store/transaction.ts'
 import { sizeBatches } from '../size-batches.ts'
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
 import { trace } from '@opentelemetry/api'
@@ -193,6 +193,8 @@ export class MariaDbProvider implements VectorProvider {
   readonly efSearch: number
   readonly efSearchFiltered: number
   readonly stats: SearchStats = { exact: 0, index: 0, indexFallbacks: 0 }
+  /** write conflicts (1020/1213) retried, and requests refused busy after the last attempt */
+  readonly writeConflicts = { retried: 0, refused: 0 }
 
   private readonly pool: Pool
   private readonly t: string
@@ -292,6 +294,8 @@ export class MariaDbProvider implements VectorProvider {
   async upsert (chunks: ChunkRecord[], options: UpsertOptions = {}): Promise<number> {
     if (chunks.length === 0) return 0
     for (const c of chunks) this.checkVector(c.vector)
+    // rows locked in key order: concurrent writers of overlapping keys queue instead of deadlocking
+    chunks = [...chunks].sort(compareRecords)
     const files = new Map<number, Set<number>>()
     for (const c of chunks) {
       let set = files.get(c.user_id)
@@ -309,14 +313,9 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   async updateGroupKey (userId: number, fileId: number, groupKey: string): Promise<number> {
-    try {
-      const res: UpsertResult = await this.pool.query(
-        `UPDATE ${this.t} SET BGROUPKEY = ? WHERE BUID = ? AND BMID = ?`, [groupKey, userId, fileId])
-      this.counts.delete(userId)
-      return num(res.affectedRows)
-    } catch (err) {
-      return translateError(err)
-    }
+    const res = await this.writeStatement(`UPDATE ${this.t} SET BGROUPKEY = ? WHERE BUID = ? AND BMID = ?`, [groupKey, userId, fileId])
+    this.counts.delete(userId)
+    return num(res.affectedRows)
   }
 
   async delete (filter: ChunkFilter): Promise<number> {
@@ -326,13 +325,10 @@ export class MariaDbProvider implements VectorProvider {
     try {
       // in slices, so deleting a big user holds no huge transaction
       for (;;) {
-        const res: UpsertResult = await this.pool.query(
-          `DELETE FROM ${this.t} WHERE ${where.sql} LIMIT ${DELETE_CHUNK_ROWS}`, where.params)
+        const res = await this.writeStatement(`DELETE FROM ${this.t} WHERE ${where.sql} LIMIT ${DELETE_CHUNK_ROWS}`, where.params)
         deleted += num(res.affectedRows)
         if (num(res.affectedRows) < DELETE_CHUNK_ROWS) break
       }
-    } catch (err) {
-      return translateError(err)
     } finally {
       this.counts.delete(filter.user_id)
     }
@@ -343,10 +339,13 @@ export class MariaDbProvider implements VectorProvider {
     if (keys.length === 0) return 0
     const unique = new Map<string, ChunkKey>()
     for (const k of keys) unique.set(`${k.file_id}:${k.chunk_index}`, k)
+    // key order, like upsert: concurrent deletes and writes take row locks in one order
+    const sorted = [...unique.values()].sort(compareKeys)
     let deleted = 0
     await this.transaction(async conn => {
-      await this.materializeLegacy(conn, userId, [...new Set(keys.map(k => k.file_id))])
-      for (const batch of chunked([...unique.values()], MAX_IN_LIST)) {
+      deleted = 0
+      await this.materializeLegacy(conn, userId, [...new Set(sorted.map(k => k.file_id))])
+      for (const batch of chunked(sorted, MAX_IN_LIST)) {
         const byFile = new Map<number, number[]>()
         for (const k of batch) {
           let list = byFile.get(k.file_id)
@@ -851,12 +850,33 @@ export class MariaDbProvider implements VectorProvider {
 
   private async transaction (fn: (conn: PoolConnection) => Promise<void>): Promise<void> {
     try {
-      await inTransaction(this.pool, fn)
+      // keyed writes: READ COMMITTED, so writers of the same keys queue on row locks (no 1020)
+      await inTransaction(this.pool, fn, { readCommitted: true, onRetry: this.onConflict })
     } catch (err) {
-      translateError(err)
+      this.translateWrite(err)
     }
   }
 
+  /** One autocommit write statement, retried on write conflicts like a transaction. */
+  private async writeStatement (sql: string, params: unknown[]): Promise<UpsertResult> {
+    try {
+      return await retryWriteConflicts(async () => await this.pool.query(sql, params), { onRetry: this.onConflict })
+    } catch (err) {
+      return this.translateWrite(err)
+    }
+  }
+
+  private readonly onConflict = (): void => { this.writeConflicts.retried++ }
+
+  private translateWrite (err: unknown): never {
+    if (isWriteConflict(err)) this.writeConflicts.refused++
+    return translateError(err)
+  }
+
+}
+
+function compareRecords (a: ChunkRecord, b: ChunkRecord): number {
+  return a.user_id - b.user_id || compareKeys(a, b)
 }
 
 function dropIndexClause (name: string): string {

@@ -11,7 +11,8 @@
 // Everything that means "Qdrant cannot serve us right now" becomes providerDown
 // (HTTP 503 VG_PROVIDER_DOWN naming qdrant): transport failures, timeouts, 5xx,
 // 429, 401/403 (a wrong QDRANT_API_KEY is an outage from the caller's point of
-// view) and 404 (the collection was deleted under us). Any other 4xx means the
+// view) and 404 (the collection was deleted under us and could not be recreated:
+// see isCollectionMissing and the provider's recovery). Any other 4xx means the
 // gateway sent something Qdrant refuses, i.e. our bug: it stays a 500.
 import {
   QdrantClientResourceExhaustedError, QdrantClientTimeoutError, QdrantClientUnexpectedResponseError
@@ -52,6 +53,14 @@ function transportReason (err: Error): string {
   const detail = cause instanceof Error ? cause.message : undefined
   return [err.message, typeof code === 'string' ? code : undefined, detail !== undefined && !detail.includes(String(code)) ? detail : undefined]
     .filter(s => s !== undefined && s !== '').join(': ')
+}
+
+/**
+ * Qdrant's answer when the collection itself is gone: 404 "Not found: Collection
+ * `name` doesn't exist!" (other 404s, e.g. a fault or a missing index, do not match).
+ */
+export function isCollectionMissing (err: unknown): boolean {
+  return isApiError(err) && err.status === 404 && /collection\b.*(doesn't|does not|not) exist/i.test(qdrantMessage(err))
 }
 
 /**
