@@ -24,11 +24,19 @@ export const ConfigSchema = Type.Object({
   VECTOR_STORAGE_PROVIDER: Type.Optional(Provider),
   SETTINGS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
   MIGRATION_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
-  /** Users (or filters) selecting fewer rows than this are searched with the exact plan. */
+  /** Filters selecting at most this many rows are always searched with the exact plan. */
   MARIADB_EXACT_SEARCH_MAX_ROWS: Type.Integer({ minimum: 0, default: 2000 }),
+  /** mhnsw_ef_search floors of index-plan walks (widened by the share rule; 10000 is MariaDB's maximum). */
   MARIADB_EF_SEARCH: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
-  /** mhnsw_ef_search for index-plan searches filtered by group or files (the walk discards rows outside the filter). */
   MARIADB_EF_SEARCH_FILTERED: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
+  /** Widest walk the planner asks for; filters whose share would need more are searched exactly. */
+  MARIADB_EF_SEARCH_MAX: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
+  /** Expected filter rows among the walk's candidates per row fetched. */
+  MARIADB_INDEX_SAFETY: Type.Number({ minimum: 1, maximum: 100, default: 4 }),
+  /** Recall@k the index plan must reach where the shadow check measures it. */
+  MARIADB_RECALL_TARGET: Type.Number({ minimum: 0, maximum: 1, default: 0.99 }),
+  /** Share of index-plan searches re-run exactly in the background to measure recall (0 = off). */
+  MARIADB_RECALL_SAMPLE_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   LOG_LEVEL: Type.Enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], { default: 'info' })
 })
 

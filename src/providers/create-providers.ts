@@ -3,6 +3,7 @@
 import type { Pool } from 'mariadb'
 import type { Config } from '../config.ts'
 import { MariaDbProvider } from './mariadb/mariadb-provider.ts'
+import type { RecallObserver } from './mariadb/recall-sampler.ts'
 import { QdrantProvider } from './qdrant/qdrant-provider.ts'
 import type { ProviderName, VectorProvider } from './vector-provider.ts'
 
@@ -12,14 +13,19 @@ export interface ConfiguredProviders {
   all: Map<ProviderName, VectorProvider>
 }
 
-export function createProviders (config: Config, pool: Pool): ConfiguredProviders {
+export function createProviders (config: Config, pool: Pool, options: { recallObserver?: RecallObserver } = {}): ConfiguredProviders {
   const mariadb = new MariaDbProvider({
     pool,
     table: config.MARIADB_TABLE,
     dimension: config.VECTOR_DIMENSION,
     exactSearchMaxRows: config.MARIADB_EXACT_SEARCH_MAX_ROWS,
     efSearch: config.MARIADB_EF_SEARCH,
-    efSearchFiltered: config.MARIADB_EF_SEARCH_FILTERED
+    efSearchFiltered: config.MARIADB_EF_SEARCH_FILTERED,
+    efSearchMax: config.MARIADB_EF_SEARCH_MAX,
+    indexSafety: config.MARIADB_INDEX_SAFETY,
+    recallTarget: config.MARIADB_RECALL_TARGET,
+    recallSampleRate: config.MARIADB_RECALL_SAMPLE_RATE,
+    recallObserver: options.recallObserver
   })
   const qdrant = config.QDRANT_URL === undefined
     ? undefined
