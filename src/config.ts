@@ -32,7 +32,7 @@ export const ConfigSchema = Type.Object({
   /** Widest walk the planner asks for; filters whose share would need more are searched exactly. */
   MARIADB_EF_SEARCH_MAX: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
   /** Expected filter rows among the walk's candidates per row fetched. */
-  MARIADB_INDEX_SAFETY: Type.Number({ minimum: 1, maximum: 100, default: 4 }),
+  MARIADB_INDEX_SAFETY: Type.Number({ minimum: 1, maximum: 100, default: 16 }),
   /** Recall@k the index plan must reach where the shadow check measures it. */
   MARIADB_RECALL_TARGET: Type.Number({ minimum: 0, maximum: 1, default: 0.99 }),
   /** Share of index-plan searches re-run exactly in the background to measure recall (0 = off). */

@@ -32,7 +32,7 @@ t.test('refuses to start without API_KEY unless AUTH_DISABLED', async t => {
 
 t.test('search planner and recall sampling settings are validated', async t => {
   const c = loadConfig({ API_KEY: 'k'.repeat(16) })
-  t.match(c, { MARIADB_EF_SEARCH_MAX: 1000, MARIADB_INDEX_SAFETY: 4, MARIADB_RECALL_TARGET: 0.99, MARIADB_RECALL_SAMPLE_RATE: 0 }, 'sampling off by default')
+  t.match(c, { MARIADB_EF_SEARCH_MAX: 1000, MARIADB_INDEX_SAFETY: 16, MARIADB_RECALL_TARGET: 0.99, MARIADB_RECALL_SAMPLE_RATE: 0 }, 'sampling off by default')
   t.equal(loadConfig({ API_KEY: 'k'.repeat(16), MARIADB_RECALL_SAMPLE_RATE: '0.05' }).MARIADB_RECALL_SAMPLE_RATE, 0.05)
   let message = ''
   try {

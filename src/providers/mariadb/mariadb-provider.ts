@@ -65,7 +65,7 @@ export interface MariaDbProviderOptions {
   efSearchFiltered?: number
   /** Widest index walk the planner asks for; filters needing more are searched exactly (default 1000, at most 10000). */
   efSearchMax?: number
-  /** Expected filter rows among the walk's candidates per row fetched (default 4). */
+  /** Expected filter rows among the walk's candidates per row fetched (default 16). */
   indexSafety?: number
   /** Cost of one unit of ef in exact-row distances (default 10, measured at 1024-d; 0 = ignore cost). */
   indexRowsPerEf?: number
@@ -249,7 +249,7 @@ export class MariaDbProvider implements VectorProvider {
       efSearch: this.efSearch,
       efSearchFiltered: this.efSearchFiltered,
       efSearchMax: options.efSearchMax ?? 1000,
-      safety: options.indexSafety ?? 4,
+      safety: options.indexSafety ?? 16,
       indexRowsPerEf: options.indexRowsPerEf ?? INDEX_ROWS_PER_EF,
       recallTarget: options.recallTarget ?? 0.99
     }

@@ -18,9 +18,10 @@ const THRESHOLD = 500
 const db = await createTestDatabase(t)
 // This table is tiny (2,120 rows of 64 dimensions): the planner's cost rule would
 // answer every search exactly. These tests are about the mechanics of the index
-// plan, so walks are priced at 1 row per unit of ef here; the share rule and the
-// default cost are proven on a large unclustered table in search-share.test.ts.
-const CHEAP_WALKS = { indexRowsPerEf: 1 }
+// plan, so walks are priced at 1 row per unit of ef and the share rule asks for 4
+// (not 16) rows of the filter per row fetched here; the share rule and the default
+// settings are proven on a large unclustered table in search-share.test.ts.
+const CHEAP_WALKS = { indexRowsPerEf: 1, indexSafety: 4 }
 const provider = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, efSearch: 100, countCacheMs: 60_000, ...CHEAP_WALKS })
 // the same table, always searched exactly: the ground truth
 const exact = newProvider(db.pool, { dimension: D, exactSearchMaxRows: Number.MAX_SAFE_INTEGER })
@@ -162,7 +163,7 @@ t.test('plan follows this provider\'s writes at once, other writers within the c
 })
 
 t.test('an index dropped by someone else: the search retries without it', async t => {
-  const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD })
+  const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, ...CHEAP_WALKS })
   await other.init()
   const q: SearchQuery = { user_id: LARGE, vector: large.centres[1], limit: 10, min_score: 0 }
   t.equal((await other.explainSearch(q)).plan.kind, 'index', 'it knows the index')

@@ -64,7 +64,7 @@ t.test('a small tenant in a large unclustered table: exact plan, recall 1.00', a
   t.ok(plan.rows! > FLOOR, 'above the row floor: the row count alone would have picked the index')
   t.equal(plan.kind, 'exact', plan.reason)
   t.equal(plan.tableRows, 20_000)
-  t.match(plan.reason, /400 of 20000 rows \(2\.0%\): the walk would need ef 3000 > efSearchMax 1000/)
+  t.match(plan.reason, /400 of 20000 rows \(2\.0%\): the walk would need ef 12000 > efSearchMax 1000/)
   t.not(String(explain[0].key), VECTOR_INDEX, `EXPLAIN: ${String(explain[0].key)}, not the vector index`)
   const before = provider.stats.exact
   t.equal(await recallOf(provider, { user_id: SMALL }), 1, 'recall@10 over 20 queries')
@@ -84,7 +84,7 @@ t.test('group and file filters count in the share', async t => {
 t.test('the tenant owning most of the table keeps the index plan', async t => {
   const { plan, explain } = await provider.explainSearch({ user_id: BIG, vector: queries[2], limit: 10, min_score: -1 })
   t.equal(plan.kind, 'index', plan.reason)
-  t.equal(plan.efSearch, 100, 'share 90%: the floor ef already meets 4x the rows fetched')
+  t.equal(plan.efSearch, 267, 'share 90%: ef 16 x 15 / 0.9')
   t.equal(explain[0].key, VECTOR_INDEX, 'EXPLAIN: the vector index')
   t.comment(`recall@10 of the index plan for the 90% tenant on random 32-d vectors: ${(await recallOf(provider, { user_id: BIG })).toFixed(3)}`)
 })
@@ -147,14 +147,16 @@ t.test('the gateway exports sampled recall in /metrics', async t => {
 })
 
 t.test('planner and sampler units', async t => {
-  const s = { exactMaxRows: 2000, efSearch: 100, efSearchFiltered: 200, efSearchMax: 1000, safety: 4, recallTarget: 0.99 }
+  const s = { exactMaxRows: 2000, efSearch: 100, efSearchFiltered: 200, efSearchMax: 1000, safety: 16, recallTarget: 0.99 }
   // the issue's case: 9,000 of 39,000 rows
   const issue = choosePlan(s, { filterRows: 9000, tableRows: 39_000, limit: 10, filtered: false })
-  t.match(issue, { kind: 'index', efSearch: 260 }, 'a 23% share widens the walk to ef 260')
+  t.match(issue, { kind: 'exact', reason: /would need ef 1040 > efSearchMax 1000/ }, 'a 23% share: exact')
+  t.match(choosePlan(s, { filterRows: 9000, tableRows: 30_000, limit: 10, filtered: false }), { kind: 'index', efSearch: 800 }, 'a 30% share widens the walk to ef 800')
   t.match(choosePlan(s, { filterRows: 5000, tableRows: 10_000_000, limit: 10, filtered: false }), { kind: 'exact' }, '0.05% of 10 million rows: exact')
   t.match(choosePlan(s, { filterRows: 1500, tableRows: 1600, limit: 10, filtered: false }), { kind: 'exact' }, 'under the row floor')
   t.match(choosePlan({ ...s, exactMaxRows: 0 }, { filterRows: 900, tableRows: 1000, limit: 10, filtered: false }), { kind: 'exact', reason: /cheaper/ })
-  t.match(choosePlan(s, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }), { kind: 'index', efSearch: 200, fetch: 20 })
+  t.match(choosePlan(s, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }), { kind: 'index', efSearch: 356, fetch: 20 })
+  t.match(choosePlan({ ...s, safety: 4 }, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }), { kind: 'index', efSearch: 200 }, 'the floor of filtered walks')
   t.equal(shareBand(1), 0)
   t.equal(shareBand(0.5), 0)
   t.equal(shareBand(0.3), 1)
