@@ -62,7 +62,7 @@ export const USAGE = `npm run bench -- [flags]
   --migration-chunks N   chunks migrated mariadb -> qdrant (default 100,000 x scale; quick 20,000)
   --migration-users N    users they are spread over (default 200 x scale, at least 20)
   --migration-batch N    MIGRATION_BATCH_SIZE of the gateway and of the raw read (default 500)
-  --share-rows N         section F: rows per data shape (default 200,000 x scale; quick 6,000)
+  --share-rows N         section F: rows per data shape (default 200,000 x scale; quick 12,000)
   --share-dimension N    section F: vector dimension (default 1024; quick 256)
   --share-queries N      section F: measured queries per tenant and method (default 50; quick 10)
   --recall-sample-rate R section F: MARIADB_RECALL_SAMPLE_RATE of the sampling gateway (default 1)
@@ -129,7 +129,7 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
 
   const recallSampleRate = values['recall-sample-rate'] !== undefined ? Number(values['recall-sample-rate']) : 1
   if (!(recallSampleRate >= 0 && recallSampleRate <= 1)) throw new Error(`--recall-sample-rate must be within 0..1, not ${values['recall-sample-rate']}`)
-  const shareRows = int(values['share-rows'], 'share-rows', 2000) ?? (quick && values.scale === undefined ? 6000 : Math.round(200_000 * scale))
+  const shareRows = int(values['share-rows'], 'share-rows', 2000) ?? (quick && values.scale === undefined ? 12_000 : Math.round(200_000 * scale))
 
   let sections = new Set<Section>(SECTIONS)
   if (values.only !== undefined) {
