@@ -4,6 +4,7 @@ import type { MigrationResult } from './migration.ts'
 import type { CellResult, SearchSectionResult } from './mariadb-search.ts'
 import type { ReadModeResult } from './read-modes.ts'
 import type { SwitchResult } from './switch-propagation.ts'
+import { RECALL_TARGET, type ShareSectionResult } from './tenant-shares.ts'
 import type { Summary } from './stats.ts'
 import { MiB } from './harness.ts'
 
@@ -18,6 +19,7 @@ export interface RunResults {
   switching?: SwitchResult
   migration?: MigrationResult
   ingest?: IngestSectionResult
+  shares?: ShareSectionResult
   errors: Array<{ section: string, error: string }>
 }
 
@@ -186,6 +188,31 @@ export function ingestReport (r: IngestSectionResult): string {
   ].join('\n')
 }
 
+export function shareReport (r: ShareSectionResult): string {
+  const out: string[] = []
+  out.push(`F. Search quality by tenant share (issue 12): ${int(r.rows)} rows x ${r.dimension}-d per data shape, tenants of 50%, 10%, 1%, 0.1% ` +
+    'of the table plus 50 filler users, rows interleaved, cosine index built after the load')
+  out.push(`  index build: ${r.shapes.map(s => `${s.shape} ${(s.indexMs / 1000).toFixed(1)} s`).join(', ')}`)
+  out.push(`Latency ms p50 / p95 and recall@10 against exact (${r.queries} queries per cell after ${r.warmup} warm-up rounds and ${(r.learnMs / 1000).toFixed(0)} s of ` +
+    `sampling-gateway-only warm-up; methods interleaved; a method over ${(r.budgetMs / 1000).toFixed(0)} s in a cell stops, n = queries run)`)
+  const cell = (c: ShareSectionResult['cells'][number], m: 'gateway' | 'static' | 'exact' | 'plain'): string[] => {
+    const x = c.methods[m]
+    return x === undefined ? ['-', '-'] : [`${pp(x.latency)}${x.latency.n < r.queries ? ` (n ${x.latency.n})` : ''}`, Number.isFinite(x.recall) ? x.recall.toFixed(3) : '-']
+  }
+  out.push(table(
+    ['shape', 'share', 'rows', 'gateway', 'recall', 'result', 'samples (mean)', 'static gw', 'recall', 'static plan', 'exact', 'MariaDB plain', 'recall'],
+    r.cells.map(c => {
+      const g = c.methods.gateway
+      return [c.shape, `${c.share * 100}%`, int(c.rows), ...cell(c, 'gateway'), g !== undefined && g.recall >= RECALL_TARGET ? 'PASS' : 'MISS',
+        `${c.recallSamples} (${x2(c.recallSampleMean)})`, ...cell(c, 'static'), c.staticPlan.split(':')[0], cell(c, 'exact')[0], ...cell(c, 'plain')]
+    }),
+    ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'r']))
+  out.push(`  gateway = POST /search, MARIADB_RECALL_SAMPLE_RATE=${r.recallSampleRate} (shadow checks demote share bands whose measured recall is < ${RECALL_TARGET});`)
+  out.push('  static gw = POST /search with sampling off (share/cost rule only); exact = IGNORE INDEX (the truth); MariaDB plain = no hints, its own plan and ef_search;')
+  out.push('  samples = recall shadow checks the sampling gateway completed in the cell (warm-up included), mean = their mean recall')
+  return out.join('\n')
+}
+
 export function memoryReport (res: RunResults): string {
   const rows: string[][] = []
   if (res.search !== undefined) {
@@ -220,6 +247,15 @@ export function targets (res: RunResults): TargetRow[] {
       rows.push({ what: `A recall@10 gateway vs exact, ${large.label}, with index`, measured: x2(large.recall.gateway), target: '(report)', result: 'info' })
     }
     rows.push({ what: `A index build M=${s.indexBuild.m}, ${int(s.layout.rows)} rows`, measured: `${(s.indexBuild.ms / 1000).toFixed(1)} s`, target: '(report)', result: 'info' })
+  }
+  for (const c of res.shares?.cells ?? []) {
+    const g = c.methods.gateway
+    rows.push({
+      what: `F recall@10 gateway, ${c.shape}, tenant ${c.share * 100}% (${int(c.rows)} rows)`,
+      measured: g === undefined ? '-' : `${x2(g.recall)} (p50 ${ms(g.latency.p50)} ms)`,
+      target: `>= ${RECALL_TARGET}`,
+      result: g !== undefined && g.recall >= RECALL_TARGET ? 'PASS' : 'MISS'
+    })
   }
   const b = res.readModes
   if (b !== undefined) {
@@ -281,6 +317,7 @@ export function fullReport (res: RunResults): string {
   if (res.migration !== undefined) parts.push(migrationReport(res.migration))
   if (res.ingest !== undefined) parts.push(ingestReport(res.ingest))
   parts.push(memoryReport(res))
+  if (res.shares !== undefined) parts.push(shareReport(res.shares))
   parts.push(summaryReport(res))
   return parts.join('\n\n')
 }

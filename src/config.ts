@@ -47,11 +47,19 @@ export const ConfigSchema = Type.Object({
   MIGRATION_POLL_MS: Type.Integer({ minimum: 10, maximum: 600000, default: 1000 }),
   /** On SIGTERM, how long in-flight requests and the migration batch in flight may take before they are cut. */
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
-  /** Users (or filters) selecting fewer rows than this are searched with the exact plan. */
+  /** Filters selecting at most this many rows are always searched with the exact plan. */
   MARIADB_EXACT_SEARCH_MAX_ROWS: Type.Integer({ minimum: 0, default: 2000 }),
+  /** mhnsw_ef_search floors of index-plan walks (widened by the share rule; 10000 is MariaDB's maximum). */
   MARIADB_EF_SEARCH: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),
-  /** mhnsw_ef_search for index-plan searches filtered by group or files (the walk discards rows outside the filter). */
   MARIADB_EF_SEARCH_FILTERED: Type.Integer({ minimum: 1, maximum: 10000, default: 200 }),
+  /** Widest walk the planner asks for; filters whose share would need more are searched exactly. */
+  MARIADB_EF_SEARCH_MAX: Type.Integer({ minimum: 1, maximum: 10000, default: 1000 }),
+  /** Expected filter rows among the walk's candidates per row fetched. */
+  MARIADB_INDEX_SAFETY: Type.Number({ minimum: 1, maximum: 100, default: 16 }),
+  /** Recall@k the index plan must reach where the shadow check measures it. */
+  MARIADB_RECALL_TARGET: Type.Number({ minimum: 0, maximum: 1, default: 0.99 }),
+  /** Share of index-plan searches re-run exactly in the background to measure recall (0 = off). */
+  MARIADB_RECALL_SAMPLE_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
   /** OpenTelemetry traces are exported (OTLP/HTTP) only when this is set; see observability/tracing.ts. */
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
   OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1 })),

@@ -5,7 +5,7 @@ import type { Config } from '../config.ts'
 import { isProviderDown } from '../errors.ts'
 import { createProviders, type ConfiguredProviders } from '../providers/create-providers.ts'
 import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
-import { instrumentProvider } from '../observability/metrics.ts'
+import { instrumentProvider, recallObserver } from '../observability/metrics.ts'
 import { traceProvider } from '../observability/tracing.ts'
 import { SettingsStore } from '../routing/settings-store.ts'
 import { VectorRouter } from '../routing/vector-router.ts'
@@ -24,7 +24,7 @@ const QDRANT_INIT_RETRY_MS = 5000
 export default fp(async (fastify, opts: { config: Config }) => {
   const { config } = opts
   await migrateGatewaySchema(fastify.mariadb)
-  const providers = createProviders(config, fastify.mariadb, fastify.log)
+  const providers = createProviders(config, fastify.mariadb, { log: fastify.log, recallObserver: recallObserver(fastify.metrics) })
   await providers.mariadb.init()
   if (providers.qdrant !== undefined) initInBackgroundIfDown(fastify, providers.qdrant, await tryInit(providers.qdrant))
   fastify.addHook('onClose', async () => {

@@ -3,6 +3,7 @@
 import type { Pool } from 'mariadb'
 import type { Config } from '../config.ts'
 import { MariaDbProvider } from './mariadb/mariadb-provider.ts'
+import type { RecallObserver } from './mariadb/recall-sampler.ts'
 import { QdrantProvider } from './qdrant/qdrant-provider.ts'
 import { collectionSettingsFromConfig, searchSettingsFromConfig } from './qdrant/collection-settings.ts'
 import type { ProviderName, VectorProvider } from './vector-provider.ts'
@@ -19,15 +20,27 @@ export interface ProviderLog {
   error (msg: string): void
 }
 
-/** `log` receives the providers' non-fatal findings and loud events (the app passes its logger; default console). */
-export function createProviders (config: Config, pool: Pool, log?: ProviderLog): ConfiguredProviders {
+export interface CreateProvidersOptions {
+  /** receives the providers' non-fatal findings and loud events (the app passes its logger; default console) */
+  log?: ProviderLog
+  /** where the MariaDB provider's sampled recall checks report */
+  recallObserver?: RecallObserver
+}
+
+export function createProviders (config: Config, pool: Pool, options: CreateProvidersOptions = {}): ConfiguredProviders {
+  const { log } = options
   const mariadb = new MariaDbProvider({
     pool,
     table: config.MARIADB_TABLE,
     dimension: config.VECTOR_DIMENSION,
     exactSearchMaxRows: config.MARIADB_EXACT_SEARCH_MAX_ROWS,
     efSearch: config.MARIADB_EF_SEARCH,
-    efSearchFiltered: config.MARIADB_EF_SEARCH_FILTERED
+    efSearchFiltered: config.MARIADB_EF_SEARCH_FILTERED,
+    efSearchMax: config.MARIADB_EF_SEARCH_MAX,
+    indexSafety: config.MARIADB_INDEX_SAFETY,
+    recallTarget: config.MARIADB_RECALL_TARGET,
+    recallSampleRate: config.MARIADB_RECALL_SAMPLE_RATE,
+    recallObserver: options.recallObserver
   })
   const qdrant = config.QDRANT_URL === undefined
     ? undefined
