@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
+import adminUiPlugin from './plugins/admin-ui.ts'
 import authPlugin from './plugins/auth.ts'
 import errorHandlerPlugin from './plugins/error-handler.ts'
 import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
@@ -50,5 +51,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await app.register(migrationPlugin, { config })
   }
   await app.register(routes)
+  await app.register(adminUiPlugin)
   return app
 }
