@@ -4,8 +4,10 @@
 // roll back, pin a user, archive refused, migrate (pause, resume, a failing user,
 // retry), archive allowed, Qdrant down. A step that fails leaves a screenshot in
 // test-artifacts/ui/ (CI keeps it). UI_SCREENSHOTS=<dir> also saves each view at
-// 1280 and 390 px, light and dark, to look at.
+// 1280 and 390 px, light and dark, to look at, and the README's pictures (*-readme.png).
 import t from 'tap'
+import { spawn } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
@@ -23,15 +25,14 @@ const ACTOR = 'Ada Operator'
 const db = await createTestDatabase(t)
 const qdrant = await startQdrantEmulator()
 t.teardown(async () => { await qdrant.close() })
-const gw: GatewayProcess = await startGatewayProcess({
-  API_KEY: DATA_KEY,
-  ADMIN_API_KEY: ADMIN_KEY,
+const storageEnv = {
   MARIADB_URL: db.url,
   QDRANT_URL: qdrant.url,
   QDRANT_COLLECTION: uniqueName('vgui'),
   QDRANT_TIMEOUT_MS: '1000',
   VECTOR_DIMENSION: String(TEST_DIMENSION)
-}, t)
+}
+const gw: GatewayProcess = await startGatewayProcess({ API_KEY: DATA_KEY, ADMIN_API_KEY: ADMIN_KEY, ...storageEnv }, t)
 const UI = `${gw.url}/admin/ui/`
 
 const api = async (method: string, path: string, body?: unknown, key = ADMIN_KEY): Promise<{ status: number, json: any }> => {
@@ -97,8 +98,10 @@ async function views (name: string): Promise<void> {
       await screenshot(page, `${name}-${width}-${scheme}`, SHOTS)
     }
   }
-  await page.setViewportSize({ width: 1280, height: 900 })
+  await page.setViewportSize({ width: 1100, height: 720 })
   await page.emulateMedia({ colorScheme: 'light' })
+  await screenshot(page, `${name}-readme`, SHOTS, false) // the README's pictures (docs/)
+  await page.setViewportSize({ width: 1280, height: 900 })
 }
 
 // ---------------------------------------------------------------- steps
@@ -339,7 +342,32 @@ step('Qdrant taken down shows as down within seconds; a switch to it is refused 
   t.equal(await waitText('[data-test="health-qdrant"]', /up/, 8000), 'up', 'back up')
 })
 
-step('usable at 390 px and in dark mode; every control is labelled', async (t) => {
+step('a migration started from the CLI shows up on the page', async (t) => {
+  await tab('migration')
+  await waitText('[data-test="migration"] h3', /Migration 1:/)
+  const cli = spawn(process.execPath, ['bin/vector-gateway.js', 'migrate', '--from', 'qdrant', '--to', 'mariadb', '--users', '1', '--no-progress', '--json'], {
+    cwd: fileURLToPath(new URL('../..', import.meta.url)), env: { PATH: process.env.PATH ?? '', ...storageEnv }, stdio: ['ignore', 'pipe', 'pipe']
+  })
+  let out = ''
+  cli.stdout.on('data', d => { out += String(d) })
+  cli.stderr.on('data', d => { out += String(d) })
+  const code = await new Promise<number | null>(resolve => cli.once('exit', resolve))
+  t.equal(code, 0, `the CLI migrated user 1 back to MariaDB${code === 0 ? '' : `: ${out}`}`)
+  t.match(await waitText('[data-test="migration"] h3', /Migration 2:/), 'Migration 2: Qdrant → MariaDB', 'the page follows the newest migration')
+  t.equal(await waitText('[data-test="migration-status"]', /completed/), 'completed')
+  t.same(await chunkFigures(), [PER_USER, PER_USER])
+})
+
+step('usable at 390 px and in dark mode, by keyboard; every control is labelled', async (t) => {
+  await page.focus('#tab-status')
+  await page.keyboard.press('ArrowRight')
+  t.equal(await page.evaluate(() => document.activeElement?.id), 'tab-migration', 'arrow keys move between the tabs')
+  t.ok(await page.locator('#panel-migration').isVisible(), 'and show their panel')
+  await tab('archive')
+  await page.click('[data-test="archive"]')
+  await page.keyboard.press('Escape')
+  t.equal(await page.locator('[role="alertdialog"]').count(), 0, 'Escape closes a confirmation')
+
   for (const width of [390, 1280]) {
     await page.setViewportSize({ width, height: 900 })
     for (const name of ['status', 'migration', 'archive'] as const) {

@@ -55,10 +55,10 @@ export async function launchBrowser (): Promise<Browser> {
   }
 }
 
-/** A PNG of the page under test-artifacts/ui/ (or `dir`); returns its path. */
-export async function screenshot (page: Page, name: string, dir = ARTIFACTS): Promise<string> {
+/** A PNG of the page (whole, or the viewport) under test-artifacts/ui/ (or `dir`); returns its path. */
+export async function screenshot (page: Page, name: string, dir = ARTIFACTS, fullPage = true): Promise<string> {
   mkdirSync(dir, { recursive: true })
   const path = join(dir, `${name.replace(/[^a-z0-9-]+/gi, '-')}.png`)
-  await page.screenshot({ path, fullPage: true })
+  await page.screenshot({ path, fullPage })
   return path
 }
