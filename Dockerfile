@@ -31,6 +31,16 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 
+# ---------------------------------------------------------------- admin console
+# Builds ui/ (Vue 3 + Vite, dev dependencies) into ui/dist; only the built files
+# reach the runtime image (served at /admin/ui/ by src/plugins/admin-ui.ts).
+FROM node:20-bookworm-slim AS ui
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY ui ./ui
+RUN npm run build:ui
+
 # ---------------------------------------------------------------- runtime
 FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production
@@ -43,6 +53,7 @@ COPY --from=build /app/dist ./dist
 # `npm run openapi`; bin/ holds the CLI wrapper).
 COPY package.json package-lock.json openapi.yam[l] ./
 COPY bi[n] ./bin/
+COPY --from=ui /app/ui/dist ./ui/dist
 
 USER node
 EXPOSE 8090

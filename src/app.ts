@@ -3,6 +3,7 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
+import adminUiPlugin from './plugins/admin-ui.ts'
 import authPlugin from './plugins/auth.ts'
 import drainPlugin from './plugins/drain.ts'
 import errorHandlerPlugin from './plugins/error-handler.ts'
@@ -61,5 +62,6 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await app.register(migrationPlugin, { config })
   }
   await app.register(routes)
+  await app.register(adminUiPlugin)
   return app
 }

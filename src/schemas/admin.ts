@@ -31,6 +31,7 @@ export const StatusReply = Type.Object({
     }),
     qdrant: Type.Object({
       status: ProviderStatus,
+      version: Type.Optional(Type.String()),
       collection: Type.Union([Type.String(), Type.Null()]),
       chunks: Type.Union([Type.Integer(), Type.Null()]),
       /** configured collection settings (QDRANT_SHARD_NUMBER, ...) the existing collection does not have; reported, not changed */
