@@ -41,8 +41,9 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
   app.decorate('config', config)
   await app.register(errorHandlerPlugin)
   await app.register(validationPlugin)
-  await app.register(metricsPlugin)
+  // auth first: its onRoute hook must see every route (metrics' /metrics included)
   await app.register(authPlugin, { config })
+  await app.register(metricsPlugin)
   await app.register(swaggerPlugin)
   if (options.storage !== false) {
     await app.register(mariadbPoolPlugin, { config })
