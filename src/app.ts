@@ -9,6 +9,7 @@ import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import migrationPlugin from './plugins/migration.ts'
 import swaggerPlugin from './plugins/swagger.ts'
+import requestIdPlugin, { requestIdOf } from './plugins/request-id.ts'
 import validationPlugin from './plugins/validation.ts'
 import vectorStoragePlugin from './plugins/vector-storage.ts'
 import routes from '../routes/index.ts'
@@ -35,10 +36,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // prototype-poisoning scan over multi-MiB chunk bodies is pure cost (~20 ms per 1000 chunks).
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    ajv: { customOptions: { removeAdditional: false } }
+    ajv: { customOptions: { removeAdditional: false } },
+    // genReqId validates the caller's X-Request-Id itself (requestIdHeader would take it unchecked).
+    requestIdHeader: false,
+    genReqId: requestIdOf
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  await app.register(requestIdPlugin)
   await app.register(errorHandlerPlugin)
   await app.register(validationPlugin)
   // auth first: its onRoute hook must see every route (metrics' /metrics included)

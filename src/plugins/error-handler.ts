@@ -1,4 +1,4 @@
-// Renders every error in one shape: {statusCode, code, error, message}, with a
+// Renders every error in one shape: {statusCode, code, error, message, request_id}, with a
 // stable VG_ code. Fastify's own errors (bad JSON, body too large, validation)
 // are translated here, so a client never sees a non-VG code or a 500 for bad input.
 import { STATUS_CODES } from 'node:http'
@@ -33,11 +33,15 @@ export default fp(async (fastify) => {
     if (statusCode >= 500) request.log.error({ err }, 'request failed')
     else request.log.info({ code, msg: err.message }, 'request rejected')
     const message = statusCode >= 500 && code === 'VG_INTERNAL' ? 'Internal error; see the gateway log' : err.message
-    return await reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message })
+    return await reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, request_id: request.id })
   })
   fastify.setNotFoundHandler(async (request, reply) => {
     return await reply.code(404).send({
-      statusCode: 404, code: 'VG_NOT_FOUND', error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}; see /docs`
+      statusCode: 404,
+      code: 'VG_NOT_FOUND',
+      error: 'Not Found',
+      message: `No route ${request.method} ${request.url.split('?')[0]}; see /docs`,
+      request_id: request.id
     })
   })
 }, { name: 'error-handler' })
