@@ -4,8 +4,10 @@ import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastif
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
 import authPlugin from './plugins/auth.ts'
+import { clientErrorHandler } from './client-error-handler.ts'
 import errorHandlerPlugin from './plugins/error-handler.ts'
 import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
+import jsonBodyPlugin from './plugins/json-body.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import migrationPlugin from './plugins/migration.ts'
 import swaggerPlugin from './plugins/swagger.ts'
@@ -39,12 +41,14 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     ajv: { customOptions: { removeAdditional: false } },
     // genReqId validates the caller's X-Request-Id itself (requestIdHeader would take it unchecked).
     requestIdHeader: false,
-    genReqId: requestIdOf
+    genReqId: requestIdOf,
+    clientErrorHandler
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
   await app.register(requestIdPlugin)
   await app.register(errorHandlerPlugin)
+  await app.register(jsonBodyPlugin)
   await app.register(validationPlugin)
   // auth first: its onRoute hook must see every route (metrics' /metrics included)
   await app.register(authPlugin, { config })
