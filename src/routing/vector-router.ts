@@ -241,7 +241,14 @@ export class VectorRouter {
   }
 }
 
+// String.prototype.isWellFormed is ES2024 (Node >= 20); the project's ES2022 lib does not type it.
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed: () => boolean }).isWellFormed()
+
 function toRecord (c: ChunkInput): ChunkRecord {
+  // MariaDB would store a lone surrogate as U+FFFD while Qdrant keeps it: refuse it so both hold the same text.
+  if (!isWellFormed(c.text)) {
+    throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is not well-formed Unicode (it holds a lone surrogate, e.g. \\ud800 without its pair); send valid text`)
+  }
   const bytes = Buffer.byteLength(c.text, 'utf8')
   if (bytes > MAX_TEXT_BYTES) {
     throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is ${bytes} bytes of UTF-8, at most ${MAX_TEXT_BYTES} allowed; split it`)
