@@ -4,6 +4,7 @@
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
+import { RETRY_AFTER_SECONDS, causeChain } from '../errors.ts'
 import { isVectorPath } from './validation.ts'
 
 const FASTIFY_CODES: Record<string, string> = {
@@ -30,9 +31,14 @@ export default fp(async (fastify) => {
   fastify.setErrorHandler(async (err: FastifyError, request, reply) => {
     const statusCode = err.validation !== undefined ? 400 : (err.statusCode ?? 500)
     const code = errorCode(err)
-    if (statusCode >= 500) request.log.error({ err }, 'request failed')
+    if (statusCode >= 500) request.log.error({ err, detail: causeChain(err) }, 'request failed')
     else request.log.info({ code, msg: err.message }, 'request rejected')
-    const message = statusCode >= 500 && code === 'VG_INTERNAL' ? 'Internal error; see the gateway log' : err.message
+    // 5xx answers never carry driver text (it is in the log line above): they point at it.
+    const message = statusCode < 500
+      ? err.message
+      : `${code === 'VG_INTERNAL' ? 'Internal error.' : err.message.replace(/\.?$/, '.')} See the gateway log for request ${request.id}`
+    const retryAfter = statusCode === 503 ? RETRY_AFTER_SECONDS[code] : undefined
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
     return await reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, request_id: request.id })
   })
   fastify.setNotFoundHandler(async (request, reply) => {

@@ -174,8 +174,10 @@ export class VectorRouter {
     const health = await Promise.all(names.map(async n => ({ n, h: await this.provider(n).health() })))
     const down = health.filter(x => x.h.status !== 'connected')
     if (down.length > 0) {
-      const detail = down.map(x => `${x.n} (${x.h.error ?? 'disconnected'})`).join(', ')
-      throw new ProviderDownError(`Cannot ${action}: vector provider ${detail} is unreachable; nothing was changed, retry when it is back`)
+      // The answer names the providers; the driver detail goes to the log through `cause`.
+      const detail = down.map(x => `${x.n}: ${x.h.error ?? 'disconnected'}`).join('; ')
+      throw new ProviderDownError(`Cannot ${action}: vector provider ${down.map(x => x.n).join(', ')} is unreachable; nothing was changed, retry when it is back`,
+        { cause: new Error(detail) })
     }
     return names
   }
@@ -185,13 +187,15 @@ export class VectorRouter {
     const settled = await Promise.allSettled(names.map(async n => await fn(this.provider(n))))
     const counts: ProviderCounts = {}
     const failed: string[] = []
+    const reasons: unknown[] = []
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') counts[names[i]] = s.value
-      else failed.push(`${names[i]} failed (${(s.reason as Error).message})`)
+      else { failed.push(`${names[i]} failed`); reasons.push(s.reason) }
     })
     if (failed.length > 0) {
       const done = Object.entries(counts).map(([n, c]) => `${verb} ${c} in ${n}`).join(', ') || 'nothing changed'
-      throw new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`)
+      throw new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`,
+        { cause: new AggregateError(reasons, failed.join(', ')) })
     }
     return counts
   }
