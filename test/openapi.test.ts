@@ -13,6 +13,9 @@ t.test('openapi.yaml is the document the route schemas generate', async t => {
     ['put', '/admin/vector-storage/read-mode'], ['get', '/admin/vector-storage/changes'], ['put', '/admin/vector-storage/users/{user_id}/provider']]) {
     t.ok(doc.paths[path]?.[method], `${method.toUpperCase()} ${path} is documented`)
   }
+  const errorReply = doc.components.schemas.ErrorResponse
+  t.ok(errorReply?.properties?.request_id, 'error answers document request_id')
+  t.ok(errorReply?.required?.includes('request_id'), 'request_id is always present in an error answer')
   const vector = doc.paths['/search'].post.requestBody.content['application/json'].schema.properties.vector
   const [asArray, asBase64] = vector.anyOf
   t.equal(asArray.minItems, 1024, 'documented with the default VECTOR_DIMENSION')

@@ -22,7 +22,7 @@
 // engine waits for it instead of failing users. A user that still fails is
 // marked failed with the reason and the runner goes on with the next user.
 import type { Pool } from 'mariadb'
-import { isProviderDown } from '../errors.ts'
+import { causeChain, isProviderDown } from '../errors.ts'
 import type { ChunkKey, ChunkRecord, KeyInfo, ProviderName, VectorProvider } from '../providers/vector-provider.ts'
 import type { MigrationRow, MigrationStore, UserRow } from './migration-store.ts'
 import { withUserLock, type LockNames } from './user-locks.ts'
@@ -110,7 +110,7 @@ export class MigrationEngine {
       }))
       if ('stopped' in batch) return 'stopped'
       if (!batch.ok) {
-        await store.failUser(m.id, userId, ctl.owner, `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${batch.error.message}`)
+        await store.failUser(m.id, userId, ctl.owner, `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${causeChain(batch.error)}`)
         return 'failed'
       }
       if (batch.value === null) break
@@ -125,7 +125,7 @@ export class MigrationEngine {
     await store.addActiveTime(m.id, performance.now() - started)
     if ('stopped' in verified) return 'stopped'
     if (!verified.ok) {
-      await store.failUser(m.id, userId, ctl.owner, `verification failed: ${verified.error.message}`)
+      await store.failUser(m.id, userId, ctl.owner, `verification failed: ${causeChain(verified.error)}`)
       return 'failed'
     }
     const v = verified.value
@@ -212,7 +212,7 @@ export class MigrationEngine {
         if (down !== null) {
           if (!waiting) this.options.logger?.warn({ migration: m.id, err: error }, `migration waits for ${down}`)
           waiting = true
-          await this.options.store.setError(m.id, `waiting for ${down} to come back: ${error.message}`).catch(() => {})
+          await this.options.store.setError(m.id, `waiting for ${down} to come back: ${causeChain(error)}`).catch(() => {})
           await ctl.wait(this.downPollMs)
           if (await ctl.shouldStop()) return { stopped: true }
           continue

@@ -174,8 +174,10 @@ export class VectorRouter {
     const health = await Promise.all(names.map(async n => ({ n, h: await this.provider(n).health() })))
     const down = health.filter(x => x.h.status !== 'connected')
     if (down.length > 0) {
-      const detail = down.map(x => `${x.n} (${x.h.error ?? 'disconnected'})`).join(', ')
-      throw new ProviderDownError(`Cannot ${action}: vector provider ${detail} is unreachable; nothing was changed, retry when it is back`)
+      // The answer names the providers; the driver detail goes to the log through `cause`.
+      const detail = down.map(x => `${x.n}: ${x.h.error ?? 'disconnected'}`).join('; ')
+      throw new ProviderDownError(`Cannot ${action}: vector provider ${down.map(x => x.n).join(', ')} is unreachable; nothing was changed, retry when it is back`,
+        { cause: new Error(detail) })
     }
     return names
   }
@@ -185,13 +187,15 @@ export class VectorRouter {
     const settled = await Promise.allSettled(names.map(async n => await fn(this.provider(n))))
     const counts: ProviderCounts = {}
     const failed: string[] = []
+    const reasons: unknown[] = []
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') counts[names[i]] = s.value
-      else failed.push(`${names[i]} failed (${(s.reason as Error).message})`)
+      else { failed.push(`${names[i]} failed`); reasons.push(s.reason) }
     })
     if (failed.length > 0) {
       const done = Object.entries(counts).map(([n, c]) => `${verb} ${c} in ${n}`).join(', ') || 'nothing changed'
-      const err = new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`)
+      const err = new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`,
+        { cause: new AggregateError(reasons, failed.join(', ')) })
       // a provider busy with concurrent writes asks for a retry after a moment (Retry-After)
       const busy = settled.find(s => s.status === 'rejected' && (s.reason as { headers?: unknown }).headers !== undefined)
       throw busy === undefined ? err : Object.assign(err, { headers: (busy as PromiseRejectedResult).reason.headers })
@@ -244,7 +248,14 @@ export class VectorRouter {
   }
 }
 
+// String.prototype.isWellFormed is ES2024 (Node >= 20); the project's ES2022 lib does not type it.
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed: () => boolean }).isWellFormed()
+
 function toRecord (c: ChunkInput): ChunkRecord {
+  // MariaDB would store a lone surrogate as U+FFFD while Qdrant keeps it: refuse it so both hold the same text.
+  if (!isWellFormed(c.text)) {
+    throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is not well-formed Unicode (it holds a lone surrogate, e.g. \\ud800 without its pair); send valid text`)
+  }
   const bytes = Buffer.byteLength(c.text, 'utf8')
   if (bytes > MAX_TEXT_BYTES) {
     throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is ${bytes} bytes of UTF-8, at most ${MAX_TEXT_BYTES} allowed; split it`)

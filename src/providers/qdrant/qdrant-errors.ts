@@ -17,7 +17,7 @@
 import {
   QdrantClientResourceExhaustedError, QdrantClientTimeoutError, QdrantClientUnexpectedResponseError
 } from '@qdrant/js-client-rest'
-import { InternalError, providerDown } from '../../errors.ts'
+import { InternalError, providerDown, providerTimeout } from '../../errors.ts'
 
 export const PROVIDER = 'qdrant'
 
@@ -79,7 +79,7 @@ export function mapQdrantError (what: string, err: unknown, timeoutMs: number): 
     return new InternalError(`Qdrant rejected ${message}`, { cause: err })
   }
   if (err instanceof QdrantClientTimeoutError) {
-    return providerDown(PROVIDER, new Error(`${what}: no answer within ${timeoutMs} ms`, { cause: err }))
+    return providerTimeout(PROVIDER, new Error(`${what}: no answer within ${timeoutMs} ms`, { cause: err }))
   }
   if (err instanceof QdrantClientResourceExhaustedError) {
     return providerDown(PROVIDER, new Error(`${what}: Qdrant answered HTTP 429 (rate limited, retry after ${err.retry_after} s)`, { cause: err }))

@@ -244,7 +244,9 @@ export class QdrantProvider implements VectorProvider {
       return { status: 'connected', version: info.version }
     } catch (err) {
       const mapped = mapQdrantError('health check', err, Math.min(this.timeoutMs, HEALTH_TIMEOUT_MS))
-      return { status: 'disconnected', error: mapped.message }
+      // The detail (the cause), for the admin status and the log; /health shows none of it.
+      const cause = (mapped as { cause?: unknown }).cause
+      return { status: 'disconnected', error: cause instanceof Error ? cause.message : mapped.message }
     }
   }
 
