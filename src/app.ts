@@ -8,6 +8,7 @@ import errorHandlerPlugin from './plugins/error-handler.ts'
 import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import migrationPlugin from './plugins/migration.ts'
+import pendingRemovalsPlugin from './plugins/pending-removals.ts'
 import swaggerPlugin from './plugins/swagger.ts'
 import validationPlugin from './plugins/validation.ts'
 import vectorStoragePlugin from './plugins/vector-storage.ts'
@@ -48,6 +49,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await app.register(mariadbPoolPlugin, { config })
     await app.register(vectorStoragePlugin, { config })
     await app.register(migrationPlugin, { config })
+    await app.register(pendingRemovalsPlugin, { config })
   }
   await app.register(routes)
   return app

@@ -24,6 +24,11 @@ export const ConfigSchema = Type.Object({
   VECTOR_STORAGE_PROVIDER: Type.Optional(Provider),
   SETTINGS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
   MIGRATION_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
+  /** Pending removals of older copies (src/cleanup): first retry delay and poll interval, backoff ceiling. */
+  CLEANUP_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 600000, default: 1000 }),
+  CLEANUP_RETRY_MAX_MS: Type.Integer({ minimum: 10, maximum: 3600000, default: 60000 }),
+  /** How long a migration's verification waits for a user's pending removals before failing that user. */
+  MIGRATION_PENDING_WAIT_MS: Type.Integer({ minimum: 0, maximum: 3600000, default: 30000 }),
   /** Users (or filters) selecting fewer rows than this are searched with the exact plan. */
   MARIADB_EXACT_SEARCH_MAX_ROWS: Type.Integer({ minimum: 0, default: 2000 }),
   MARIADB_EF_SEARCH: Type.Integer({ minimum: 1, maximum: 10000, default: 100 }),

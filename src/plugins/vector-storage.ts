@@ -6,6 +6,7 @@ import { isProviderDown } from '../errors.ts'
 import { createProviders, type ConfiguredProviders } from '../providers/create-providers.ts'
 import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
 import { instrumentProvider } from '../observability/metrics.ts'
+import { PendingRemovalStore } from '../cleanup/pending-removals.ts'
 import { SettingsStore } from '../routing/settings-store.ts'
 import { VectorRouter } from '../routing/vector-router.ts'
 import { migrateGatewaySchema } from '../store/gateway-schema.ts'
@@ -15,6 +16,7 @@ declare module 'fastify' {
     providers: ConfiguredProviders
     settings: SettingsStore
     router: VectorRouter
+    pendingRemovals: PendingRemovalStore
   }
 }
 
@@ -38,11 +40,13 @@ export default fp(async (fastify, opts: { config: Config }) => {
   await settings.snapshot() // fail fast on a broken settings table, and start warm
   const instrumented = new Map<ProviderName, VectorProvider>(
     [...providers.all].map(([name, p]) => [name, instrumentProvider(p, fastify.metrics)]))
-  const router = new VectorRouter({ providers: instrumented, settings, logger: fastify.log })
+  const pendingRemovals = new PendingRemovalStore(fastify.mariadb, config.CLEANUP_RETRY_BASE_MS)
+  const router = new VectorRouter({ providers: instrumented, settings, logger: fastify.log, pendingRemovals })
 
   fastify.decorate('providers', providers)
   fastify.decorate('settings', settings)
   fastify.decorate('router', router)
+  fastify.decorate('pendingRemovals', pendingRemovals)
 }, { name: 'vector-storage', dependencies: ['mariadb-pool', 'metrics'] })
 
 /** Qdrant being down at start must not keep the gateway from serving MariaDB users. */
