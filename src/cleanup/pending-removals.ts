@@ -101,21 +101,36 @@ export class PendingRemovalStore implements PendingRemovalLog {
 
   /** The removal succeeded: forget it, unless a newer version was recorded meanwhile. */
   async done (rows: PendingRemoval[]): Promise<void> {
-    for (const r of rows) {
-      await this.pool.query(
-        'DELETE FROM vg_pending_removals WHERE user_id = ? AND provider = ? AND file_id = ? AND chunk_index = ? AND version = ?',
-        [r.userId, r.provider, r.file_id, r.chunk_index, r.version])
-    }
+    await this.eachGroup(rows, async (where, params) => {
+      await this.pool.query(`DELETE FROM vg_pending_removals WHERE ${where}`, params)
+    })
   }
 
   /** The removal failed: try again after `delayMs`. */
   async failed (rows: PendingRemoval[], error: string, delayMs: number): Promise<void> {
-    for (const r of rows) {
+    await this.eachGroup(rows, async (where, params) => {
       await this.pool.query(
         `UPDATE vg_pending_removals SET attempts = attempts + 1, last_error = ?, claimed_by = NULL,
-           next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND
-         WHERE user_id = ? AND provider = ? AND file_id = ? AND chunk_index = ? AND version = ?`,
-        [error.slice(0, 2000), Math.round(delayMs * 1000), r.userId, r.provider, r.file_id, r.chunk_index, r.version])
+           next_attempt_at = NOW(6) + INTERVAL ? MICROSECOND WHERE ${where}`,
+        [error.slice(0, 2000), Math.round(delayMs * 1000), ...params])
+    })
+  }
+
+  /** One statement per (user, provider) and slice of rows, each row matched at its claimed version. */
+  private async eachGroup (rows: PendingRemoval[], fn: (where: string, params: unknown[]) => Promise<void>): Promise<void> {
+    const groups = new Map<string, PendingRemoval[]>()
+    for (const r of rows) {
+      const id = `${r.userId}:${r.provider}`
+      const group = groups.get(id)
+      if (group === undefined) groups.set(id, [r])
+      else group.push(r)
+    }
+    for (const group of groups.values()) {
+      for (let i = 0; i < group.length; i += ROWS_PER_STATEMENT) {
+        const part = group.slice(i, i + ROWS_PER_STATEMENT)
+        await fn(`user_id = ? AND provider = ? AND (${part.map(() => '(file_id = ? AND chunk_index = ? AND version = ?)').join(' OR ')})`,
+          [part[0].userId, part[0].provider, ...part.flatMap(r => [r.file_id, r.chunk_index, r.version])])
+      }
     }
   }
 }
