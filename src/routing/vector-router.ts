@@ -54,8 +54,8 @@ export interface VectorRouterOptions {
   guard?: MutationGuard
   logger?: RouterLogger
   /**
-   * Where removals of older copies that failed are recorded (MariaDB). Without it
-   * (the CLI) removals stay best effort and reads do not filter.
+   * Where removals of older copies that failed are recorded (MariaDB, src/cleanup).
+   * Without it removals stay best effort and reads do not filter.
    */
   pendingRemovals?: PendingRemovalLog
 }
