@@ -12,6 +12,7 @@ import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
 import jsonBodyPlugin from './plugins/json-body.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import migrationPlugin from './plugins/migration.ts'
+import pendingRemovalsPlugin from './plugins/pending-removals.ts'
 import swaggerPlugin from './plugins/swagger.ts'
 import tracingPlugin from './plugins/tracing.ts'
 import type { Tracing } from './observability/tracing.ts'
@@ -70,6 +71,7 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     await app.register(mariadbPoolPlugin, { config })
     await app.register(vectorStoragePlugin, { config })
     await app.register(migrationPlugin, { config })
+    await app.register(pendingRemovalsPlugin, { config })
   }
   await app.register(routes)
   await app.register(adminUiPlugin)

@@ -28,6 +28,7 @@ import { createProviders, type ConfiguredProviders } from './providers/create-pr
 import type { ProviderName } from './providers/vector-provider.ts'
 import { SettingsStore } from './routing/settings-store.ts'
 import { storageStatus } from './routing/storage-status.ts'
+import { PendingRemovalStore } from './cleanup/pending-removals.ts'
 import { assertSwitchable } from './routing/switch-guard.ts'
 import { VectorRouter } from './routing/vector-router.ts'
 import { migrateGatewaySchema } from './store/gateway-schema.ts'
@@ -63,6 +64,7 @@ interface Context {
   store: MigrationStore
   service: MigrationService
   engine: MigrationEngine
+  pendingRemovals: PendingRemovalStore
   close (): Promise<void>
 }
 
@@ -81,16 +83,17 @@ async function openContext (config: Config, io: CliIo): Promise<Context> {
       })
     }
     const settings = new SettingsStore(pool, { envProvider: config.VECTOR_STORAGE_PROVIDER, cacheMs: 0 })
-    const router = new VectorRouter({ providers: providers.all, settings })
+    const pendingRemovals = new PendingRemovalStore(pool)
+    const router = new VectorRouter({ providers: providers.all, settings, pendingRemovals })
     const locks = await lockNamesFor(pool)
     const store = new MigrationStore(pool, locks)
-    const engine = new MigrationEngine({ pool, locks, store, providers: providers.all, logger })
+    const engine = new MigrationEngine({ pool, locks, store, providers: providers.all, logger, pendingRemovals, pendingWaitMs: config.MIGRATION_PENDING_WAIT_MS })
     const service = new MigrationService({
       store, providers: providers.all, defaultBatchSize: config.MIGRATION_BATCH_SIZE,
       checkTopology: topologyCheck(pool, { galeraSingleWriter: config.MARIADB_GALERA_SINGLE_WRITER })
     })
     return {
-      config, pool, providers, settings, router, store, service, engine,
+      config, pool, providers, settings, router, store, service, engine, pendingRemovals,
       close: async () => {
         await Promise.all([...providers.all.values()].map(async p => { await p.close() })).catch(() => {})
         await pool.end().catch(() => {})
@@ -209,6 +212,7 @@ async function status (ctx: Context, io: CliIo, opts: { json?: boolean }): Promi
     ['read mode', s.read_mode],
     ['changed', s.changed_at === null ? '-' : `${s.changed_at} by ${s.changed_by ?? '?'}`],
     ['user overrides', String(s.user_overrides)],
+    ['pending removals', s.pending_removals === null ? '?' : String(s.pending_removals)],
     ['mariadb', `${s.providers.mariadb.status}${s.providers.mariadb.version !== undefined ? ` ${s.providers.mariadb.version}` : ''}, table ${s.providers.mariadb.table}, ${s.providers.mariadb.chunks ?? '?'} chunks`],
     ['qdrant', s.providers.qdrant.status === 'not_configured' ? 'not configured' : `${s.providers.qdrant.status}, collection ${s.providers.qdrant.collection ?? '-'}, ${s.providers.qdrant.chunks ?? '?'} chunks`]
   ]

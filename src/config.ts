@@ -47,6 +47,11 @@ export const ConfigSchema = Type.Object({
   MIGRATION_POLL_MS: Type.Integer({ minimum: 10, maximum: 600000, default: 1000 }),
   /** On SIGTERM, how long in-flight requests and the migration batch in flight may take before they are cut. */
   SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 10000 }),
+  /** Pending removals of older copies (src/cleanup): first retry delay and poll interval, backoff ceiling. */
+  CLEANUP_RETRY_BASE_MS: Type.Integer({ minimum: 10, maximum: 600000, default: 1000 }),
+  CLEANUP_RETRY_MAX_MS: Type.Integer({ minimum: 10, maximum: 3600000, default: 60000 }),
+  /** How long a migration's verification waits for a user's pending removals before failing that user. */
+  MIGRATION_PENDING_WAIT_MS: Type.Integer({ minimum: 0, maximum: 3600000, default: 30000 }),
   /** Filters selecting at most this many rows are always searched with the exact plan. */
   MARIADB_EXACT_SEARCH_MAX_ROWS: Type.Integer({ minimum: 0, default: 2000 }),
   /** mhnsw_ef_search floors of index-plan walks (widened by the share rule; 10000 is MariaDB's maximum). */

@@ -55,6 +55,10 @@ export interface MigrationEngineOptions {
   retryDelayMs?: number
   /** pause between checks while a provider is unreachable (default 2 s) */
   downPollMs?: number
+  /** removals of older copies not done yet (src/cleanup): a user with any is not verified */
+  pendingRemovals?: { countForUser (userId: number): Promise<number> }
+  /** how long verification waits for a user's pending removals before failing the user (default 30 s) */
+  pendingWaitMs?: number
 }
 
 export type UserOutcome = 'completed' | 'failed' | 'stopped'
@@ -120,6 +124,7 @@ export class MigrationEngine {
     }
 
     if (await ctl.shouldStop()) return 'stopped'
+    if (await this.waitForPendingRemovals(userId, ctl)) return 'stopped'
     const started = performance.now()
     const verified = await this.attempt(m, ctl, async () => await this.withLock(userId, async () => await this.verify(m, userId, source, target)))
     await store.addActiveTime(m.id, performance.now() - started)
@@ -146,6 +151,11 @@ export class MigrationEngine {
    * delete_source, deletes the source's chunks once everything is there.
    */
   private async verify (m: MigrationRow, userId: number, source: VectorProvider, target: VectorProvider) {
+    // a stale copy still waiting for its removal could be counted as migrated: not verified yet
+    const pending = await this.options.pendingRemovals?.countForUser(userId) ?? 0
+    if (pending > 0) {
+      throw new Error(`${pending} removal(s) of older copies of user ${userId} are still pending (retried in the background while both providers are up); retry the migration once they are done`)
+    }
     const sourceKeys = await source.keys({ user_id: userId })
     const behind = await this.behind(sourceKeys, target, userId)
     let reconciled = 0
@@ -187,6 +197,21 @@ export class MigrationEngine {
     }
     if (copied > 0) this.options.logger?.info({ userId, copied }, 'verification copied chunks written to the source behind the checkpoint')
     return copied
+  }
+
+  /** Waits (bounded by pendingWaitMs) for the background retrier to finish the user's pending removals; true when stopped. */
+  private async waitForPendingRemovals (userId: number, ctl: RunControl): Promise<boolean> {
+    const log = this.options.pendingRemovals
+    if (log === undefined) return false
+    const until = Date.now() + (this.options.pendingWaitMs ?? 30_000)
+    for (;;) {
+      // a failed count is left to verify(), which checks again under the lock
+      const n = await log.countForUser(userId).catch(() => 0)
+      const left = until - Date.now()
+      if (n === 0 || left <= 0) return false
+      await ctl.wait(Math.min(500, left))
+      if (await ctl.shouldStop()) return true
+    }
   }
 
   private async withLock<T> (userId: number, fn: () => Promise<T>): Promise<T> {

@@ -36,7 +36,10 @@ export default fp(async (fastify, opts: { config: Config }) => {
   })
   fastify.router.guard = guard
 
-  const engine = new MigrationEngine({ pool, locks, store, providers: fastify.providers.all, logger: fastify.log })
+  const engine = new MigrationEngine({
+    pool, locks, store, providers: fastify.providers.all, logger: fastify.log,
+    pendingRemovals: fastify.pendingRemovals, pendingWaitMs: config.MIGRATION_PENDING_WAIT_MS
+  })
   const runner = new MigrationRunner({
     store,
     engine,

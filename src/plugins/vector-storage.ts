@@ -7,6 +7,7 @@ import { createProviders, type ConfiguredProviders } from '../providers/create-p
 import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
 import { instrumentProvider, recallObserver } from '../observability/metrics.ts'
 import { traceProvider } from '../observability/tracing.ts'
+import { PendingRemovalStore } from '../cleanup/pending-removals.ts'
 import { SettingsStore } from '../routing/settings-store.ts'
 import { VectorRouter } from '../routing/vector-router.ts'
 import { migrateGatewaySchema } from '../store/gateway-schema.ts'
@@ -16,6 +17,7 @@ declare module 'fastify' {
     providers: ConfiguredProviders
     settings: SettingsStore
     router: VectorRouter
+    pendingRemovals: PendingRemovalStore
   }
 }
 
@@ -42,11 +44,13 @@ export default fp(async (fastify, opts: { config: Config }) => {
       const timed = instrumentProvider(p, fastify.metrics)
       return [name, fastify.tracer === null ? timed : traceProvider(timed, fastify.tracer)]
     }))
-  const router = new VectorRouter({ providers: instrumented, settings, logger: fastify.log })
+  const pendingRemovals = new PendingRemovalStore(fastify.mariadb, config.CLEANUP_RETRY_BASE_MS)
+  const router = new VectorRouter({ providers: instrumented, settings, logger: fastify.log, pendingRemovals })
 
   fastify.decorate('providers', providers)
   fastify.decorate('settings', settings)
   fastify.decorate('router', router)
+  fastify.decorate('pendingRemovals', pendingRemovals)
 }, { name: 'vector-storage', dependencies: ['mariadb-pool', 'metrics', 'tracing'] })
 
 /** Qdrant being down at start must not keep the gateway from serving MariaDB users. */

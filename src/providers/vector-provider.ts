@@ -99,6 +99,11 @@ export interface VectorProvider {
   delete (filter: ChunkFilter): Promise<number>
   /** Deletes exact keys of one user; returns how many existed. */
   deleteKeys (userId: number, keys: ChunkKey[]): Promise<number>
+  /**
+   * Deletes exact keys of one user, each only where the stored copy is older than
+   * the version given with it (a newer copy is never touched); returns how many were deleted.
+   */
+  deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number>
   /** Every key the filter selects, with group and version (for merged stats and checks). */
   keys (filter: ChunkFilter): Promise<KeyInfo[]>
   /** Exact number of chunks the filter selects, or of the whole store without a filter. */

@@ -13,18 +13,21 @@ export interface MigrationSummarySource {
 
 export async function storageStatus (deps: {
   config: Config, settings: SettingsStore, router: VectorRouter, providers: ConfiguredProviders, migrations?: MigrationSummarySource
+  /** removals of older copies still to retry (src/cleanup) */
+  pendingRemovals?: { count (): Promise<number> }
 }) {
   const { config, settings, router, providers } = deps
   const snapshot = await settings.snapshot()
   const states = await providerStates(router)
   const whenConnected = async <T>(status: string, fn: () => Promise<T>, fallback: T): Promise<T> =>
     status === 'connected' ? await fn().catch(() => fallback) : fallback
-  const [mariadbChunks, vectorIndex, warnings, qdrantChunks, migration] = await Promise.all([
+  const [mariadbChunks, vectorIndex, warnings, qdrantChunks, migration, pendingRemovals] = await Promise.all([
     whenConnected(states.mariadb.status, async () => await providers.mariadb.count(), null),
     whenConnected(states.mariadb.status, async () => await providers.mariadb.vectorIndexInfo(), undefined),
     whenConnected(states.mariadb.status, async () => await providers.mariadb.capacityWarnings(), []),
     whenConnected(states.qdrant.status, async () => await providers.qdrant?.count() ?? null, null),
-    deps.migrations?.summary().catch(() => null) ?? null
+    deps.migrations?.summary().catch(() => null) ?? null,
+    whenConnected(states.mariadb.status, async () => await deps.pendingRemovals?.count() ?? null, null)
   ])
   return {
     current_provider: snapshot.provider,
@@ -47,6 +50,7 @@ export async function storageStatus (deps: {
       }
     },
     user_overrides: snapshot.overrides.size,
+    pending_removals: pendingRemovals,
     migration
   }
 }

@@ -48,6 +48,9 @@ export const StatusReply = Type.Object({
     })
   }),
   user_overrides: Type.Integer(),
+  pending_removals: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Older chunk copies whose removal from a provider failed and is retried in the background (hidden from reads meanwhile); null while MariaDB is unreachable'
+  }),
   migration: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])
 })
 

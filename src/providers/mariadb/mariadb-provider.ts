@@ -154,6 +154,8 @@ const INSERT_ONLY_UPDATE = 'ON DUPLICATE KEY UPDATE BID = BID'
 
 const ER_KEY_DOES_NOT_EXIST = 1176
 const MAX_IN_LIST = 500
+/** keyed terms per conditional DELETE (deleteOlderKeys) */
+const OLDER_KEYS_PER_DELETE = 200
 const DELETE_CHUNK_ROWS = 5000
 const MAX_CHUNK_INDEX = 2147483647
 const FLOAT32_MAX = 3.4028234663852886e38
@@ -402,6 +404,24 @@ export class MariaDbProvider implements VectorProvider {
         }
         const res: UpsertResult = await conn.query(
           `DELETE FROM ${this.t} WHERE BUID = ? AND (${terms.join(' OR ')})`, params)
+        deleted += num(res.affectedRows)
+      }
+    })
+    this.counts.delete(userId)
+    return deleted
+  }
+
+  async deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+    if (keys.length === 0) return 0
+    let deleted = 0
+    await this.transaction(async conn => {
+      await this.materializeLegacy(conn, userId, [...new Set(keys.map(k => k.file_id))])
+      for (const batch of chunked(keys, OLDER_KEYS_PER_DELETE)) {
+        // the version condition sits in the DELETE itself: a newer write landing meanwhile is never removed
+        const terms = batch.map(() => '(BMID = ? AND BCHUNK = ? AND COALESCE(BVERSION, BCREATED * 1000000) < ?)')
+        const res: UpsertResult = await conn.query(
+          `DELETE FROM ${this.t} WHERE BUID = ? AND (${terms.join(' OR ')})`,
+          [userId, ...batch.flatMap(k => [k.file_id, k.chunk_index, k.version])])
         deleted += num(res.affectedRows)
       }
     })

@@ -296,6 +296,29 @@ export class QdrantProvider implements VectorProvider {
     return existed
   }
 
+  async deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+    let deleted = 0
+    for (let i = 0; i < keys.length; i += PAGE) {
+      // by id AND by user AND older than the given version, in the delete's own filter:
+      // a newer copy written meanwhile is never removed. Points without _version
+      // (written by the application) are older than any gateway write.
+      const filter: Filter = {
+        must: [matchValue('user_id', userId)],
+        should: keys.slice(i, i + PAGE).map(k => ({
+          must: [
+            { has_id: [qdrantPointId({ user_id: userId, ...k })] },
+            { should: [{ key: '_version', range: { lt: k.version } }, { is_empty: { key: '_version' } }] }
+          ]
+        }))
+      }
+      const n = await this.countFilter(filter)
+      if (n === 0) continue
+      await this.call('delete older points', async () => await this.client.delete(this.collection, { wait: true, filter }))
+      deleted += n
+    }
+    return deleted
+  }
+
   // ------------------------------------------------------------------ reads
 
   async search (query: SearchQuery): Promise<SearchHit[]> {
