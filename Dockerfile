@@ -34,7 +34,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
 # ---------------------------------------------------------------- admin console
 # Builds ui/ (Vue 3 + Vite, dev dependencies) into ui/dist; only the built files
 # reach the runtime image (served at /admin/ui/ by src/plugins/admin-ui.ts).
-FROM node:20-bookworm-slim AS ui
+FROM node:24-bookworm-slim AS ui
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
