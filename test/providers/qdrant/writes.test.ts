@@ -75,7 +75,9 @@ t.test('servers without update_mode (< 1.17): the retrieve decides, update_mode 
 })
 
 t.test('a batch of 1000 chunks of 1024 dimensions is one request', async t => {
-  const { provider, collection, cleanup } = await freshProvider(target, 1024)
+  // ~20 MB parsed by the in-process emulator: on a busy 2-core machine that can take
+  // longer than the suite's usual 5 s provider timeout, which is not what this checks
+  const { provider, collection, cleanup } = await freshProvider(target, 1024, { timeoutMs: 60000 })
   t.teardown(cleanup)
   const chunks = [...fileChunks(1024, 3, 1, 500), ...fileChunks(1024, 3, 2, 500)]
   const seen = record()
