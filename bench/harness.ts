@@ -53,7 +53,7 @@ export async function ensureServer (url: string, mayStartLocal: boolean): Promis
   try {
     return await probe()
   } catch (err) {
-    if (!mayStartLocal) throw new Error(`cannot reach MariaDB at ${url}: ${(err as Error).message}`)
+    if (!mayStartLocal) throw new Error(`cannot reach MariaDB at ${url}: ${(err as Error).message}`, { cause: err })
     log('local MariaDB 11.8 not answering: bash scripts/mariadb-local.sh start')
     await promisify(execFile)('bash', ['scripts/mariadb-local.sh', 'start'], { cwd: ROOT, timeout: 300_000 })
     return await probe()

@@ -17,7 +17,6 @@ import { startQdrantEmulator, type Exchange } from './qdrant-emulator/index.ts';
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const specPath = path.resolve(repoRoot, '..', 'shared', 'reference', 'qdrant-openapi-v1.19.json');
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any;
 
 const DEFS_ID = 'qdrant-openapi-defs';

@@ -33,7 +33,7 @@ function invalidValues (schema: JsonSchema): unknown[] {
       if (schema.maximum === Number.MAX_SAFE_INTEGER) out.push(2 ** 53 + 2)
       break
     case 'number':
-      out.push('0.5', null, {}, 1e400)
+      out.push('0.5', null, {}, Number.POSITIVE_INFINITY)
       if (schema.minimum !== undefined) out.push(schema.minimum - 0.5)
       if (schema.maximum !== undefined) out.push(schema.maximum + 0.5)
       break

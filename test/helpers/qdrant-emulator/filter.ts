@@ -98,7 +98,7 @@ function leafValues(payload: unknown, path: Segment[]): unknown[] {
 function looseEqual(a: unknown, b: unknown): boolean {
   if (a === b) return true;
   if ((typeof a === 'bigint' || typeof a === 'number') && (typeof b === 'bigint' || typeof b === 'number')) {
-    // eslint-disable-next-line eqeqeq
+    // loose equality on purpose: a bigint id equals the same number
     return a == b;
   }
   return false;
