@@ -1,9 +1,16 @@
 // Ingest: a direct binary prepared insert (the fastest way measured here: multi-row
 // `execute` with float32 Buffer parameters) against the gateway's POST /chunks.
+// Section I (issue 9 §4) sends the same rows to POST /chunks twice, vectors as JSON
+// number arrays and as base64 of little-endian float32, each into a fresh table.
 import type { Pool } from 'mariadb'
+import { loadConfig } from '../src/config.ts'
+import { createProviders } from '../src/providers/create-providers.ts'
 import type { BenchChunk } from './data.ts'
-import { chunksBody } from './data.ts'
-import { dataHeaders, httpRequest, pool as workers, type CpuShare } from './harness.ts'
+import { ClusterModel, chunksBody, layoutRows, uniformLayout } from './data.ts'
+import {
+  CpuMeter, createDatabase, dataHeaders, httpRequest, log, serverPid, startGateway, pool as workers, type CpuShare
+} from './harness.ts'
+import type { BenchOptions } from './options.ts'
 
 const INSERT_COLUMNS = 'BUID, BMID, BCHUNK, BGROUPKEY, BTYPE, BSTART, BEND, BTEXT, BEMBED, BCREATED, BVERSION'
 const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
@@ -70,6 +77,13 @@ export function gatewayBodies (batches: BenchChunk[][]): Buffer[] {
   return batches.map(b => Buffer.from(chunksBody(b)))
 }
 
+/** The same bodies with each vector as base64 of its little-endian float32 bytes (encoding_format "base64"). */
+export function base64Bodies (batches: BenchChunk[][]): Buffer[] {
+  return batches.map(b => Buffer.from(JSON.stringify({
+    chunks: b.map(c => ({ ...c, vector: Buffer.from(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength).toString('base64') }))
+  })))
+}
+
 /** Sends every body to POST /chunks from `concurrency` clients; all must answer 200. */
 export async function timedGatewayIngest (url: string, bodies: Buffer[], chunksPerBody: number, concurrency: number): Promise<IngestResult> {
   const started = performance.now()
@@ -81,4 +95,73 @@ export async function timedGatewayIngest (url: string, bodies: Buffer[], chunksP
   })
   const ms = performance.now() - started
   return { chunks, ms, chunksPerSecond: chunks / (ms / 1000), concurrency, batch: chunksPerBody }
+}
+
+export interface IngestSectionResult {
+  chunks: number
+  clients: number
+  direct: IngestResult
+  json: IngestResult & { bodyMiB: number }
+  base64: IngestResult & { bodyMiB: number }
+  /** gateway chunks/s / direct chunks/s (issue 9 §4 targets: >= 0.50 JSON, >= 0.80 base64) */
+  jsonRatio: number
+  base64Ratio: number
+}
+
+export const INGEST_TARGETS = { json: 0.5, base64: 0.8 }
+
+/**
+ * Section I: the same rows inserted directly and through POST /chunks (JSON
+ * arrays, then base64), each into a fresh table of one database, same concurrency.
+ */
+export async function runIngestSection (o: BenchOptions): Promise<IngestSectionResult> {
+  const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_ingest_forms`, o.keep, Math.max(4, o.ingestClients + 1))
+  try {
+    const users = 20
+    const model = new ClusterModel(o.seed + 3, { dimension: 1024 })
+    const rows = [...layoutRows(uniformLayout(1, users, Math.ceil(o.ingestChunks / users)), model, o.seed + 3)].slice(0, o.ingestChunks)
+    const batches: BenchChunk[][] = []
+    for (let i = 0; i < rows.length; i += 1000) batches.push(rows.slice(i, i + 1000))
+    const mariadbPid = await serverPid(o.serverUrl)
+
+    await createProviders(loadConfig({ MARIADB_URL: db.url, MARIADB_TABLE: 'BRAG_DIRECT', AUTH_DISABLED: 'true' }), db.pool).mariadb.init()
+    const version0 = Date.now() * 1000
+    const params = batches.map((b, i) => insertParams(b, version0 + i * 1000))
+    let meter = new CpuMeter({ mariadb: mariadbPid })
+    const direct = await timedDirectInsert(db.pool, 'BRAG_DIRECT', params, o.ingestClients)
+    direct.cpu = meter.stop()
+    params.length = 0
+    log(`I: direct binary prepared insert, ${o.ingestClients} connections: ${direct.chunks} rows = ${direct.chunksPerSecond.toFixed(0)} chunks/s`)
+
+    const viaGateway = async (form: 'json' | 'base64', bodies: Buffer[]): Promise<IngestResult & { bodyMiB: number }> => {
+      const table = form === 'json' ? 'BRAG_JSON' : 'BRAG_BASE64'
+      const gateway = await startGateway({ MARIADB_URL: db.url, MARIADB_TABLE: table })
+      try {
+        const bodyMiB = bodies.reduce((s, b) => s + b.length, 0) / bodies.length / 1024 / 1024
+        meter = new CpuMeter({ gateway: gateway.pid, mariadb: mariadbPid })
+        const r = await timedGatewayIngest(gateway.url, bodies, 1000, o.ingestClients)
+        r.cpu = meter.stop()
+        const [{ n }] = await db.pool.query(`SELECT COUNT(*) AS n FROM ${table}`)
+        if (Number(n) !== r.chunks) throw new Error(`POST /chunks (${form}) stored ${String(n)} rows, expected ${r.chunks}`)
+        log(`I: gateway POST /chunks, vectors as ${form} (${bodyMiB.toFixed(1)} MiB per 1000 chunks), ${o.ingestClients} clients: ` +
+          `${r.chunksPerSecond.toFixed(0)} chunks/s, ratio ${(r.chunksPerSecond / direct.chunksPerSecond).toFixed(2)}`)
+        return { ...r, bodyMiB }
+      } finally {
+        await gateway.stop()
+      }
+    }
+    const json = await viaGateway('json', gatewayBodies(batches))
+    const base64 = await viaGateway('base64', base64Bodies(batches))
+    return {
+      chunks: rows.length,
+      clients: o.ingestClients,
+      direct,
+      json,
+      base64,
+      jsonRatio: json.chunksPerSecond / direct.chunksPerSecond,
+      base64Ratio: base64.chunksPerSecond / direct.chunksPerSecond
+    }
+  } finally {
+    await db.drop()
+  }
 }

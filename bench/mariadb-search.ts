@@ -4,7 +4,7 @@
 // database, then for each filter size times, interleaved query by query:
 //   gateway  POST /search over real HTTP (keep-alive) to the service on 127.0.0.1
 //   exact    the exact plan issued with the driver (IGNORE INDEX the vector index)
-//   index    the vector-index plan issued with the driver (FORCE INDEX, same ef_search as the gateway)
+//   index    the vector-index plan issued with the driver (FORCE INDEX, the ef_search the gateway's planner picks for the filter)
 //   plain    the same query without hints: MariaDB's own plan choice
 // first without a vector index, then with a cosine one (M=16) built after the load.
 import { loadConfig, type Config } from '../src/config.ts'
@@ -153,14 +153,27 @@ export class SearchRunner {
       if (answer.status !== 200) throw new Error(`POST /search answered ${answer.status}: ${answer.body.slice(0, 300)}`)
       return { ms, keys: parsed.results.map(r => `${r.file_id}:${r.chunk_index}`), took: parsed.took_ms }
     }
-    // the gateway's beam: wider for filtered walks (MARIADB_EF_SEARCH_FILTERED)
-    const ef = filter.group_key !== undefined ? this.config.MARIADB_EF_SEARCH_FILTERED : this.config.MARIADB_EF_SEARCH
+    const ef = method === 'index' ? await this.plannerEf(filter) : 0
     const sql = directSql(method, filter, withIndex, ef)
     const params = directParams(this.buffers[qi], filter)
     const started = performance.now()
     const rows: Array<{ BMID: number, BCHUNK: number }> = await this.db.pool.query(sql, params)
     const ms = performance.now() - started
     return { ms, keys: rows.map(r => `${r.BMID}:${r.BCHUNK}`) }
+  }
+
+  private readonly efs = new Map<string, number>()
+
+  /** The beam the gateway's planner gives this filter's walk (widened by its share), or the configured floor when it would not walk. */
+  async plannerEf (filter: Filter): Promise<number> {
+    const key = `${filter.user_id}|${filter.group_key ?? ''}`
+    let ef = this.efs.get(key)
+    if (ef === undefined) {
+      const { plan } = await this.provider.explainSearch({ ...filter, vector: this.queries[0], limit: LIMIT, min_score: 0 })
+      ef = plan.efSearch ?? (filter.group_key !== undefined ? this.config.MARIADB_EF_SEARCH_FILTERED : this.config.MARIADB_EF_SEARCH)
+      this.efs.set(key, ef)
+    }
+    return ef
   }
 
   async plainPlan (filter: Filter): Promise<string> {

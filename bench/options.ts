@@ -24,6 +24,15 @@ export interface BenchOptions {
   migrationChunks: number
   migrationUsers: number
   migrationBatch: number
+  /** section F (tenant shares): rows per data shape, their dimension, queries, warm-up, learning time, per-method budget */
+  shareRows: number
+  shareDimension: number
+  shareQueries: number
+  shareWarmup: number
+  shareLearnMs: number
+  shareBudgetMs: number
+  /** MARIADB_RECALL_SAMPLE_RATE of the sampling gateway in section F */
+  recallSampleRate: number
   sections: Set<Section>
   keep: boolean
   serverUrl: string
@@ -37,14 +46,14 @@ export interface BenchOptions {
   cpuProf?: string
 }
 
-export type Section = 'search' | 'read-modes' | 'switch' | 'migration'
-export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration']
+export type Section = 'search' | 'read-modes' | 'switch' | 'migration' | 'ingest' | 'shares'
+export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration', 'ingest', 'shares']
 
 export const USAGE = `npm run bench -- [flags]
   --scale S              data size factor (default 1: 60,000 search rows, 100,000 migration chunks; 0.25 for a quick look)
   --quick                smoke run: scale 0.1, fewer queries, 20,000 migration chunks (about 3 minutes)
   --chunks N             search table rows instead of 60,000 x scale (half one user, half thirty users)
-  --ingest-chunks N      chunks sent through POST /chunks for the ingest comparison (default 20,000 x scale)
+  --ingest-chunks N      chunks sent through POST /chunks for the ingest comparisons (default 20,000 x scale)
   --ingest-clients N     concurrent POST /chunks clients (and direct insert connections), default 3
   --queries N            measured queries per cell and method (default 200; quick 40)
   --warmup N             unmeasured queries per cell first (default 20; quick 5)
@@ -53,7 +62,12 @@ export const USAGE = `npm run bench -- [flags]
   --migration-chunks N   chunks migrated mariadb -> qdrant (default 100,000 x scale; quick 20,000)
   --migration-users N    users they are spread over (default 200 x scale, at least 20)
   --migration-batch N    MIGRATION_BATCH_SIZE of the gateway and of the raw read (default 500)
-  --only LIST            sections to run: search,read-modes,switch,migration (default all)
+  --share-rows N         section F: rows per data shape (default 200,000 x scale; quick 12,000)
+  --share-dimension N    section F: vector dimension (default 1024; quick 256)
+  --share-queries N      section F: measured queries per tenant and method (default 50; quick 10)
+  --recall-sample-rate R section F: MARIADB_RECALL_SAMPLE_RATE of the sampling gateway (default 1)
+  --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares (default all;
+                         ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct insert)
   --seed N               data seed (default 42)
   --keep                 keep the databases (default: dropped at the end)
   --mariadb-url URL      server to use (default MARIADB_URL or mariadb://root@127.0.0.1:3307/)
@@ -88,6 +102,10 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
       'migration-chunks': { type: 'string' },
       'migration-users': { type: 'string' },
       'migration-batch': { type: 'string' },
+      'share-rows': { type: 'string' },
+      'share-dimension': { type: 'string' },
+      'share-queries': { type: 'string' },
+      'recall-sample-rate': { type: 'string' },
       only: { type: 'string' },
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -109,6 +127,10 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
   const ingestDefault = Math.max(3000, Math.round(20_000 * scale / 1000) * 1000)
   const migrationChunks = int(values['migration-chunks'], 'migration-chunks', 100) ??
     (quick && values.scale === undefined ? 20_000 : Math.round(100_000 * scale))
+
+  const recallSampleRate = values['recall-sample-rate'] !== undefined ? Number(values['recall-sample-rate']) : 1
+  if (!(recallSampleRate >= 0 && recallSampleRate <= 1)) throw new Error(`--recall-sample-rate must be within 0..1, not ${values['recall-sample-rate']}`)
+  const shareRows = int(values['share-rows'], 'share-rows', 2000) ?? (quick && values.scale === undefined ? 12_000 : Math.round(200_000 * scale))
 
   let sections = new Set<Section>(SECTIONS)
   if (values.only !== undefined) {
@@ -138,6 +160,13 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
     migrationChunks,
     migrationUsers: int(values['migration-users'], 'migration-users') ?? Math.max(20, Math.round(200 * (migrationChunks / 100_000))),
     migrationBatch: int(values['migration-batch'], 'migration-batch') ?? 500,
+    shareRows,
+    shareDimension: int(values['share-dimension'], 'share-dimension', 2) ?? (quick ? 256 : 1024),
+    shareQueries: int(values['share-queries'], 'share-queries') ?? (quick ? 10 : 50),
+    shareWarmup: quick ? 2 : 5,
+    shareLearnMs: quick ? 1000 : 3000,
+    shareBudgetMs: quick ? 3000 : 20_000,
+    recallSampleRate,
     sections,
     keep: values.keep === true,
     serverUrl: url ?? DEFAULT_SERVER,

@@ -1,8 +1,10 @@
 // Text tables of one run, and the summary against the targets.
+import { INGEST_TARGETS, type IngestSectionResult } from './ingest.ts'
 import type { MigrationResult } from './migration.ts'
 import type { CellResult, SearchSectionResult } from './mariadb-search.ts'
 import type { ReadModeResult } from './read-modes.ts'
 import type { SwitchResult } from './switch-propagation.ts'
+import { RECALL_TARGET, type ShareSectionResult } from './tenant-shares.ts'
 import type { Summary } from './stats.ts'
 import { MiB } from './harness.ts'
 
@@ -16,6 +18,8 @@ export interface RunResults {
   readModes?: ReadModeResult
   switching?: SwitchResult
   migration?: MigrationResult
+  ingest?: IngestSectionResult
+  shares?: ShareSectionResult
   errors: Array<{ section: string, error: string }>
 }
 
@@ -170,6 +174,45 @@ export function migrationReport (r: MigrationResult): string {
   ].join('\n')
 }
 
+export function ingestReport (r: IngestSectionResult): string {
+  const cpu = (x: IngestSectionResult['direct'], name: string): string => x.cpu?.[name] === undefined ? '-' : (x.cpu[name] * 1000 / (x.chunks / 1000)).toFixed(0)
+  const row = (label: string, x: IngestSectionResult['direct']): string[] =>
+    [label, int(x.chunks), (x.ms / 1000).toFixed(1), int(x.chunksPerSecond), x2(x.chunksPerSecond / r.direct.chunksPerSecond), cpu(x, 'mariadb'), cpu(x, 'gateway'), cpu(x, 'bench')]
+  return [
+    `I. Ingest (issue 9 §4): the same ${int(r.chunks)} 1024-d chunks, 1000 per transaction / request, ${r.clients} connections / clients, each into a fresh table`,
+    table(['path', 'chunks', 'seconds', 'chunks/s', 'ratio', 'CPU ms/1000 chunks: mariadbd', 'gateway', 'bench client'], [
+      row('direct binary prepared insert (500-row statements)', r.direct),
+      row(`gateway POST /chunks, vectors as JSON arrays (${r.json.bodyMiB.toFixed(1)} MiB/request)`, r.json),
+      row(`gateway POST /chunks, vectors as base64 float32 (${r.base64.bodyMiB.toFixed(1)} MiB/request)`, r.base64)
+    ], ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'])
+  ].join('\n')
+}
+
+export function shareReport (r: ShareSectionResult): string {
+  const out: string[] = []
+  out.push(`F. Search quality by tenant share (issue 12): ${int(r.rows)} rows x ${r.dimension}-d per data shape, tenants of 50%, 10%, 1%, 0.1% ` +
+    'of the table plus 50 filler users, rows interleaved, cosine index built after the load')
+  out.push(`  index build: ${r.shapes.map(s => `${s.shape} ${(s.indexMs / 1000).toFixed(1)} s`).join(', ')}`)
+  out.push(`Latency ms p50 / p95 and recall@10 against exact (${r.queries} queries per cell after ${r.warmup} warm-up rounds and ${(r.learnMs / 1000).toFixed(0)} s of ` +
+    `sampling-gateway-only warm-up; methods interleaved; a method over ${(r.budgetMs / 1000).toFixed(0)} s in a cell stops, n = queries run)`)
+  const cell = (c: ShareSectionResult['cells'][number], m: 'gateway' | 'static' | 'exact' | 'plain'): string[] => {
+    const x = c.methods[m]
+    return x === undefined ? ['-', '-'] : [`${pp(x.latency)}${x.latency.n < r.queries ? ` (n ${x.latency.n})` : ''}`, Number.isFinite(x.recall) ? x.recall.toFixed(3) : '-']
+  }
+  out.push(table(
+    ['shape', 'share', 'rows', 'gateway', 'recall', 'result', 'samples (mean)', 'static gw', 'recall', 'static plan', 'exact', 'MariaDB plain', 'recall'],
+    r.cells.map(c => {
+      const g = c.methods.gateway
+      return [c.shape, `${c.share * 100}%`, int(c.rows), ...cell(c, 'gateway'), g !== undefined && g.recall >= RECALL_TARGET ? 'PASS' : 'MISS',
+        `${c.recallSamples} (${x2(c.recallSampleMean)})`, ...cell(c, 'static'), c.staticPlan.split(':')[0], cell(c, 'exact')[0], ...cell(c, 'plain')]
+    }),
+    ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'r']))
+  out.push(`  gateway = POST /search, MARIADB_RECALL_SAMPLE_RATE=${r.recallSampleRate} (shadow checks demote share bands whose measured recall is < ${RECALL_TARGET});`)
+  out.push('  static gw = POST /search with sampling off (share/cost rule only); exact = IGNORE INDEX (the truth); MariaDB plain = no hints, its own plan and ef_search;')
+  out.push('  samples = recall shadow checks the sampling gateway completed in the cell (warm-up included), mean = their mean recall')
+  return out.join('\n')
+}
+
 export function memoryReport (res: RunResults): string {
   const rows: string[][] = []
   if (res.search !== undefined) {
@@ -205,6 +248,15 @@ export function targets (res: RunResults): TargetRow[] {
     }
     rows.push({ what: `A index build M=${s.indexBuild.m}, ${int(s.layout.rows)} rows`, measured: `${(s.indexBuild.ms / 1000).toFixed(1)} s`, target: '(report)', result: 'info' })
   }
+  for (const c of res.shares?.cells ?? []) {
+    const g = c.methods.gateway
+    rows.push({
+      what: `F recall@10 gateway, ${c.shape}, tenant ${c.share * 100}% (${int(c.rows)} rows)`,
+      measured: g === undefined ? '-' : `${x2(g.recall)} (p50 ${ms(g.latency.p50)} ms)`,
+      target: `>= ${RECALL_TARGET}`,
+      result: g !== undefined && g.recall >= RECALL_TARGET ? 'PASS' : 'MISS'
+    })
+  }
   const b = res.readModes
   if (b !== undefined) {
     rows.push({ what: 'B search p50 merged / active (Qdrant = emulator)', measured: `${x2(b.ratioP50)} (${ms(b.modes.merged.latency.p50)} vs ${ms(b.modes.active.latency.p50)} ms)`, target: '(report)', result: 'info' })
@@ -220,6 +272,18 @@ export function targets (res: RunResults): TargetRow[] {
       target: `<= ${c.cacheMs} + ${SWITCH_SLACK_MS} ms`,
       result: c.afterAnswer.max <= bound ? 'PASS' : 'MISS'
     })
+  }
+  const i = res.ingest
+  if (i !== undefined) {
+    for (const form of ['json', 'base64'] as const) {
+      const ratio = form === 'json' ? i.jsonRatio : i.base64Ratio
+      rows.push({
+        what: `I ingest: POST /chunks (${form === 'json' ? 'JSON arrays' : 'base64 vectors'}) / direct binary insert, chunks/s`,
+        measured: `${x2(ratio)} (${int(i[form].chunksPerSecond)} vs ${int(i.direct.chunksPerSecond)})`,
+        target: `>= ${INGEST_TARGETS[form].toFixed(2)}`,
+        result: ratio >= INGEST_TARGETS[form] ? 'PASS' : 'MISS'
+      })
+    }
   }
   const d = res.migration
   if (d !== undefined) {
@@ -251,7 +315,9 @@ export function fullReport (res: RunResults): string {
   if (res.readModes !== undefined) parts.push(readModeReport(res.readModes))
   if (res.switching !== undefined) parts.push(switchReport(res.switching))
   if (res.migration !== undefined) parts.push(migrationReport(res.migration))
+  if (res.ingest !== undefined) parts.push(ingestReport(res.ingest))
   parts.push(memoryReport(res))
+  if (res.shares !== undefined) parts.push(shareReport(res.shares))
   parts.push(summaryReport(res))
   return parts.join('\n\n')
 }

@@ -7,17 +7,21 @@
 //   C. switch propagation between two gateway processes
 //   D. migration mariadb -> qdrant (emulator) vs the raw source read, gateway memory
 //   E. gateway process memory
+//   F. search quality by tenant share: recall@10 and latency, clustered and unclustered data
+//   I. ingest: POST /chunks with JSON arrays and with base64 vectors vs a direct binary insert
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { profileReport, summariseProfile } from './cpu-profile.ts'
 import { ROOT, closeHttp, ensureServer, gatewayNodeFlags, gatewayStartup, log } from './harness.ts'
+import { runIngestSection } from './ingest.ts'
 import { runMigrationSection } from './migration.ts'
 import { runSearchSection } from './mariadb-search.ts'
 import { USAGE, parseOptions, type BenchOptions } from './options.ts'
 import { runReadModeSection } from './read-modes.ts'
 import { fullReport, type RunResults } from './report.ts'
 import { runSwitchSection } from './switch-propagation.ts'
+import { runShareSection } from './tenant-shares.ts'
 
 async function main (): Promise<number> {
   let options: BenchOptions | 'help'
@@ -51,7 +55,7 @@ async function main (): Promise<number> {
   }
   log(`run ${o.runId}: scale ${o.scale}${o.quick ? ' (quick)' : ''}, sections ${[...o.sections].join(', ')}, MariaDB ${version} at ${o.serverUrl}`)
 
-  const section = async <K extends 'search' | 'readModes' | 'switching' | 'migration'>(
+  const section = async <K extends 'search' | 'readModes' | 'switching' | 'migration' | 'ingest' | 'shares'>(
     name: string, key: K, fn: () => Promise<NonNullable<RunResults[K]>>
   ): Promise<void> => {
     const t = performance.now()
@@ -67,6 +71,8 @@ async function main (): Promise<number> {
   if (o.sections.has('read-modes')) await section('B read modes', 'readModes', async () => await runReadModeSection(o))
   if (o.sections.has('switch')) await section('C switch propagation', 'switching', async () => await runSwitchSection(o))
   if (o.sections.has('migration')) await section('D migration', 'migration', async () => await runMigrationSection(o))
+  if (o.sections.has('ingest')) await section('I ingest', 'ingest', async () => await runIngestSection(o))
+  if (o.sections.has('shares')) await section('F tenant shares', 'shares', async () => await runShareSection(o))
   closeHttp()
 
   results.finished = new Date().toISOString()

@@ -5,6 +5,7 @@ import {
   StoreChunksReply, storeChunksBody
 } from '../src/schemas/chunk.ts'
 import { BadRequestError } from '../src/errors.ts'
+import { encodeBase64Vector, readVector } from '../src/routing/vector-input.ts'
 
 const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.post('/chunks', {
@@ -14,7 +15,11 @@ const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
       body: storeChunksBody(fastify.config.VECTOR_DIMENSION),
       response: { 200: StoreChunksReply, ...ErrorReplies }
     }
-  }, async (request) => await fastify.router.store(request.body.chunks, request.body.replace === true))
+  }, async (request) => {
+    const dimension = fastify.config.VECTOR_DIMENSION
+    const chunks = request.body.chunks.map((c, i) => ({ ...c, ...readVector(c.vector, dimension, `body.chunks[${i}].vector`) }))
+    return await fastify.router.store(chunks, request.body.replace === true)
+  })
 
   fastify.get('/chunks', {
     schema: {
@@ -24,8 +29,10 @@ const chunks: FastifyPluginAsyncTypebox = async (fastify) => {
       response: { 200: ListChunksReply, ...ErrorReplies }
     }
   }, async (request) => {
-    const { user_id: userId, file_id: fileId, include_vectors: withVectors } = request.query
-    return { chunks: await fastify.router.list(userId, fileId, withVectors === true) }
+    const { user_id: userId, file_id: fileId, include_vectors: withVectors, vector_encoding: encoding } = request.query
+    const chunks = await fastify.router.list(userId, fileId, withVectors === true)
+    if (encoding !== 'base64') return { chunks }
+    return { chunks: chunks.map(c => c.vector === undefined ? c : { ...c, vector: encodeBase64Vector(c.vector) }) }
   })
 
   fastify.patch('/chunks', {

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReplies } from '../src/schemas/common.ts'
+import { readVector } from '../src/routing/vector-input.ts'
 import { SearchReply, StatsQuery, StatsReply, searchBody } from '../src/schemas/search.ts'
 
 const search: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -15,7 +16,7 @@ const search: FastifyPluginAsyncTypebox = async (fastify) => {
     const { user_id: userId, vector, group_key: groupKey, file_ids: fileIds, limit, min_score: minScore } = request.body
     const outcome = await fastify.router.search({
       user_id: userId,
-      vector,
+      vector: readVector(vector, fastify.config.VECTOR_DIMENSION, 'body.vector').vector,
       limit: limit ?? 10,
       min_score: minScore ?? 0.3,
       ...(groupKey !== undefined ? { group_key: groupKey } : {}),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the gateway locally in one command (`npm run quickstart`): installs
-# dependencies when needed, starts the local MariaDB 11.8 unless MARIADB_URL is set,
+# dependencies when needed, builds dist/, starts the local MariaDB 11.8 unless MARIADB_URL is set,
 # and, unless API_KEY or AUTH_DISABLED is set, generates an API key and an admin key
 # (kept in .local/quickstart.env and reused by the next run).
 set -euo pipefail
@@ -29,4 +29,7 @@ if [ -z "${API_KEY:-}" ] && [ -z "${AUTH_DISABLED:-}" ]; then
   echo "ADMIN_API_KEY=$ADMIN_API_KEY"
 fi
 
+# the service runs compiled JavaScript (npm start = node dist/src/server.js)
+echo "[quickstart] npm run build" >&2
+npm run build --silent >&2
 exec npm start

@@ -3,12 +3,20 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { Config } from './config.ts'
+import adminUiPlugin from './plugins/admin-ui.ts'
 import authPlugin from './plugins/auth.ts'
+import drainPlugin from './plugins/drain.ts'
+import { clientErrorHandler } from './client-error-handler.ts'
 import errorHandlerPlugin from './plugins/error-handler.ts'
 import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
+import jsonBodyPlugin from './plugins/json-body.ts'
 import metricsPlugin from './plugins/metrics.ts'
 import migrationPlugin from './plugins/migration.ts'
+import pendingRemovalsPlugin from './plugins/pending-removals.ts'
 import swaggerPlugin from './plugins/swagger.ts'
+import tracingPlugin from './plugins/tracing.ts'
+import type { Tracing } from './observability/tracing.ts'
+import requestIdPlugin, { requestIdOf } from './plugins/request-id.ts'
 import validationPlugin from './plugins/validation.ts'
 import vectorStoragePlugin from './plugins/vector-storage.ts'
 import routes from '../routes/index.ts'
@@ -25,6 +33,8 @@ export interface BuildOptions {
   /** false builds the routes and docs only (no database), for writing openapi.yaml. */
   storage?: boolean
   logger?: FastifyServerOptions['logger']
+  /** tracing set up by the caller (tests); default: from OTEL_EXPORTER_OTLP_ENDPOINT */
+  tracing?: Tracing
 }
 
 export async function buildApp (config: Config, options: BuildOptions = {}): Promise<FastifyInstance> {
@@ -35,20 +45,35 @@ export async function buildApp (config: Config, options: BuildOptions = {}): Pro
     // prototype-poisoning scan over multi-MiB chunk bodies is pure cost (~20 ms per 1000 chunks).
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    ajv: { customOptions: { removeAdditional: false } }
+    ajv: { customOptions: { removeAdditional: false } },
+    // Drain (plugins/drain.ts): close idle keep-alive sockets at once, and serve a
+    // request that arrives on a busy one during the close (answered with Connection: close).
+    forceCloseConnections: 'idle',
+    return503OnClosing: false,
+    // genReqId validates the caller's X-Request-Id itself (requestIdHeader would take it unchecked).
+    requestIdHeader: false,
+    genReqId: requestIdOf,
+    clientErrorHandler
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('config', config)
+  await app.register(drainPlugin)
+  await app.register(requestIdPlugin)
   await app.register(errorHandlerPlugin)
+  await app.register(jsonBodyPlugin)
   await app.register(validationPlugin)
-  await app.register(metricsPlugin)
+  // auth first: its onRoute hook must see every route (metrics' /metrics included)
   await app.register(authPlugin, { config })
+  await app.register(metricsPlugin)
+  await app.register(tracingPlugin, { config, tracing: options.tracing })
   await app.register(swaggerPlugin)
   if (options.storage !== false) {
     await app.register(mariadbPoolPlugin, { config })
     await app.register(vectorStoragePlugin, { config })
     await app.register(migrationPlugin, { config })
+    await app.register(pendingRemovalsPlugin, { config })
   }
   await app.register(routes)
+  await app.register(adminUiPlugin)
   return app
 }

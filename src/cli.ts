@@ -17,16 +17,18 @@ import pino from 'pino'
 import { loadConfig, type Config } from './config.ts'
 import { isProviderDown } from './errors.ts'
 import { MigrationEngine } from './migration/migration-engine.ts'
-import { MigrationRunner } from './migration/migration-runner.ts'
+import { DEFAULT_RENEW_MS, MigrationRunner } from './migration/migration-runner.ts'
 import { MigrationService, type MigrationView } from './migration/migration-service.ts'
 import { MigrationStore } from './migration/migration-store.ts'
 import { lockNamesFor } from './migration/user-locks.ts'
+import { topologyCheck } from './migration/server-topology.ts'
 import { GUARD_PROPAGATION_MARGIN_MS } from './plugins/migration.ts'
 import { createMariaDbPool } from './plugins/mariadb-pool.ts'
 import { createProviders, type ConfiguredProviders } from './providers/create-providers.ts'
 import type { ProviderName } from './providers/vector-provider.ts'
 import { SettingsStore } from './routing/settings-store.ts'
 import { storageStatus } from './routing/storage-status.ts'
+import { PendingRemovalStore } from './cleanup/pending-removals.ts'
 import { assertSwitchable } from './routing/switch-guard.ts'
 import { VectorRouter } from './routing/vector-router.ts'
 import { migrateGatewaySchema } from './store/gateway-schema.ts'
@@ -62,6 +64,7 @@ interface Context {
   store: MigrationStore
   service: MigrationService
   engine: MigrationEngine
+  pendingRemovals: PendingRemovalStore
   close (): Promise<void>
 }
 
@@ -80,13 +83,17 @@ async function openContext (config: Config, io: CliIo): Promise<Context> {
       })
     }
     const settings = new SettingsStore(pool, { envProvider: config.VECTOR_STORAGE_PROVIDER, cacheMs: 0 })
-    const router = new VectorRouter({ providers: providers.all, settings })
+    const pendingRemovals = new PendingRemovalStore(pool)
+    const router = new VectorRouter({ providers: providers.all, settings, pendingRemovals })
     const locks = await lockNamesFor(pool)
     const store = new MigrationStore(pool, locks)
-    const engine = new MigrationEngine({ pool, locks, store, providers: providers.all, logger })
-    const service = new MigrationService({ store, providers: providers.all, defaultBatchSize: config.MIGRATION_BATCH_SIZE })
+    const engine = new MigrationEngine({ pool, locks, store, providers: providers.all, logger, pendingRemovals, pendingWaitMs: config.MIGRATION_PENDING_WAIT_MS })
+    const service = new MigrationService({
+      store, providers: providers.all, defaultBatchSize: config.MIGRATION_BATCH_SIZE,
+      checkTopology: topologyCheck(pool, { galeraSingleWriter: config.MARIADB_GALERA_SINGLE_WRITER })
+    })
     return {
-      config, pool, providers, settings, router, store, service, engine,
+      config, pool, providers, settings, router, store, service, engine, pendingRemovals,
       close: async () => {
         await Promise.all([...providers.all.values()].map(async p => { await p.close() })).catch(() => {})
         await pool.end().catch(() => {})
@@ -148,7 +155,9 @@ async function migrate (ctx: Context, io: CliIo, opts: { from: ProviderName, to:
     store: ctx.store,
     engine: ctx.engine,
     startDelayMs: ctx.config.SETTINGS_CACHE_MS + GUARD_PROPAGATION_MARGIN_MS,
-    pollMs: 500
+    pollMs: 500,
+    leaseMs: ctx.config.MIGRATION_LEASE_MS,
+    renewMs: Math.min(DEFAULT_RENEW_MS, Math.floor(ctx.config.MIGRATION_LEASE_MS / 3))
   })
   runner.start()
 
@@ -203,6 +212,7 @@ async function status (ctx: Context, io: CliIo, opts: { json?: boolean }): Promi
     ['read mode', s.read_mode],
     ['changed', s.changed_at === null ? '-' : `${s.changed_at} by ${s.changed_by ?? '?'}`],
     ['user overrides', String(s.user_overrides)],
+    ['pending removals', s.pending_removals === null ? '?' : String(s.pending_removals)],
     ['mariadb', `${s.providers.mariadb.status}${s.providers.mariadb.version !== undefined ? ` ${s.providers.mariadb.version}` : ''}, table ${s.providers.mariadb.table}, ${s.providers.mariadb.chunks ?? '?'} chunks`],
     ['qdrant', s.providers.qdrant.status === 'not_configured' ? 'not configured' : `${s.providers.qdrant.status}, collection ${s.providers.qdrant.collection ?? '-'}, ${s.providers.qdrant.chunks ?? '?'} chunks`]
   ]

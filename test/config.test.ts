@@ -29,3 +29,16 @@ t.test('refuses to start without API_KEY unless AUTH_DISABLED', async t => {
   t.throws(() => loadConfig({ API_KEY: 'same-key-123', ADMIN_API_KEY: 'same-key-123' }), /ADMIN_API_KEY must differ/)
   t.throws(() => loadConfig({ API_KEY: 'k'.repeat(16), VECTOR_STORAGE_PROVIDER: 'qdrant' }), /QDRANT_URL is not set/)
 })
+
+t.test('search planner and recall sampling settings are validated', async t => {
+  const c = loadConfig({ API_KEY: 'k'.repeat(16) })
+  t.match(c, { MARIADB_EF_SEARCH_MAX: 1000, MARIADB_INDEX_SAFETY: 16, MARIADB_RECALL_TARGET: 0.99, MARIADB_RECALL_SAMPLE_RATE: 0 }, 'sampling off by default')
+  t.equal(loadConfig({ API_KEY: 'k'.repeat(16), MARIADB_RECALL_SAMPLE_RATE: '0.05' }).MARIADB_RECALL_SAMPLE_RATE, 0.05)
+  let message = ''
+  try {
+    loadConfig({ API_KEY: 'k'.repeat(16), MARIADB_RECALL_SAMPLE_RATE: '1.5', MARIADB_EF_SEARCH_MAX: '20000', MARIADB_INDEX_SAFETY: '0', MARIADB_RECALL_TARGET: 'high' })
+  } catch (err) {
+    message = (err as Error).message
+  }
+  for (const name of ['MARIADB_RECALL_SAMPLE_RATE', 'MARIADB_EF_SEARCH_MAX', 'MARIADB_INDEX_SAFETY', 'MARIADB_RECALL_TARGET']) t.match(message, name, `names ${name}`)
+})

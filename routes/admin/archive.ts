@@ -20,7 +20,8 @@ const archive: FastifyPluginAsyncTypebox = async (fastify) => {
       table: fastify.config.MARIADB_TABLE,
       store: fastify.migrations.store,
       settings: fastify.settings,
-      providers: fastify.providers.all
+      providers: fastify.providers.all,
+      pendingRemovals: fastify.pendingRemovals
     }, force)
     request.log.warn({ ...result }, 'MariaDB table archived')
     return result

@@ -1,4 +1,6 @@
 // /admin/vector-storage/*: guarded by ADMIN_API_KEY (see plugins/auth.ts).
+// Every route registered in this plugin (or any plugin it registers) is forced to the
+// admin level here, whatever it declares, so a new admin route cannot forget it.
 import type { FastifyPluginAsync } from 'fastify'
 import archive from './archive.ts'
 import changes from './changes.ts'
@@ -9,6 +11,7 @@ import userProvider from './user-provider.ts'
 import vectorIndex from './vector-index.ts'
 
 const admin: FastifyPluginAsync = async (fastify) => {
+  fastify.addHook('onRoute', route => { route.config = { ...route.config, auth: 'admin' } })
   await fastify.register(status)
   await fastify.register(provider)
   await fastify.register(userProvider)

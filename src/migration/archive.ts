@@ -8,7 +8,8 @@
 // - the last completed mariadb -> qdrant migration verified every user that holds
 //   data in MariaDB now;
 // - and, for each of those users, every MariaDB key is in Qdrant in a version at
-//   least as new (catches writes that reached MariaDB after that migration).
+//   least as new (catches writes that reached MariaDB after that migration);
+// - no removal of an older copy is pending (src/cleanup) for any user.
 // `force` skips the coverage rules, never the running-migration check.
 //
 // The swap is one atomic RENAME TABLE of the live table and a fresh copy of its
@@ -26,6 +27,8 @@ export interface ArchiveDeps {
   store: MigrationStore
   settings: SettingsStore
   providers: Map<ProviderName, VectorProvider>
+  /** removals of older copies not done yet (src/cleanup) */
+  pendingRemovals?: { users (limit?: number): Promise<number[]> }
 }
 
 export interface ArchiveResult {
@@ -51,6 +54,11 @@ export async function archiveRefusals (deps: ArchiveDeps, force: boolean): Promi
   if (snapshot.provider !== 'qdrant') reasons.push(`the active provider is ${snapshot.provider}: switch to qdrant first`)
   const pinned = [...snapshot.overrides].filter(([, p]) => p === 'mariadb').map(([u]) => u)
   if (pinned.length > 0) reasons.push(`${pinned.length} user(s) are pinned to mariadb (${list(pinned)}): remove their overrides first`)
+  const pendingUsers = await deps.pendingRemovals?.users(MAX_LISTED + 1) ?? []
+  if (pendingUsers.length > 0) {
+    reasons.push(`removals of older copies are pending for user(s) ${list(pendingUsers)}: ` +
+      'their data is not verified until the background retrier has removed them (see pending_removals in the status)')
+  }
   const mariadb = providers.get('mariadb')
   const qdrant = providers.get('qdrant')
   if (mariadb === undefined || qdrant === undefined) {

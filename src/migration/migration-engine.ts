@@ -22,7 +22,7 @@
 // engine waits for it instead of failing users. A user that still fails is
 // marked failed with the reason and the runner goes on with the next user.
 import type { Pool } from 'mariadb'
-import { isProviderDown } from '../errors.ts'
+import { causeChain, isProviderDown } from '../errors.ts'
 import type { ChunkKey, ChunkRecord, KeyInfo, ProviderName, VectorProvider } from '../providers/vector-provider.ts'
 import type { MigrationRow, MigrationStore, UserRow } from './migration-store.ts'
 import { withUserLock, type LockNames } from './user-locks.ts'
@@ -55,6 +55,10 @@ export interface MigrationEngineOptions {
   retryDelayMs?: number
   /** pause between checks while a provider is unreachable (default 2 s) */
   downPollMs?: number
+  /** removals of older copies not done yet (src/cleanup): a user with any is not verified */
+  pendingRemovals?: { countForUser (userId: number): Promise<number> }
+  /** how long verification waits for a user's pending removals before failing the user (default 30 s) */
+  pendingWaitMs?: number
 }
 
 export type UserOutcome = 'completed' | 'failed' | 'stopped'
@@ -110,7 +114,7 @@ export class MigrationEngine {
       }))
       if ('stopped' in batch) return 'stopped'
       if (!batch.ok) {
-        await store.failUser(m.id, userId, ctl.owner, `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${batch.error.message}`)
+        await store.failUser(m.id, userId, ctl.owner, `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${causeChain(batch.error)}`)
         return 'failed'
       }
       if (batch.value === null) break
@@ -120,12 +124,13 @@ export class MigrationEngine {
     }
 
     if (await ctl.shouldStop()) return 'stopped'
+    if (await this.waitForPendingRemovals(userId, ctl)) return 'stopped'
     const started = performance.now()
     const verified = await this.attempt(m, ctl, async () => await this.withLock(userId, async () => await this.verify(m, userId, source, target)))
     await store.addActiveTime(m.id, performance.now() - started)
     if ('stopped' in verified) return 'stopped'
     if (!verified.ok) {
-      await store.failUser(m.id, userId, ctl.owner, `verification failed: ${verified.error.message}`)
+      await store.failUser(m.id, userId, ctl.owner, `verification failed: ${causeChain(verified.error)}`)
       return 'failed'
     }
     const v = verified.value
@@ -146,6 +151,11 @@ export class MigrationEngine {
    * delete_source, deletes the source's chunks once everything is there.
    */
   private async verify (m: MigrationRow, userId: number, source: VectorProvider, target: VectorProvider) {
+    // a stale copy still waiting for its removal could be counted as migrated: not verified yet
+    const pending = await this.options.pendingRemovals?.countForUser(userId) ?? 0
+    if (pending > 0) {
+      throw new Error(`${pending} removal(s) of older copies of user ${userId} are still pending (retried in the background while both providers are up); retry the migration once they are done`)
+    }
     const sourceKeys = await source.keys({ user_id: userId })
     const behind = await this.behind(sourceKeys, target, userId)
     let reconciled = 0
@@ -189,6 +199,21 @@ export class MigrationEngine {
     return copied
   }
 
+  /** Waits (bounded by pendingWaitMs) for the background retrier to finish the user's pending removals; true when stopped. */
+  private async waitForPendingRemovals (userId: number, ctl: RunControl): Promise<boolean> {
+    const log = this.options.pendingRemovals
+    if (log === undefined) return false
+    const until = Date.now() + (this.options.pendingWaitMs ?? 30_000)
+    for (;;) {
+      // a failed count is left to verify(), which checks again under the lock
+      const n = await log.countForUser(userId).catch(() => 0)
+      const left = until - Date.now()
+      if (n === 0 || left <= 0) return false
+      await ctl.wait(Math.min(500, left))
+      if (await ctl.shouldStop()) return true
+    }
+  }
+
   private async withLock<T> (userId: number, fn: () => Promise<T>): Promise<T> {
     return await withUserLock(this.options.pool, this.options.locks, userId, this.lockTimeoutS, fn)
   }
@@ -212,7 +237,7 @@ export class MigrationEngine {
         if (down !== null) {
           if (!waiting) this.options.logger?.warn({ migration: m.id, err: error }, `migration waits for ${down}`)
           waiting = true
-          await this.options.store.setError(m.id, `waiting for ${down} to come back: ${error.message}`).catch(() => {})
+          await this.options.store.setError(m.id, `waiting for ${down} to come back: ${causeChain(error)}`).catch(() => {})
           await ctl.wait(this.downPollMs)
           if (await ctl.shouldStop()) return { stopped: true }
           continue

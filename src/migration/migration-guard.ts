@@ -105,7 +105,7 @@ export class MigrationGuard implements MutationGuard {
       // MariaDB unreachable: keep the last view if there is one; without one the
       // mutation cannot know whether it is safe, and MariaDB is down anyway.
       if (cached !== null) { this.options.onError?.(err); return cached.coverage }
-      throw new ProviderDownError(`Cannot check for running migrations: ${(err as Error).message}`, { cause: err })
+      throw new ProviderDownError('Cannot check for running migrations: vector provider mariadb is unavailable; retry later', { cause: err })
     }
   }
 
@@ -141,7 +141,7 @@ export class MigrationGuard implements MutationGuard {
         await pending.then(c => { c.destroy() }).catch(() => {})
       }
       this.options.onError?.(err)
-      throw new ProviderDownError(`Cannot take the migration lock: ${(err as Error).message}`, { cause: err })
+      throw new ProviderDownError('Cannot take the migration lock: vector provider mariadb is unavailable; retry later', { cause: err })
     }
   }
 }

@@ -73,6 +73,8 @@ export interface MigrationServiceOptions {
   stopWaitMs?: number
   /** called after a change that gives runners work (this replica's runner looks at once) */
   onChange?: () => void
+  /** throws (409 VG_UNSAFE_TOPOLOGY) when the MariaDB topology cannot serialise migrations; see server-topology.ts */
+  checkTopology?: () => Promise<void>
 }
 
 const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
@@ -96,6 +98,7 @@ export class MigrationService {
     }
     const userIds = input.user_ids === undefined ? null : [...new Set(input.user_ids)].sort((a, b) => a - b)
     if (userIds !== null && userIds.length === 0) throw new BadRequestError('user_ids is empty: leave it out to migrate every user')
+    await this.options.checkTopology?.()
     const id = await this.options.store.create({
       from, to, userIds, batchSize: input.batch_size ?? this.options.defaultBatchSize, deleteSource: input.delete_source ?? false, createdBy: actor
     })

@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client): one registry per app so tests and replicas in
 // one process do not share counters.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { RecallObserver } from '../providers/mariadb/recall-sampler.ts'
 import type { VectorProvider } from '../providers/vector-provider.ts'
 
 export interface GatewayMetrics {
@@ -8,6 +9,9 @@ export interface GatewayMetrics {
   httpRequests: Counter<'method' | 'route' | 'status'>
   httpDuration: Histogram<'method' | 'route' | 'status'>
   providerDuration: Histogram<'provider' | 'operation' | 'outcome'>
+  /** recall@k of sampled MariaDB searches against the exact plan (MARIADB_RECALL_SAMPLE_RATE) */
+  searchRecall: Histogram<'plan'>
+  searchRecallDropped: Counter<'plan'>
 }
 
 export function createMetrics (): GatewayMetrics {
@@ -26,7 +30,23 @@ export function createMetrics (): GatewayMetrics {
       name: 'vg_provider_operation_duration_seconds', help: 'Vector provider operations by provider, operation and outcome',
       labelNames: ['provider', 'operation', 'outcome'],
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry]
+    }),
+    searchRecall: new Histogram({
+      name: 'vg_search_recall', help: 'recall@k of sampled MariaDB searches against the exact plan, by the plan that answered',
+      labelNames: ['plan'], buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1], registers: [registry]
+    }),
+    searchRecallDropped: new Counter({
+      name: 'vg_search_recall_samples_dropped_total', help: 'recall samples skipped because a shadow check was still running',
+      labelNames: ['plan'], registers: [registry]
     })
+  }
+}
+
+/** Feeds the MariaDB provider's recall shadow checks into the metrics. */
+export function recallObserver (metrics: GatewayMetrics): RecallObserver {
+  return {
+    observe: (plan, recall) => { metrics.searchRecall.observe({ plan }, recall) },
+    dropped: plan => { metrics.searchRecallDropped.inc({ plan }) }
   }
 }
 

@@ -1,17 +1,28 @@
 // API keys (SPEC §4): API_KEY for data routes, ADMIN_API_KEY for /admin. Keys are
 // compared through SHA-256 digests with timingSafeEqual: constant time whatever
 // the length of what was sent.
+//
+// Access is decided from the MATCHED ROUTE's declared `config.auth`, never from the
+// request URL: the router decodes and normalises paths (`/%61dmin` routes to /admin),
+// so any URL test can be bypassed. A route that declares nothing needs the data key
+// (fail closed); an unknown path needs the data key too, so it answers 401 before 404.
 import { createHash, timingSafeEqual } from 'node:crypto'
 import fp from 'fastify-plugin'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyRequest, RouteOptions } from 'fastify'
 import type { Config } from '../config.ts'
 import { ForbiddenError, UnauthorizedError } from '../errors.ts'
 
 export type AuthLevel = 'public' | 'data' | 'admin'
 
+export interface RouteAccess { method: string, url: string, auth: AuthLevel }
+
 declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: AuthLevel
+  }
+  interface FastifyInstance {
+    /** Every route registered after this plugin, with the access level it ends up with. */
+    routeAccess: () => RouteAccess[]
   }
 }
 
@@ -29,13 +40,19 @@ function presentedKey (request: FastifyRequest): string | null {
 }
 
 function authLevel (request: FastifyRequest): AuthLevel {
-  const declared = request.routeOptions.config?.auth
-  if (declared !== undefined) return declared
-  if (request.url === '/docs' || request.url.startsWith('/docs/')) return 'public' // swagger-ui's own routes
-  return request.url.startsWith('/admin') ? 'admin' : 'data'
+  if (request.is404) return 'data'
+  return request.routeOptions.config?.auth ?? 'data'
 }
 
 export default fp(async (fastify, opts: { config: Config }) => {
+  // Route options are kept, not copied: onRoute hooks of inner plugins (the admin
+  // prefix's) run after this one and may still set `config.auth`.
+  const routes: RouteOptions[] = []
+  fastify.addHook('onRoute', route => { routes.push(route) })
+  fastify.decorate('routeAccess', () => routes.flatMap(route => [route.method].flat().map(method => ({
+    method, url: route.url, auth: route.config?.auth ?? 'data'
+  }))))
+
   if (opts.config.AUTH_DISABLED) {
     fastify.log.warn('AUTH_DISABLED=true: every endpoint is open')
     return

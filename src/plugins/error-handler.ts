@@ -1,9 +1,10 @@
-// Renders every error in one shape: {statusCode, code, error, message}, with a
+// Renders every error in one shape: {statusCode, code, error, message, request_id}, with a
 // stable VG_ code. Fastify's own errors (bad JSON, body too large, validation)
 // are translated here, so a client never sees a non-VG code or a 500 for bad input.
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
+import { RETRY_AFTER_SECONDS, causeChain } from '../errors.ts'
 import { isVectorPath } from './validation.ts'
 
 const FASTIFY_CODES: Record<string, string> = {
@@ -30,14 +31,26 @@ export default fp(async (fastify) => {
   fastify.setErrorHandler(async (err: FastifyError, request, reply) => {
     const statusCode = err.validation !== undefined ? 400 : (err.statusCode ?? 500)
     const code = errorCode(err)
-    if (statusCode >= 500) request.log.error({ err }, 'request failed')
+    if (statusCode >= 500) request.log.error({ err, detail: causeChain(err) }, 'request failed')
     else request.log.info({ code, msg: err.message }, 'request rejected')
-    const message = statusCode >= 500 && code === 'VG_INTERNAL' ? 'Internal error; see the gateway log' : err.message
-    return await reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message })
+    // 5xx answers never carry driver text (it is in the log line above): they point at it.
+    const message = statusCode < 500
+      ? err.message
+      : `${code === 'VG_INTERNAL' ? 'Internal error.' : err.message.replace(/\.?$/, '.')} See the gateway log for request ${request.id}`
+    const retryAfter = statusCode === 503 ? RETRY_AFTER_SECONDS[code] : undefined
+    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
+    // an error may carry its own headers (a busy provider's Retry-After inside a partial delete)
+    const headers = (err as { headers?: Record<string, string> }).headers
+    if (headers !== undefined) void reply.headers(headers)
+    return await reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, request_id: request.id })
   })
   fastify.setNotFoundHandler(async (request, reply) => {
     return await reply.code(404).send({
-      statusCode: 404, code: 'VG_NOT_FOUND', error: 'Not Found', message: `No route ${request.method} ${request.url.split('?')[0]}; see /docs`
+      statusCode: 404,
+      code: 'VG_NOT_FOUND',
+      error: 'Not Found',
+      message: `No route ${request.method} ${request.url.split('?')[0]}; see /docs`,
+      request_id: request.id
     })
   })
 }, { name: 'error-handler' })

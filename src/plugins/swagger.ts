@@ -32,5 +32,9 @@ export default fp(async (fastify) => {
     },
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => String(json.$id ?? `def-${i}`) }
   })
-  await fastify.register(swaggerUi, { routePrefix: '/docs' })
+  // swagger-ui's own routes (/docs, /docs/json, /docs/static/*) declare themselves public.
+  await fastify.register(async docs => {
+    docs.addHook('onRoute', route => { route.config = { ...route.config, auth: 'public' } })
+    await docs.register(swaggerUi, { routePrefix: '/docs' })
+  })
 }, { name: 'swagger' })

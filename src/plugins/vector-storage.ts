@@ -5,7 +5,9 @@ import type { Config } from '../config.ts'
 import { isProviderDown } from '../errors.ts'
 import { createProviders, type ConfiguredProviders } from '../providers/create-providers.ts'
 import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
-import { instrumentProvider } from '../observability/metrics.ts'
+import { instrumentProvider, recallObserver } from '../observability/metrics.ts'
+import { traceProvider } from '../observability/tracing.ts'
+import { PendingRemovalStore } from '../cleanup/pending-removals.ts'
 import { SettingsStore } from '../routing/settings-store.ts'
 import { VectorRouter } from '../routing/vector-router.ts'
 import { migrateGatewaySchema } from '../store/gateway-schema.ts'
@@ -15,6 +17,7 @@ declare module 'fastify' {
     providers: ConfiguredProviders
     settings: SettingsStore
     router: VectorRouter
+    pendingRemovals: PendingRemovalStore
   }
 }
 
@@ -23,7 +26,7 @@ const QDRANT_INIT_RETRY_MS = 5000
 export default fp(async (fastify, opts: { config: Config }) => {
   const { config } = opts
   await migrateGatewaySchema(fastify.mariadb)
-  const providers = createProviders(config, fastify.mariadb)
+  const providers = createProviders(config, fastify.mariadb, { log: fastify.log, recallObserver: recallObserver(fastify.metrics) })
   await providers.mariadb.init()
   if (providers.qdrant !== undefined) initInBackgroundIfDown(fastify, providers.qdrant, await tryInit(providers.qdrant))
   fastify.addHook('onClose', async () => {
@@ -37,13 +40,18 @@ export default fp(async (fastify, opts: { config: Config }) => {
   })
   await settings.snapshot() // fail fast on a broken settings table, and start warm
   const instrumented = new Map<ProviderName, VectorProvider>(
-    [...providers.all].map(([name, p]) => [name, instrumentProvider(p, fastify.metrics)]))
-  const router = new VectorRouter({ providers: instrumented, settings, logger: fastify.log })
+    [...providers.all].map(([name, p]) => {
+      const timed = instrumentProvider(p, fastify.metrics)
+      return [name, fastify.tracer === null ? timed : traceProvider(timed, fastify.tracer)]
+    }))
+  const pendingRemovals = new PendingRemovalStore(fastify.mariadb, config.CLEANUP_RETRY_BASE_MS)
+  const router = new VectorRouter({ providers: instrumented, settings, logger: fastify.log, pendingRemovals })
 
   fastify.decorate('providers', providers)
   fastify.decorate('settings', settings)
   fastify.decorate('router', router)
-}, { name: 'vector-storage', dependencies: ['mariadb-pool', 'metrics'] })
+  fastify.decorate('pendingRemovals', pendingRemovals)
+}, { name: 'vector-storage', dependencies: ['mariadb-pool', 'metrics', 'tracing'] })
 
 /** Qdrant being down at start must not keep the gateway from serving MariaDB users. */
 async function tryInit (provider: VectorProvider): Promise<unknown> {

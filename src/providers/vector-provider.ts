@@ -15,6 +15,12 @@ export interface ChunkRecord {
   end_line: number
   text: string
   vector: number[]
+  /**
+   * The same vector as float32 when the gateway already holds it (decoded from a
+   * base64 request): MariaDB writes these bytes without converting `vector` again.
+   * Must hold the values of `vector`; a record whose vector changes must drop it.
+   */
+  vectorF32?: Float32Array
   created: number
   /**
    * Write version in microseconds since the epoch, unique and increasing per
@@ -26,7 +32,7 @@ export interface ChunkRecord {
 }
 
 /** A chunk without its vector, as search and list answers carry it. */
-export type ChunkView = Omit<ChunkRecord, 'vector'> & { vector?: number[] }
+export type ChunkView = Omit<ChunkRecord, 'vector' | 'vectorF32'> & { vector?: number[] }
 
 /** A chunk's identity: (user_id, file_id, chunk_index). */
 export interface ChunkKey {
@@ -93,6 +99,11 @@ export interface VectorProvider {
   delete (filter: ChunkFilter): Promise<number>
   /** Deletes exact keys of one user; returns how many existed. */
   deleteKeys (userId: number, keys: ChunkKey[]): Promise<number>
+  /**
+   * Deletes exact keys of one user, each only where the stored copy is older than
+   * the version given with it (a newer copy is never touched); returns how many were deleted.
+   */
+  deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number>
   /** Every key the filter selects, with group and version (for merged stats and checks). */
   keys (filter: ChunkFilter): Promise<KeyInfo[]>
   /** Exact number of chunks the filter selects, or of the whole store without a filter. */

@@ -13,18 +13,21 @@ export interface MigrationSummarySource {
 
 export async function storageStatus (deps: {
   config: Config, settings: SettingsStore, router: VectorRouter, providers: ConfiguredProviders, migrations?: MigrationSummarySource
+  /** removals of older copies still to retry (src/cleanup) */
+  pendingRemovals?: { count (): Promise<number> }
 }) {
   const { config, settings, router, providers } = deps
   const snapshot = await settings.snapshot()
   const states = await providerStates(router)
   const whenConnected = async <T>(status: string, fn: () => Promise<T>, fallback: T): Promise<T> =>
     status === 'connected' ? await fn().catch(() => fallback) : fallback
-  const [mariadbChunks, vectorIndex, warnings, qdrantChunks, migration] = await Promise.all([
+  const [mariadbChunks, vectorIndex, warnings, qdrantChunks, migration, pendingRemovals] = await Promise.all([
     whenConnected(states.mariadb.status, async () => await providers.mariadb.count(), null),
     whenConnected(states.mariadb.status, async () => await providers.mariadb.vectorIndexInfo(), undefined),
     whenConnected(states.mariadb.status, async () => await providers.mariadb.capacityWarnings(), []),
     whenConnected(states.qdrant.status, async () => await providers.qdrant?.count() ?? null, null),
-    deps.migrations?.summary().catch(() => null) ?? null
+    deps.migrations?.summary().catch(() => null) ?? null,
+    whenConnected(states.mariadb.status, async () => await deps.pendingRemovals?.count() ?? null, null)
   ])
   return {
     current_provider: snapshot.provider,
@@ -36,9 +39,18 @@ export async function storageStatus (deps: {
     changed_by: snapshot.changedBy,
     providers: {
       mariadb: { ...states.mariadb, table: config.MARIADB_TABLE, vector_index: vectorIndex, chunks: mariadbChunks, warnings },
-      qdrant: { ...states.qdrant, collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null, chunks: qdrantChunks }
+      qdrant: {
+        ...states.qdrant,
+        collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null,
+        chunks: qdrantChunks,
+        config_drift: providers.qdrant?.configDrift ?? [],
+        // a collection found missing and recreated by this replica (its points were lost)
+        collection_recreations: providers.qdrant?.collectionRecreations.count ?? 0,
+        collection_recreated_at: providers.qdrant?.collectionRecreations.lastAt?.toISOString() ?? null
+      }
     },
     user_overrides: snapshot.overrides.size,
+    pending_removals: pendingRemovals,
     migration
   }
 }

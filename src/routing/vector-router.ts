@@ -12,6 +12,8 @@ import {
   type SearchQuery, type VectorProvider
 } from '../providers/vector-provider.ts'
 import { keyOf, mergeByKey, type Sourced } from './chunk-merge.ts'
+import type { PendingRemovalLog } from '../cleanup/pending-removals.ts'
+import { NO_STALE_COPIES, StaleCopies } from '../cleanup/stale-copies.ts'
 import { passThroughGuard, type MutationGuard } from './mutation-guard.ts'
 import type { SettingsStore } from './settings-store.ts'
 import { nextVersion } from './write-clock.ts'
@@ -51,12 +53,18 @@ export interface VectorRouterOptions {
   settings: SettingsStore
   guard?: MutationGuard
   logger?: RouterLogger
+  /**
+   * Where removals of older copies that failed are recorded (MariaDB, src/cleanup).
+   * Without it removals stay best effort and reads do not filter.
+   */
+  pendingRemovals?: PendingRemovalLog
 }
 
 export class VectorRouter {
   private readonly providers: Map<ProviderName, VectorProvider>
   private readonly settings: SettingsStore
   private readonly logger?: RouterLogger
+  private readonly pendingRemovals?: PendingRemovalLog
   guard: MutationGuard
 
   constructor (options: VectorRouterOptions) {
@@ -64,6 +72,7 @@ export class VectorRouter {
     this.settings = options.settings
     this.guard = options.guard ?? passThroughGuard
     this.logger = options.logger
+    this.pendingRemovals = options.pendingRemovals
   }
 
   configured (): ProviderName[] {
@@ -83,6 +92,7 @@ export class VectorRouter {
     const targets = await this.targetsByProvider(records)
     return await this.guard.run(userIds, async () => {
       if (replace) await this.deleteEverywhere(filesOf(records))
+      else await this.cleanupRecordableOrThrow(targets)
       const providers: ProviderCounts = {}
       await Promise.all([...targets].map(async ([name, chunks]) => {
         providers[name] = await this.provider(name).upsert(chunks)
@@ -94,13 +104,26 @@ export class VectorRouter {
 
   async search (query: SearchQuery): Promise<SearchOutcome> {
     const { active, targets } = await this.readTargets(query.user_id)
-    const settled = await Promise.allSettled(targets.map(async name => await this.provider(name).search(query)))
+    const [stale, first] = await Promise.all([
+      this.staleCopies(query.user_id, query.file_ids),
+      Promise.allSettled(targets.map(async name => await this.provider(name).search(query)))
+    ])
+    // a provider holding stale copies is asked again for as many more candidates, so
+    // `limit` fresh ones still come back once the stale ones are filtered out
+    const settled = stale.size === 0
+      ? first
+      : await Promise.all(targets.map(async (name, i) => {
+        const extra = stale.overfetch(name)
+        if (extra === 0 || first[i].status === 'rejected') return first[i]
+        const [again] = await Promise.allSettled([this.provider(name).search({ ...query, limit: query.limit + extra })])
+        return again
+      }))
     const sources: Array<Sourced<Array<ChunkView & { score: number }>>> = []
     const unavailable: ProviderName[] = []
     settled.forEach((outcome, i) => {
       const name = targets[i]
       if (outcome.status === 'fulfilled') {
-        sources.push({ provider: name, item: outcome.value.map(h => ({ ...h.chunk, score: h.score })) })
+        sources.push({ provider: name, item: stale.fresh(name, outcome.value.map(h => ({ ...h.chunk, score: h.score }))) })
       } else if (name === active || !isProviderDown(outcome.reason)) {
         throw outcome.reason
       } else {
@@ -119,7 +142,11 @@ export class VectorRouter {
   /** One file's chunks, merged across providers, ordered by chunk_index. */
   async list (userId: number, fileId: number, withVectors: boolean): Promise<ApiChunk[]> {
     const { active, targets } = await this.readTargets(userId)
-    const sources = await this.fromEach(targets, async p => await p.list(userId, fileId, withVectors))
+    const [stale, listed] = await Promise.all([
+      this.staleCopies(userId, [fileId]),
+      this.fromEach(targets, async p => await p.list(userId, fileId, withVectors))
+    ])
+    const sources = listed.map(s => ({ provider: s.provider, item: stale.fresh(s.provider, s.item) }))
     return mergeByKey(sources, active)
       .sort((a, b) => a.item.chunk_index - b.item.chunk_index)
       .map(({ provider, item }) => toApi(item, provider))
@@ -127,7 +154,11 @@ export class VectorRouter {
 
   async stats (userId: number): Promise<Stats> {
     const { active, targets } = await this.readTargets(userId)
-    const sources = await this.fromEach(targets, async p => await p.keys({ user_id: userId }))
+    const [stale, keyed] = await Promise.all([
+      this.staleCopies(userId),
+      this.fromEach(targets, async p => await p.keys({ user_id: userId }))
+    ])
+    const sources = keyed.map(s => ({ provider: s.provider, item: stale.fresh(s.provider, s.item) }))
     const merged = mergeByKey(sources, active).map(s => s.item)
     const chunksByGroup: Record<string, number> = {}
     for (const k of merged) chunksByGroup[k.group_key] = (chunksByGroup[k.group_key] ?? 0) + 1
@@ -174,8 +205,10 @@ export class VectorRouter {
     const health = await Promise.all(names.map(async n => ({ n, h: await this.provider(n).health() })))
     const down = health.filter(x => x.h.status !== 'connected')
     if (down.length > 0) {
-      const detail = down.map(x => `${x.n} (${x.h.error ?? 'disconnected'})`).join(', ')
-      throw new ProviderDownError(`Cannot ${action}: vector provider ${detail} is unreachable; nothing was changed, retry when it is back`)
+      // The answer names the providers; the driver detail goes to the log through `cause`.
+      const detail = down.map(x => `${x.n}: ${x.h.error ?? 'disconnected'}`).join('; ')
+      throw new ProviderDownError(`Cannot ${action}: vector provider ${down.map(x => x.n).join(', ')} is unreachable; nothing was changed, retry when it is back`,
+        { cause: new Error(detail) })
     }
     return names
   }
@@ -185,31 +218,77 @@ export class VectorRouter {
     const settled = await Promise.allSettled(names.map(async n => await fn(this.provider(n))))
     const counts: ProviderCounts = {}
     const failed: string[] = []
+    const reasons: unknown[] = []
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') counts[names[i]] = s.value
-      else failed.push(`${names[i]} failed (${(s.reason as Error).message})`)
+      else { failed.push(`${names[i]} failed`); reasons.push(s.reason) }
     })
     if (failed.length > 0) {
       const done = Object.entries(counts).map(([n, c]) => `${verb} ${c} in ${n}`).join(', ') || 'nothing changed'
-      throw new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`)
+      const err = new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`,
+        { cause: new AggregateError(reasons, failed.join(', ')) })
+      // a provider busy with concurrent writes asks for a retry after a moment (Retry-After)
+      const busy = settled.find(s => s.status === 'rejected' && (s.reason as { headers?: unknown }).headers !== undefined)
+      throw busy === undefined ? err : Object.assign(err, { headers: (busy as PromiseRejectedResult).reason.headers })
     }
     return counts
   }
 
   /**
-   * After a write, copies of the same keys in the other providers are stale: remove them so
-   * a later switch or rollback cannot show old content. Best effort: if a provider is down the
-   * version recorded with each chunk still lets merged reads prefer the new copy.
+   * After a write, copies of the same keys in the other providers are stale: remove them
+   * (only where older than this write) so a later switch or rollback cannot show old
+   * content. A removal that fails is recorded in MariaDB before the write is answered,
+   * retried in the background, and hidden from reads meanwhile; if it cannot be recorded
+   * either, the write answers 503 (it landed; retrying it is idempotent).
    */
   private async removeOlderCopies (targets: Map<ProviderName, ChunkRecord[]>): Promise<void> {
+    const failed: Array<{ provider: ProviderName, userId: number, chunks: ChunkRecord[], err: unknown }> = []
     await Promise.all(this.configured().map(async other => {
       const stale = [...targets].filter(([name]) => name !== other).flatMap(([, chunks]) => chunks)
       for (const [userId, chunks] of groupBy(stale, c => c.user_id)) {
-        await this.provider(other).deleteKeys(userId, chunks).catch(err => {
-          this.logger?.warn({ provider: other, userId, err }, 'could not remove older copies; merged reads prefer the newer version')
+        await this.provider(other).deleteOlderKeys(userId, chunks.map(versionedKey)).catch(err => {
+          failed.push({ provider: other, userId, chunks, err })
         })
       }
     }))
+    if (failed.length === 0) return
+    const where = [...new Set(failed.map(f => `${f.provider} (${(f.err as Error).message})`))].join(', ')
+    if (this.pendingRemovals === undefined) {
+      this.logger?.warn({ failed: where }, 'could not remove older copies; merged reads prefer the newer version')
+      return
+    }
+    try {
+      for (const f of failed) await this.pendingRemovals.record(f.provider, f.userId, f.chunks.map(versionedKey))
+    } catch (err) {
+      throw new ProviderDownError(`The chunks were written to ${[...targets.keys()].join(', ')}, but their older copies in ${where} ` +
+        `could neither be removed nor recorded for later removal (mariadb: ${(err as Error).message}); retry the request, it is idempotent`, { cause: err })
+    }
+    this.logger?.warn({ failed: where, keys: failed.reduce((n, f) => n + f.chunks.length, 0) }, 'older copies recorded for removal in the background')
+  }
+
+  /**
+   * Failed removals are recorded in MariaDB; when MariaDB itself is where older copies
+   * must be removed and it is unreachable, neither can happen: refuse before writing.
+   */
+  private async cleanupRecordableOrThrow (targets: Map<ProviderName, ChunkRecord[]>): Promise<void> {
+    if (this.pendingRemovals === undefined || this.configured().length < 2) return
+    const elsewhere = [...targets.keys()].filter(n => n !== 'mariadb')
+    if (elsewhere.length === 0) return
+    const health = await this.provider('mariadb').health()
+    if (health.status !== 'connected') {
+      throw new ProviderDownError(`Cannot write to ${elsewhere.join(', ')}: mariadb is unreachable (${health.error ?? 'disconnected'}), ` +
+        'so older copies of these chunks in it could neither be removed nor recorded for removal; nothing was written, retry when it is back')
+    }
+  }
+
+  /** Pending removals of this user's copies (see src/cleanup); a read cannot be trusted without them. */
+  private async staleCopies (userId: number, fileIds?: number[]): Promise<StaleCopies> {
+    if (this.pendingRemovals === undefined || this.configured().length < 2) return NO_STALE_COPIES
+    try {
+      return new StaleCopies(await this.pendingRemovals.forUser(userId, fileIds))
+    } catch (err) {
+      throw new ProviderDownError(`Cannot check for stale copies pending removal: mariadb is unavailable (${(err as Error).message})`, { cause: err })
+    }
   }
 
   private async targetsByProvider (records: ChunkRecord[]): Promise<Map<ProviderName, ChunkRecord[]>> {
@@ -241,7 +320,14 @@ export class VectorRouter {
   }
 }
 
+// String.prototype.isWellFormed is ES2024 (Node >= 20); the project's ES2022 lib does not type it.
+const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed: () => boolean }).isWellFormed()
+
 function toRecord (c: ChunkInput): ChunkRecord {
+  // MariaDB would store a lone surrogate as U+FFFD while Qdrant keeps it: refuse it so both hold the same text.
+  if (!isWellFormed(c.text)) {
+    throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is not well-formed Unicode (it holds a lone surrogate, e.g. \\ud800 without its pair); send valid text`)
+  }
   const bytes = Buffer.byteLength(c.text, 'utf8')
   if (bytes > MAX_TEXT_BYTES) {
     throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is ${bytes} bytes of UTF-8, at most ${MAX_TEXT_BYTES} allowed; split it`)
@@ -263,6 +349,10 @@ function dedupeByKey (records: ChunkRecord[]): ChunkRecord[] {
   const byKey = new Map<string, ChunkRecord>()
   for (const r of records) byKey.set(`${r.user_id}:${keyOf(r)}`, r)
   return [...byKey.values()]
+}
+
+function versionedKey (c: ChunkRecord): { file_id: number, chunk_index: number, version: number } {
+  return { file_id: c.file_id, chunk_index: c.chunk_index, version: c.version }
 }
 
 function filesOf (records: ChunkRecord[]): ChunkFilter[] {

@@ -31,12 +31,26 @@ export const StatusReply = Type.Object({
     }),
     qdrant: Type.Object({
       status: ProviderStatus,
+      version: Type.Optional(Type.String()),
       collection: Type.Union([Type.String(), Type.Null()]),
       chunks: Type.Union([Type.Integer(), Type.Null()]),
+      /** configured collection settings (QDRANT_SHARD_NUMBER, ...) the existing collection does not have; reported, not changed */
+      config_drift: Type.Array(Type.Object({
+        setting: Type.String(),
+        env: Type.String(),
+        configured: Type.Union([Type.Number(), Type.Boolean(), Type.String()]),
+        actual: Type.Union([Type.Number(), Type.Boolean(), Type.String(), Type.Null()])
+      })),
+      /** times this replica found the collection missing and recreated it (the points it held were lost) */
+      collection_recreations: Type.Integer(),
+      collection_recreated_at: Type.Union([Timestamp, Type.Null()]),
       error: Type.Optional(Type.String())
     })
   }),
   user_overrides: Type.Integer(),
+  pending_removals: Type.Union([Type.Integer(), Type.Null()], {
+    description: 'Older chunk copies whose removal from a provider failed and is retried in the background (hidden from reads meanwhile); null while MariaDB is unreachable'
+  }),
   migration: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])
 })
 

@@ -1,6 +1,7 @@
 // Chunk schemas. The vector length depends on VECTOR_DIMENSION, so schemas that
 // carry vectors are built from it.
 import { Type, type Static } from 'typebox'
+import type { ReadVector } from '../routing/vector-input.ts'
 import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
 
 export const MAX_TEXT_BYTES = 1024 * 1024
@@ -10,14 +11,38 @@ export const MAX_CHUNKS_PER_REQUEST = 1000
 // 1e400, which parses as Infinity.
 export const VECTOR_COMPONENT_MAX = 1e9
 
+// Standard base64 alphabet (RFC 4648 §4: + and /, = padding), no spaces or line breaks.
+// The length (a multiple of 4) is checked when decoding: a pattern that counts groups
+// of four costs three times as much on every 5 KiB vector.
+export const BASE64_PATTERN = '^[A-Za-z0-9+/]*={0,2}$'
+
+/** Characters of the base64 form of `dimension` float32 values. */
+export function base64VectorLength (dimension: number): number {
+  return 4 * Math.ceil(dimension * 4 / 3)
+}
+
+/**
+ * A vector as JSON numbers, or as base64 of little-endian float32 (what embedding APIs
+ * return with encoding_format "base64"). What the schema cannot see (the decoded
+ * length and values, zeros after rounding to float32) routing/vector-input.ts checks.
+ */
 export function vectorSchema (dimension: number) {
-  return Type.Array(Type.Number({ minimum: -VECTOR_COMPONENT_MAX, maximum: VECTOR_COMPONENT_MAX }), {
-    minItems: dimension,
-    maxItems: dimension,
-    // an all-zero vector has no direction: cosine similarity is undefined for it
-    not: { items: { const: 0 } },
-    description: `Exactly ${dimension} finite numbers in [-1e9, 1e9], not all zero`
-  })
+  return Type.Union([
+    Type.Array(Type.Number({ minimum: -VECTOR_COMPONENT_MAX, maximum: VECTOR_COMPONENT_MAX }), {
+      minItems: dimension,
+      maxItems: dimension,
+      // an all-zero vector has no direction: cosine similarity is undefined for it
+      // ("type" keeps it from matching, and so refusing, values that are not arrays)
+      not: { type: 'array', items: { const: 0 } },
+      description: `Exactly ${dimension} finite numbers in [-1e9, 1e9], not all zero in float32`
+    }),
+    Type.String({
+      contentEncoding: 'base64',
+      pattern: BASE64_PATTERN,
+      description: `Base64 of exactly ${dimension} little-endian float32 values (${dimension * 4} bytes, ` +
+        `${base64VectorLength(dimension)} characters), finite, in [-1e9, 1e9], not all zero`
+    })
+  ], { description: 'The embedding: an array of VECTOR_DIMENSION numbers, or a base64 string of VECTOR_DIMENSION little-endian float32 values' })
 }
 
 const ChunkFields = {
@@ -42,7 +67,10 @@ export function storeChunksBody (dimension: number) {
     replace: Type.Optional(Type.Boolean({ description: 'First remove every chunk of each (user, file) in the batch, from every provider' }))
   }, { additionalProperties: false })
 }
-export type ChunkInput = Static<ReturnType<typeof chunkInputSchema>>
+/** A chunk as the request carries it: the vector as numbers or base64. */
+export type ChunkInputBody = Static<ReturnType<typeof chunkInputSchema>>
+/** A chunk once its vector is read (routing/vector-input.ts): numbers, and the float32 a base64 string decoded to. */
+export type ChunkInput = Omit<ChunkInputBody, 'vector'> & ReadVector
 export type StoreChunksBody = Static<ReturnType<typeof storeChunksBody>>
 
 export const ProviderCounts = Type.Object({
@@ -55,7 +83,11 @@ export const StoreChunksReply = Type.Object({ stored: Type.Integer(), providers:
 export const ListChunksQuery = Type.Object({
   user_id: UserId,
   file_id: FileId,
-  include_vectors: Type.Optional(Type.Boolean({ default: false }))
+  include_vectors: Type.Optional(Type.Boolean({ default: false })),
+  vector_encoding: Type.Optional(Type.Enum(['float', 'base64'], {
+    default: 'float',
+    description: 'With include_vectors: float = JSON numbers; base64 = base64 of little-endian float32 (as embedding APIs answer)'
+  }))
 }, { additionalProperties: false })
 
 /** A stored chunk as answers carry it: where it lives (point_id, provider) and its fields. */
@@ -73,7 +105,13 @@ export const StoredChunkFields = {
   created: Type.Integer()
 }
 
-export const StoredChunk = Type.Object({ ...StoredChunkFields, vector: Type.Optional(Type.Array(Type.Number())) })
+export const StoredChunk = Type.Object({
+  ...StoredChunkFields,
+  vector: Type.Optional(Type.Union([
+    Type.Array(Type.Number()),
+    Type.String({ contentEncoding: 'base64', description: 'little-endian float32 (vector_encoding=base64)' })
+  ]))
+})
 export const ListChunksReply = Type.Object({ chunks: Type.Array(StoredChunk) })
 
 export const PatchChunksBody = Type.Object({

@@ -15,7 +15,8 @@ export const ErrorResponse = Type.Object({
   statusCode: Type.Integer(),
   code: Type.String({ description: 'Stable VG_ error code' }),
   error: Type.String(),
-  message: Type.String()
+  message: Type.String({ description: 'What went wrong and what to do' }),
+  request_id: Type.String({ description: 'This request\'s id (the X-Request-Id sent, or a generated one; also a response header and in the gateway log)' })
 }, { $id: 'ErrorResponse' })
 
 export type ProviderNameType = Static<typeof ProviderName>

@@ -1,4 +1,4 @@
-// The gateway's own tables (settings, overrides, audit log, migrations), created
+// The gateway's own tables (settings, overrides, audit log, migrations, pending removals), created
 // and upgraded at start. Add a step; never edit one that has shipped.
 import type { Pool } from 'mariadb'
 import { applySchemaSteps, type SchemaStep } from './schema-migrations.ts'
@@ -78,6 +78,28 @@ export const GATEWAY_SCHEMA_STEPS: SchemaStep[] = [
         attempts INT NOT NULL DEFAULT 0,
         PRIMARY KEY (migration_id, user_id),
         KEY idx_migration_status (migration_id, status)
+      ) ENGINE=InnoDB`)
+    }
+  },
+  {
+    version: 3,
+    description: 'pending removals of older copies the router could not remove (src/cleanup)',
+    async apply (conn) {
+      // one row per (user, key, provider holding the stale copy); version = the newest
+      // write that made it stale (copies older than it are removed, newer ones never)
+      await conn.query(`CREATE TABLE IF NOT EXISTS vg_pending_removals (
+        user_id BIGINT NOT NULL,
+        provider VARCHAR(16) NOT NULL,
+        file_id BIGINT NOT NULL,
+        chunk_index BIGINT NOT NULL,
+        version BIGINT NOT NULL,
+        attempts INT NOT NULL DEFAULT 0,
+        next_attempt_at DATETIME(6) NOT NULL,
+        claimed_by VARCHAR(64) NULL,
+        last_error TEXT NULL,
+        created_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
+        PRIMARY KEY (user_id, provider, file_id, chunk_index),
+        KEY idx_due (next_attempt_at)
       ) ENGINE=InnoDB`)
     }
   }

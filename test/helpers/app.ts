@@ -1,6 +1,6 @@
 // Builds a real gateway for a test: a fresh database on the MariaDB 11.8 test
 // server and, when asked, a Qdrant emulator (or the real Qdrant at QDRANT_URL).
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { createTestDatabase, type TestDatabase } from './mariadb.ts'
@@ -26,6 +26,8 @@ export interface TestGatewayOptions {
   qdrant?: boolean | QdrantEmulator
   env?: Record<string, string>
   db?: TestDatabase
+  /** Fastify logger options (e.g. a stream to capture the log lines); silent by default. */
+  logger?: FastifyServerOptions['logger']
 }
 
 /** Starts an emulator (or points at QDRANT_URL) and returns the URL to configure. */
@@ -63,7 +65,7 @@ export async function buildTestGateway (t: Teardown, options: TestGatewayOptions
     ...(qdrantUrl !== undefined ? { QDRANT_URL: qdrantUrl, QDRANT_COLLECTION: uniqueName('vgt') } : {}),
     ...options.env
   })
-  const app = await buildApp(config)
+  const app = await buildApp(config, options.logger !== undefined ? { logger: options.logger } : {})
   await app.ready()
   t.teardown(async () => { await app.close() })
   return { app, config, db, qdrant, data: { 'x-api-key': DATA_KEY }, admin: { 'x-api-key': ADMIN_KEY } }

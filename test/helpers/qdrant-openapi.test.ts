@@ -6,16 +6,15 @@
  */
 import t from 'tap';
 import { existsSync, readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsModule from 'ajv-formats';
 import { openapiSchemaToJsonSchema } from '@openapi-contrib/openapi-schema-to-json-schema';
 import { QdrantClient } from '@qdrant/js-client-rest';
 import { startQdrantEmulator, type Exchange } from './qdrant-emulator/index.ts';
+import { QDRANT_OPENAPI_PATH } from './qdrant-openapi-schemas.ts';
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const specPath = path.resolve(repoRoot, '..', 'shared', 'reference', 'qdrant-openapi-v1.19.json');
+// found beside the repository or, from a git worktree, two levels up
+const specPath = QDRANT_OPENAPI_PATH;
 
 type Json = any;
 
@@ -153,6 +152,13 @@ if (!existsSync(specPath)) {
     await swallow(client.upsert('missing', { wait: true, points: [{ id: 1, vector: [1, 2, 3, 4] }] })); // 404
     await client.getCollection('docs');
     await client.getCollection('dot');
+    // the gateway's cluster / large-data collection settings, read back in the collection info
+    await client.createCollection('big', {
+      vectors: { size: 4, distance: 'Cosine', on_disk: true }, shard_number: 3, replication_factor: 2, write_consistency_factor: 1,
+      hnsw_config: { m: 32, ef_construct: 200, on_disk: true }, quantization_config: { scalar: { type: 'int8', quantile: 0.99, always_ram: true } },
+    });
+    await client.getCollection('big');
+    await client.query('big', { query: [1, 0, 0, 0], params: { hnsw_ef: 64 }, consistency: 'majority' });
     await swallow(client.getCollection('missing'));
     await client.collectionExists('docs');
     await client.collectionExists('missing');

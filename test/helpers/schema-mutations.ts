@@ -15,6 +15,8 @@ interface JsonSchema {
   enum?: unknown[]
   not?: unknown
   additionalProperties?: boolean
+  anyOf?: JsonSchema[]
+  contentEncoding?: string
 }
 
 export interface Mutation {
@@ -24,6 +26,8 @@ export interface Mutation {
 
 function invalidValues (schema: JsonSchema): unknown[] {
   const out: unknown[] = []
+  // a union: what each branch forbids (every value here breaks the other branches' types too)
+  if (schema.anyOf !== undefined) return unionValues(schema.anyOf)
   if (schema.enum !== undefined) out.push('not-an-allowed-value', 7)
   switch (schema.type) {
     case 'integer':
@@ -55,6 +59,20 @@ function invalidValues (schema: JsonSchema): unknown[] {
     case 'object':
       out.push('text', 5, null)
       break
+  }
+  return out
+}
+
+function unionValues (branches: JsonSchema[]): unknown[] {
+  const out = branches.flatMap(invalidValues)
+  const dimension = branches.find(b => b.type === 'array' && b.items?.type === 'number')?.minItems
+  if (branches.some(b => b.type === 'string' && b.contentEncoding === 'base64')) {
+    // base64 the pattern accepts but whose bytes are wrong: not whole float32, and, for a vector, wrong count, zeros, NaN
+    out.push('AAAA')
+    if (dimension !== undefined) {
+      const floats = (values: number[]): string => Buffer.from(Float32Array.from(values).buffer).toString('base64')
+      out.push(floats(new Array(dimension - 1).fill(0.5)), floats(new Array(dimension).fill(0)), floats([NaN, ...new Array(dimension - 1).fill(0.5)]))
+    }
   }
   return out
 }

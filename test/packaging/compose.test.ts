@@ -26,6 +26,7 @@ interface Service {
   volumes?: Array<string | { type?: string, source?: string, target: string }>
   depends_on?: string[] | Record<string, { condition?: string }>
   healthcheck?: { test?: string | string[], disable?: boolean }
+  stop_grace_period?: string
 }
 
 /**
@@ -287,4 +288,11 @@ t.test('interpolation helper follows compose rules', async (t) => {
   t.equal(interpolate('${A:-x}', { A: 'y' }), 'y')
   t.equal(interpolate('$$A and $$$${B}'), '$A and $${B}')
   t.throws(() => interpolate('${A:?missing}'))
+})
+
+t.test('the gateway gets more time to stop than its drain may take (SHUTDOWN_TIMEOUT_MS)', async (t) => {
+  const m = /^(\d+)s$/.exec(gateway.stop_grace_period ?? '')
+  t.ok(m, `stop_grace_period in seconds (${String(gateway.stop_grace_period)})`)
+  const shutdownMs = (ConfigSchema.properties.SHUTDOWN_TIMEOUT_MS as unknown as { default: number }).default
+  t.ok(Number(m?.[1]) * 1000 > shutdownMs, `${String(gateway.stop_grace_period)} > SHUTDOWN_TIMEOUT_MS default ${shutdownMs} ms (Docker's own default is 10 s)`)
 })

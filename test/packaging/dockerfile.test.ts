@@ -1,7 +1,8 @@
-// The Dockerfile, checked without a Docker engine: its stages, user, port, command
-// and healthcheck (run here against stand-in HTTP servers), that every path it
-// copies exists and survives .dockerignore, and that the copied sources need
-// nothing the image lacks (files outside the copied paths, dev-only packages).
+// The Dockerfile, checked without a Docker engine: its stages (build with tsc,
+// production dependencies, runtime), user, port, command and healthcheck (run
+// here against stand-in HTTP servers), that every path it copies exists and
+// survives .dockerignore, and that the code in the image (dist/, compiled from
+// tsconfig.build.json's folders, and bin/) needs nothing the image lacks.
 import t from 'tap'
 import { exitCode, withServer } from './healthcheck-harness.ts'
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
@@ -106,7 +107,13 @@ const allStages = stages(dockerfile)
 const final = allStages.at(-1) as Stage
 const inFinal = (keyword: string): Instruction[] => final.instructions.filter((i) => i.keyword === keyword)
 const PORT_DEFAULT = (ConfigSchema.properties.PORT as unknown as { default: number }).default
-const pkg = JSON.parse(read('package.json')) as { scripts: Record<string, string>, dependencies: Record<string, string> }
+const pkg = JSON.parse(read('package.json')) as {
+  scripts: Record<string, string>, dependencies: Record<string, string>, devDependencies: Record<string, string>, engines: { node: string }
+}
+const buildConfig = JSON.parse(read('tsconfig.build.json')) as { include: string[], compilerOptions: { outDir: string, rootDir: string, rewriteRelativeImportExtensions?: boolean } }
+const NODE_IMAGE = 'node:24-bookworm-slim'
+const stageNamed = (name: string): Stage | undefined => allStages.find((s) => s.name === name)
+const runsIn = (stage: Stage | undefined): string[] => stage?.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args) ?? []
 
 /** Context paths the final stage copies (globs expanded against the repository; absent optional ones dropped). */
 function copiedFromContext (): string[] {
@@ -122,20 +129,47 @@ function copiedFromContext (): string[] {
   })
 }
 
-t.test('multi-stage build on pinned Node 20 slim images', async (t) => {
-  t.ok(allStages.length >= 2, `${allStages.length} stages`)
-  for (const stage of allStages) t.equal(stage.image, 'node:20-bookworm-slim', `stage ${stage.name ?? '?'} image`)
+t.test('multi-stage build on the Node 24 LTS slim image, matching engines and @types/node', async (t) => {
+  t.ok(allStages.length >= 3, `${allStages.length} stages`)
+  for (const stage of allStages) t.equal(stage.image, NODE_IMAGE, `stage ${stage.name ?? '?'} image`)
+  t.match(pkg.engines.node, />=22(\.\d+)*$/, `engines (${pkg.engines.node}) admits Node 24`)
+  t.match(pkg.devDependencies['@types/node'], /^\^?24\./, '@types/node is the 24 line')
   const names = allStages.map((s) => s.name).filter((n) => n !== undefined)
   t.equal(new Set(names).size, names.length, 'stage names are unique')
 })
 
+t.test('the build stage compiles with npm run build from the full lockfile install', async (t) => {
+  const build = stageNamed('build')
+  t.ok(build, 'a stage named build')
+  const runs = runsIn(build)
+  const install = runs.findIndex((r) => /\bnpm ci\b/.test(r))
+  t.ok(install >= 0 && !/--omit=dev\b/.test(runs[install]), 'npm ci with the dev dependencies (the compiler)')
+  t.ok(runs.findIndex((r) => /^npm run build$/.test(r)) > install, 'then npm run build')
+  t.equal(pkg.scripts.build, 'tsc -p tsconfig.build.json', 'the build script is tsc with tsconfig.build.json')
+  t.equal(buildConfig.compilerOptions.outDir, 'dist')
+  t.equal(buildConfig.compilerOptions.rootDir, '.', 'dist/ keeps the repository layout (dist/src, dist/routes)')
+  t.equal(buildConfig.compilerOptions.rewriteRelativeImportExtensions, true, 'the sources\' .ts imports become .js')
+  const copied = build?.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => splitArgs(i.args).rest.slice(0, -1)) ?? []
+  for (const path of ['tsconfig.json', 'tsconfig.build.json', ...buildConfig.include]) t.ok(copied.includes(path), `the build stage gets ${path}`)
+})
+
 t.test('the deps stage installs exactly the production dependencies', async (t) => {
-  const deps = allStages[0]
-  const runs = deps.instructions.filter((i) => i.keyword === 'RUN').map((i) => i.args)
-  t.ok(runs.some((r) => /\bnpm ci\b/.test(r) && /--omit=dev\b/.test(r)), 'npm ci --omit=dev')
-  const copied = deps.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => splitArgs(i.args).rest.slice(0, -1))
+  const deps = stageNamed('deps')
+  t.ok(deps, 'a stage named deps')
+  t.ok(runsIn(deps).some((r) => /\bnpm ci\b/.test(r) && /--omit=dev\b/.test(r)), 'npm ci --omit=dev')
+  const copied = deps?.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => splitArgs(i.args).rest.slice(0, -1)) ?? []
   t.ok(copied.includes('package.json') && copied.includes('package-lock.json'), 'copies package.json and the lockfile')
-  t.ok(pkg.dependencies.tsx, 'tsx is a runtime dependency (the service runs TypeScript directly)')
+  t.notOk(pkg.dependencies.tsx, 'tsx is not a production dependency (production runs dist/)')
+  t.notOk(pkg.dependencies.typescript, 'nor is the compiler')
+})
+
+t.test('the runtime stage has dist, production node_modules and no sources', async (t) => {
+  const froms = inFinal('COPY').map((i) => splitArgs(i.args)).filter((a) => a.flags.from !== undefined)
+  t.ok(froms.some((a) => a.flags.from === 'deps' && a.rest[0] === '/app/node_modules'), 'node_modules from the deps stage')
+  t.ok(froms.some((a) => a.flags.from === 'build' && a.rest[0] === '/app/dist'), 'dist from the build stage')
+  const fromContext = copiedFromContext()
+  for (const path of [...buildConfig.include, 'tsconfig.json', 'tsconfig.build.json']) t.notOk(fromContext.includes(path), `no ${path} in the image`)
+  t.equal(inFinal('RUN').length, 0, 'nothing is installed or built in the runtime stage')
 })
 
 t.test('the final stage runs as the unprivileged node user in production mode', async (t) => {
@@ -152,13 +186,14 @@ t.test('EXPOSE is the default PORT', async (t) => {
   t.equal(PORT_DEFAULT, 8090)
 })
 
-t.test('CMD runs src/server.ts the way `npm start` does', async (t) => {
+t.test('CMD runs the compiled dist/src/server.js the way `npm start` does', async (t) => {
   const cmd = inFinal('CMD').at(-1)
   t.ok(cmd?.args.startsWith('['), 'exec form (node is PID 1 and receives SIGTERM)')
   const argv = JSON.parse(cmd?.args ?? '[]') as string[]
-  t.same(argv, ['node', '--import', 'tsx', 'src/server.ts'])
+  t.same(argv, ['node', '--enable-source-maps', 'dist/src/server.js'])
   t.same(argv, pkg.scripts.start.split(/\s+/), 'same as the start script')
-  t.ok(existsSync(join(root, 'src/server.ts')), 'src/server.ts exists')
+  t.notMatch(argv.join(' '), /tsx|\.ts\b/, 'no TypeScript loader')
+  t.ok(existsSync(join(root, 'src/server.ts')) && buildConfig.include.includes('src'), 'dist/src/server.js is compiled from src/server.ts')
   t.equal(inFinal('ENTRYPOINT').length, 0, 'no ENTRYPOINT wraps it')
   const workdir = inFinal('WORKDIR').at(-1)?.args
   t.equal(workdir, '/app', 'relative paths resolve in /app')
@@ -196,7 +231,7 @@ t.test('COPY sources exist, survive .dockerignore and keep the repository layout
       }
     }
   })
-  for (const needed of ['package.json', 'package-lock.json', 'src', 'routes', 'openapi.yaml', 'bin']) {
+  for (const needed of ['package.json', 'package-lock.json', 'tsconfig.build.json', 'src', 'routes', 'openapi.yaml', 'bin']) {
     t.ok(seen.includes(needed), `the image gets ${needed}${needed === 'bin' || needed === 'openapi.yaml' ? ' (when present)' : ''}`)
   }
 })
@@ -209,12 +244,16 @@ t.test('.dockerignore keeps local and test-only files out of the build context',
   t.notOk(ignored('src/server.ts'), 'src stays')
 })
 
-t.test('the copied sources need nothing the image lacks', async (t) => {
-  const copied = copiedFromContext()
+t.test('the code in the image (dist/ and bin/) needs nothing the image lacks', async (t) => {
+  // dist/ is compiled one to one from tsconfig.build.json's folders: check their sources
+  const copied = [...copiedFromContext(), ...buildConfig.include]
   const inImage = (abs: string): boolean => {
     const rel = relative(root, abs).split('\\').join('/')
     return copied.some((c) => rel === c || rel.startsWith(`${c}/`))
   }
+  // bin/ loads tsx only when src/ is beside it (a checkout); the image has no src/
+  const sourcesInImage = copiedFromContext().includes('src')
+  t.notOk(sourcesInImage, 'no src/ in the image, so bin/ runs dist/src/cli.js')
   const lock = JSON.parse(read('package-lock.json')) as { packages: Record<string, { dev?: boolean }> }
   const builtins = new Set(builtinModules)
   const files = copied.filter((c) => statSync(join(root, c)).isDirectory()).flatMap(filesUnder).filter((f) => /\.(ts|js|mjs|cjs)$/.test(f))
@@ -228,10 +267,14 @@ t.test('the copied sources need nothing the image lacks', async (t) => {
       if (spec.startsWith('.')) {
         const target = resolve(join(root, dirname(file)), spec)
         // (a target missing altogether is the type checker's business)
-        if (!inImage(target)) missing.push(`${file} -> ${spec}`)
+        // a compiled file runs from dist/<its path>: a path relative to that place counts too (src/version.ts finds package.json from both)
+        const compiled = buildConfig.include.some((c) => file.startsWith(`${c}/`))
+        const fromDist = resolve(join(root, 'dist', dirname(file)), spec)
+        if (!inImage(target) && !(compiled && relative(root, fromDist) === 'package.json')) missing.push(`${file} -> ${spec}`)
       } else if (!spec.startsWith('node:') && !builtins.has(spec.split('/')[0])) {
         const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]
         const entry = lock.packages[`node_modules/${name}`]
+        if (file.startsWith('bin/') && name === 'tsx' && !sourcesInImage) continue
         if (entry === undefined || entry.dev === true) devOnly.push(`${file} -> ${name}`)
       }
     }

@@ -407,6 +407,29 @@ export function providerContract (t: TapTest, setup: () => Promise<ContractSetup
     t.equal(await provider.delete({ user_id: 8 }), 0, 'deleting an empty user: 0')
   })
 
+  t.test('deleteOlderKeys removes a key only where the stored copy is older than the given version', async t => {
+    const { provider, dimension } = await fresh(t)
+    const chunks = fileChunks(dimension, 40, 1, 4)
+    await provider.upsert(chunks)
+    await provider.upsert(fileChunks(dimension, 41, 1, 1))
+    const v = (i: number): number => chunks[i].version
+    t.equal(await provider.deleteOlderKeys(40, [
+      { file_id: 1, chunk_index: 0, version: v(0) + 1 },
+      { file_id: 1, chunk_index: 1, version: v(1) },
+      { file_id: 1, chunk_index: 2, version: v(2) - 1 },
+      { file_id: 1, chunk_index: 9, version: Number.MAX_SAFE_INTEGER }
+    ]), 1, 'only the older copy goes; an equal or newer one stays, a missing key counts nothing')
+    t.same(sortedKeys(await provider.keys({ user_id: 40 })), ['1:1', '1:2', '1:3'])
+    t.equal(await provider.deleteOlderKeys(40, [{ file_id: 1, chunk_index: 0, version: Number.MAX_SAFE_INTEGER }]), 0)
+    t.equal(await provider.count({ user_id: 41 }), 1, 'another user\'s same key is never touched')
+    t.equal(await provider.deleteOlderKeys(40, []), 0, 'no keys: nothing')
+
+    const many = fileChunks(dimension, 40, 2, 600)
+    await provider.upsert(many)
+    t.equal(await provider.deleteOlderKeys(40, many.map(c => ({ file_id: c.file_id, chunk_index: c.chunk_index, version: c.version + 1 }))), 600, 'a large key list')
+    t.equal(await provider.count({ user_id: 40, file_ids: [2] }), 0)
+  })
+
   t.test('keys, count and users', async t => {
     const { provider, dimension } = await fresh(t)
     t.equal(await provider.count(), 0, 'an empty store')

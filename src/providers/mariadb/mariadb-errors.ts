@@ -1,7 +1,8 @@
 // Which driver and server errors mean "MariaDB is unavailable" (answered as 503
 // naming mariadb) rather than a bug in the gateway's SQL (left as is: a 500 and
 // a stack trace in the log).
-import { providerDown } from '../../errors.ts'
+import { providerBusy, providerDown } from '../../errors.ts'
+import { isWriteConflict } from '../../store/transaction.ts'
 
 interface DriverError {
   fatal?: boolean
@@ -58,9 +59,14 @@ export function isConnectionError (err: unknown): boolean {
   return cause !== undefined && cause !== err && isConnectionError(cause)
 }
 
-/** Rethrows connection-level failures as VG_PROVIDER_DOWN (503, naming mariadb); anything else unchanged. */
+/**
+ * Rethrows connection-level failures as VG_PROVIDER_DOWN (503, naming mariadb), write
+ * conflicts the retries did not resolve (retryWriteConflicts) as VG_PROVIDER_BUSY
+ * (503 with Retry-After); anything else unchanged.
+ */
 export function translateError (err: unknown): never {
   if (isConnectionError(err)) throw providerDown('mariadb', err)
+  if (isWriteConflict(err)) throw providerBusy('mariadb', err)
   throw err
 }
 

@@ -22,12 +22,15 @@
 //    filters, approximate, and it may starve on selective filters: when it yields
 //    fewer than `limit` hits >= min_score, the exact plan answers instead, so a user
 //    never gets fewer results than the exact plan would give.
-// The plan follows the number of rows the filter selects (threshold
-// exactSearchMaxRows; ENVIRONMENT.md measured break-even near 3,000 rows), taken
-// from a per-filter count cache (TTL 5 s, dropped on this provider's own writes).
-import { inTransaction } from '../../store/transaction.ts'
+// The plan follows the filter's SHARE of the table and the cost of both plans
+// (search-planner.ts), from a per-filter count cache (TTL 5 s, dropped on this
+// provider's own writes) and a table count cache (TTL 60 s, refreshed in the
+// background). Sampled shadow checks (recall-sampler.ts) measure the index plan's
+// recall and demote share bands where it misses the target.
+import { inTransaction, isWriteConflict, retryWriteConflicts } from '../../store/transaction.ts'
 import { sizeBatches } from '../size-batches.ts'
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
+import { trace } from '@opentelemetry/api'
 import { IncompatibleStoreError, InvalidVectorError } from '../../errors.ts'
 import { legacyVersion } from '../../routing/write-clock.ts'
 import {
@@ -40,6 +43,8 @@ import {
 } from './mariadb-schema.ts'
 import { decodeVector, encodeVector } from './vector-codec.ts'
 import { capacityWarnings, parseVectorIndex, type ServerDefaults, type VectorIndexInfo } from './vector-index.ts'
+import { RecallSampler, type RankedId, type RecallObserver } from './recall-sampler.ts'
+import { choosePlan, INDEX_ROWS_PER_EF, shareOf, type PlannerSettings } from './search-planner.ts'
 
 export type { VectorIndexInfo } from './vector-index.ts'
 
@@ -51,15 +56,28 @@ export interface MariaDbProviderOptions {
   pool: Pool
   table: string
   dimension: number
-  /** Filters selecting at most this many rows are searched with the exact plan. */
+  /** Filters selecting at most this many rows are always searched with the exact plan. */
   exactSearchMaxRows: number
-  /** mhnsw_ef_search for the vector-index plan (raised to the number of rows fetched). */
+  /** mhnsw_ef_search floor for the vector-index plan (widened by the share rule, search-planner.ts). */
   efSearch: number
   /**
-   * mhnsw_ef_search for index-plan searches narrowed by group or files: the index
-   * walk discards rows outside the filter, so it needs a wider beam. Default: 2x efSearch.
+   * mhnsw_ef_search floor for index-plan searches narrowed by group or files. Default: 2x efSearch.
    */
   efSearchFiltered?: number
+  /** Widest index walk the planner asks for; filters needing more are searched exactly (default 1000, at most 10000). */
+  efSearchMax?: number
+  /** Expected filter rows among the walk's candidates per row fetched (default 16). */
+  indexSafety?: number
+  /** Cost of one unit of ef in exact-row distances (default 10, measured at 1024-d; 0 = ignore cost). */
+  indexRowsPerEf?: number
+  /** Recall the index plan must reach where measured (default 0.99). */
+  recallTarget?: number
+  /** Share of index-plan searches re-run exactly in the background to measure recall (0..1, default 0 = off). */
+  recallSampleRate?: number
+  /** Receives the sampled recall measurements (the /metrics histogram). */
+  recallObserver?: RecallObserver
+  /** TTL of the table's row count used for the share (default 60000 ms; refreshed in the background). */
+  tableCountCacheMs?: number
   /** Rows per INSERT statement (default 500). */
   batchRows?: number
   /** Bytes per INSERT statement (default: half of max_allowed_packet, at most 64 MiB). */
@@ -79,10 +97,13 @@ export type SearchPlanKind = 'exact' | 'index'
 
 export interface SearchPlan {
   kind: SearchPlanKind
-  /** why this plan: the row estimate against the threshold, or the missing index */
+  /** why this plan: the filter's share and the walk it would need, or the missing index */
   reason: string
   /** rows the filter selects (from the count cache), when it was needed */
   rows?: number
+  /** rows of the table and the filter's share of it, when they were needed */
+  tableRows?: number
+  share?: number
   /** the SELECT (without the SET STATEMENT prefix) and its parameters */
   sql: string
   params: unknown[]
@@ -133,6 +154,8 @@ const INSERT_ONLY_UPDATE = 'ON DUPLICATE KEY UPDATE BID = BID'
 
 const ER_KEY_DOES_NOT_EXIST = 1176
 const MAX_IN_LIST = 500
+/** keyed terms per conditional DELETE (deleteOlderKeys) */
+const OLDER_KEYS_PER_DELETE = 200
 const DELETE_CHUNK_ROWS = 5000
 const MAX_CHUNK_INDEX = 2147483647
 const FLOAT32_MAX = 3.4028234663852886e38
@@ -191,7 +214,11 @@ export class MariaDbProvider implements VectorProvider {
   readonly exactSearchMaxRows: number
   readonly efSearch: number
   readonly efSearchFiltered: number
+  readonly planner: PlannerSettings
+  readonly recall: RecallSampler
   readonly stats: SearchStats = { exact: 0, index: 0, indexFallbacks: 0 }
+  /** write conflicts (1020/1213) retried, and requests refused busy after the last attempt */
+  readonly writeConflicts = { retried: 0, refused: 0 }
 
   private readonly pool: Pool
   private readonly t: string
@@ -209,6 +236,9 @@ export class MariaDbProvider implements VectorProvider {
   private indexCache?: { info: VectorIndexInfo, at: number }
   /** user -> filter key -> { rows, at } */
   private readonly counts = new Map<number, Map<string, { rows: number, at: number }>>()
+  private readonly tableCountCacheMs: number
+  private tableCount?: { rows: number, at: number }
+  private tableCountRefresh?: Promise<number>
 
   constructor (options: MariaDbProviderOptions) {
     this.pool = options.pool
@@ -219,6 +249,22 @@ export class MariaDbProvider implements VectorProvider {
     this.exactSearchMaxRows = options.exactSearchMaxRows
     this.efSearch = Math.max(1, Math.floor(options.efSearch))
     this.efSearchFiltered = Math.max(1, Math.floor(options.efSearchFiltered ?? this.efSearch * 2))
+    this.planner = {
+      exactMaxRows: this.exactSearchMaxRows,
+      efSearch: this.efSearch,
+      efSearchFiltered: this.efSearchFiltered,
+      efSearchMax: options.efSearchMax ?? 1000,
+      safety: options.indexSafety ?? 16,
+      indexRowsPerEf: options.indexRowsPerEf ?? INDEX_ROWS_PER_EF,
+      recallTarget: options.recallTarget ?? 0.99
+    }
+    this.recall = new RecallSampler({
+      rate: options.recallSampleRate ?? 0,
+      target: this.planner.recallTarget,
+      observer: options.recallObserver,
+      onError: err => { this.log?.warn(`recall shadow check failed: ${(err as Error).message}`) }
+    })
+    this.tableCountCacheMs = options.tableCountCacheMs ?? 60_000
     this.batchRows = Math.max(1, options.batchRows ?? 500)
     this.maxStatementBytes = options.maxStatementBytes
     this.writeMethod = options.writeMethod ?? 'execute'
@@ -271,7 +317,8 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   async close (): Promise<void> {
-    // the pool belongs to the caller
+    // the pool belongs to the caller: let a running shadow check finish on it first
+    await this.recall.idle()
     this.counts.clear()
     this.indexCache = undefined
   }
@@ -291,6 +338,8 @@ export class MariaDbProvider implements VectorProvider {
   async upsert (chunks: ChunkRecord[], options: UpsertOptions = {}): Promise<number> {
     if (chunks.length === 0) return 0
     for (const c of chunks) this.checkVector(c.vector)
+    // rows locked in key order: concurrent writers of overlapping keys queue instead of deadlocking
+    chunks = [...chunks].sort(compareRecords)
     const files = new Map<number, Set<number>>()
     for (const c of chunks) {
       let set = files.get(c.user_id)
@@ -308,14 +357,9 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   async updateGroupKey (userId: number, fileId: number, groupKey: string): Promise<number> {
-    try {
-      const res: UpsertResult = await this.pool.query(
-        `UPDATE ${this.t} SET BGROUPKEY = ? WHERE BUID = ? AND BMID = ?`, [groupKey, userId, fileId])
-      this.counts.delete(userId)
-      return num(res.affectedRows)
-    } catch (err) {
-      return translateError(err)
-    }
+    const res = await this.writeStatement(`UPDATE ${this.t} SET BGROUPKEY = ? WHERE BUID = ? AND BMID = ?`, [groupKey, userId, fileId])
+    this.counts.delete(userId)
+    return num(res.affectedRows)
   }
 
   async delete (filter: ChunkFilter): Promise<number> {
@@ -325,13 +369,10 @@ export class MariaDbProvider implements VectorProvider {
     try {
       // in slices, so deleting a big user holds no huge transaction
       for (;;) {
-        const res: UpsertResult = await this.pool.query(
-          `DELETE FROM ${this.t} WHERE ${where.sql} LIMIT ${DELETE_CHUNK_ROWS}`, where.params)
+        const res = await this.writeStatement(`DELETE FROM ${this.t} WHERE ${where.sql} LIMIT ${DELETE_CHUNK_ROWS}`, where.params)
         deleted += num(res.affectedRows)
         if (num(res.affectedRows) < DELETE_CHUNK_ROWS) break
       }
-    } catch (err) {
-      return translateError(err)
     } finally {
       this.counts.delete(filter.user_id)
     }
@@ -342,10 +383,13 @@ export class MariaDbProvider implements VectorProvider {
     if (keys.length === 0) return 0
     const unique = new Map<string, ChunkKey>()
     for (const k of keys) unique.set(`${k.file_id}:${k.chunk_index}`, k)
+    // key order, like upsert: concurrent deletes and writes take row locks in one order
+    const sorted = [...unique.values()].sort(compareKeys)
     let deleted = 0
     await this.transaction(async conn => {
-      await this.materializeLegacy(conn, userId, [...new Set(keys.map(k => k.file_id))])
-      for (const batch of chunked([...unique.values()], MAX_IN_LIST)) {
+      deleted = 0
+      await this.materializeLegacy(conn, userId, [...new Set(sorted.map(k => k.file_id))])
+      for (const batch of chunked(sorted, MAX_IN_LIST)) {
         const byFile = new Map<number, number[]>()
         for (const k of batch) {
           let list = byFile.get(k.file_id)
@@ -360,6 +404,24 @@ export class MariaDbProvider implements VectorProvider {
         }
         const res: UpsertResult = await conn.query(
           `DELETE FROM ${this.t} WHERE BUID = ? AND (${terms.join(' OR ')})`, params)
+        deleted += num(res.affectedRows)
+      }
+    })
+    this.counts.delete(userId)
+    return deleted
+  }
+
+  async deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+    if (keys.length === 0) return 0
+    let deleted = 0
+    await this.transaction(async conn => {
+      await this.materializeLegacy(conn, userId, [...new Set(keys.map(k => k.file_id))])
+      for (const batch of chunked(keys, OLDER_KEYS_PER_DELETE)) {
+        // the version condition sits in the DELETE itself: a newer write landing meanwhile is never removed
+        const terms = batch.map(() => '(BMID = ? AND BCHUNK = ? AND COALESCE(BVERSION, BCREATED * 1000000) < ?)')
+        const res: UpsertResult = await conn.query(
+          `DELETE FROM ${this.t} WHERE BUID = ? AND (${terms.join(' OR ')})`,
+          [userId, ...batch.flatMap(k => [k.file_id, k.chunk_index, k.version])])
         deleted += num(res.affectedRows)
       }
     })
@@ -513,6 +575,14 @@ export class MariaDbProvider implements VectorProvider {
 
   private async searchOnce (query: SearchQuery): Promise<SearchHit[]> {
     const plan = await this.planSearch(query)
+    // the plan on the trace span of this call (a no-op unless tracing is on)
+    trace.getActiveSpan()?.setAttributes({
+      'vg.search.plan': plan.kind,
+      'vg.search.plan_reason': plan.reason,
+      'vg.search.fetch': plan.fetch,
+      ...(plan.rows !== undefined ? { 'vg.search.filter_rows': plan.rows } : {}),
+      ...(plan.efSearch !== undefined ? { 'vg.search.ef_search': plan.efSearch } : {})
+    })
     let rows = await this.runPlan(plan)
     let passing = rows.filter(r => this.scoreOf(r) >= query.min_score)
     if (plan.kind === 'index') {
@@ -520,8 +590,11 @@ export class MariaDbProvider implements VectorProvider {
       if (passing.length < query.limit) {
         // the filtered index walk came back short: the exact plan decides
         this.stats.indexFallbacks++
+        trace.getActiveSpan()?.setAttribute('vg.search.fallback', 'exact')
         rows = await this.runPlan(this.exactPlan(query, plan.rows, 'index plan gave fewer hits than limit'))
         passing = rows.filter(r => this.scoreOf(r) >= query.min_score)
+      } else {
+        this.sampleRecall(query, plan, passing)
       }
     } else {
       this.stats.exact++
@@ -531,6 +604,19 @@ export class MariaDbProvider implements VectorProvider {
       .map(r => ({ chunk: this.toView(r, indexes.get(num(r.BID))!, false), score: this.scoreOf(r) }))
       .sort((a, b) => b.score - a.score || a.chunk.file_id - b.chunk.file_id || a.chunk.chunk_index - b.chunk.chunk_index)
       .slice(0, query.limit)
+  }
+
+  /** Maybe re-runs an index-plan search exactly in the background to measure its recall (never awaited). */
+  private sampleRecall (query: SearchQuery, plan: SearchPlan, passing: Row[]): void {
+    const ranked = (rows: Row[]): RankedId[] => rows
+      .map(r => ({ id: num(r.BID), score: this.scoreOf(r) }))
+      .sort((a, b) => b.score - a.score)
+      .slice(0, query.limit)
+    const answered = ranked(passing)
+    this.recall.sample(plan.share ?? 1, answered, async () => {
+      const rows = await this.runPlan(this.exactPlan(query, plan.rows, 'recall shadow check'))
+      return ranked(rows.filter(r => this.scoreOf(r) >= query.min_score))
+    })
   }
 
   private scoreOf (r: Row): number {
@@ -551,25 +637,28 @@ export class MariaDbProvider implements VectorProvider {
       return this.exactPlan(query, undefined, index.exists ? `the VECTOR index uses DISTANCE=${index.distance}, not cosine` : 'no VECTOR index')
     }
     const rows = await this.filterRows(query)
-    if (rows <= this.exactSearchMaxRows) {
-      return this.exactPlan(query, rows, `${rows} rows <= exactSearchMaxRows ${this.exactSearchMaxRows}`)
-    }
-    // The walk yields rows in distance order and applies the WHERE as it goes, so a
-    // small margin suffices (rows can come slightly out of order with a filter);
-    // a short answer falls back to the exact plan anyway. Fetching 4x limit cost
-    // 35% more SQL time at the same recall here.
+    const tableRows = rows <= this.exactSearchMaxRows ? rows : await this.cachedTableRows()
+    const share = shareOf(rows, tableRows)
     const filtered = query.group_key !== undefined || query.file_ids !== undefined
-    const fetch = Math.min(1000, filtered ? query.limit * 2 : query.limit + 5)
+    const decision = choosePlan(this.planner, {
+      filterRows: rows, tableRows, limit: query.limit, filtered, measuredRecall: this.recall.measured(share)
+    })
+    if (decision.kind === 'exact') return { ...this.exactPlan(query, rows, decision.reason), tableRows, share }
+    // The walk yields rows in distance order and applies the WHERE as it goes, so a
+    // small margin over limit suffices (rows can come slightly out of order with a
+    // filter); a short answer falls back to the exact plan anyway.
     const where = this.where(query)
     return {
       kind: 'index',
-      reason: `${rows} rows > exactSearchMaxRows ${this.exactSearchMaxRows}`,
+      reason: decision.reason,
       rows,
+      tableRows,
+      share,
       sql: `SELECT ${COLUMNS}, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${this.t} FORCE INDEX (\`${index.name.replace(/`/g, '``')}\`) ` +
-        `WHERE ${where.sql} ORDER BY d LIMIT ${fetch}`,
+        `WHERE ${where.sql} ORDER BY d LIMIT ${decision.fetch}`,
       params: [encodeVector(query.vector), ...where.params],
-      fetch,
-      efSearch: Math.max(query.group_key !== undefined || query.file_ids !== undefined ? this.efSearchFiltered : this.efSearch, fetch)
+      fetch: decision.fetch,
+      efSearch: decision.efSearch
     }
   }
 
@@ -592,6 +681,18 @@ export class MariaDbProvider implements VectorProvider {
     // the user's total bounds any narrower filter
     if (userRows <= this.exactSearchMaxRows || (filter.group_key === undefined && filter.file_ids === undefined)) return userRows
     return await this.cachedCount(filter)
+  }
+
+  /** Rows of the whole table: cached, and refreshed in the background once stale (a COUNT of a big table is not free). */
+  private async cachedTableRows (): Promise<number> {
+    const cached = this.tableCount
+    if (cached !== undefined && Date.now() - cached.at < this.tableCountCacheMs) return cached.rows
+    const refresh = this.tableCountRefresh ??= this.count()
+      .then(rows => { this.tableCount = { rows, at: Date.now() }; return rows })
+      .finally(() => { this.tableCountRefresh = undefined })
+    if (cached === undefined) return await refresh
+    refresh.catch(err => { this.log?.warn(`table row count failed: ${(err as Error).message}`) })
+    return cached.rows
   }
 
   private async cachedCount (filter: ChunkFilter): Promise<number> {
@@ -825,7 +926,7 @@ export class MariaDbProvider implements VectorProvider {
 
   private rowParams (c: ChunkRecord): unknown[] {
     return [c.user_id, c.file_id, c.chunk_index, c.group_key, c.file_type, c.start_line, c.end_line,
-      c.text, encodeVector(c.vector), c.created, c.version]
+      c.text, encodeVector(c.vectorF32 ?? c.vector), c.created, c.version]
   }
 
   private async writeRows (conn: PoolConnection, rows: ChunkRecord[], tail: string): Promise<void> {
@@ -841,12 +942,33 @@ export class MariaDbProvider implements VectorProvider {
 
   private async transaction (fn: (conn: PoolConnection) => Promise<void>): Promise<void> {
     try {
-      await inTransaction(this.pool, fn)
+      // keyed writes: READ COMMITTED, so writers of the same keys queue on row locks (no 1020)
+      await inTransaction(this.pool, fn, { readCommitted: true, onRetry: this.onConflict })
     } catch (err) {
-      translateError(err)
+      this.translateWrite(err)
     }
   }
 
+  /** One autocommit write statement, retried on write conflicts like a transaction. */
+  private async writeStatement (sql: string, params: unknown[]): Promise<UpsertResult> {
+    try {
+      return await retryWriteConflicts(async () => await this.pool.query(sql, params), { onRetry: this.onConflict })
+    } catch (err) {
+      return this.translateWrite(err)
+    }
+  }
+
+  private readonly onConflict = (): void => { this.writeConflicts.retried++ }
+
+  private translateWrite (err: unknown): never {
+    if (isWriteConflict(err)) this.writeConflicts.refused++
+    return translateError(err)
+  }
+
+}
+
+function compareRecords (a: ChunkRecord, b: ChunkRecord): number {
+  return a.user_id - b.user_id || compareKeys(a, b)
 }
 
 function dropIndexClause (name: string): string {

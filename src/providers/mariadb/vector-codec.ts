@@ -5,8 +5,12 @@ import { endianness } from 'node:os'
 const LITTLE_ENDIAN = endianness() === 'LE'
 
 /** A vector as the little-endian float32 bytes MariaDB stores in a VECTOR column. */
-export function encodeVector (vector: readonly number[]): Buffer {
-  if (LITTLE_ENDIAN) return Buffer.from(Float32Array.from(vector).buffer)
+export function encodeVector (vector: readonly number[] | Float32Array): Buffer {
+  if (LITTLE_ENDIAN) {
+    // a Float32Array is viewed as it is, not copied
+    const floats = vector instanceof Float32Array ? vector : Float32Array.from(vector)
+    return Buffer.from(floats.buffer, floats.byteOffset, floats.byteLength)
+  }
   const buf = Buffer.allocUnsafe(vector.length * 4)
   for (let i = 0; i < vector.length; i++) buf.writeFloatLE(vector[i], i * 4)
   return buf

@@ -11,12 +11,13 @@
 // Everything that means "Qdrant cannot serve us right now" becomes providerDown
 // (HTTP 503 VG_PROVIDER_DOWN naming qdrant): transport failures, timeouts, 5xx,
 // 429, 401/403 (a wrong QDRANT_API_KEY is an outage from the caller's point of
-// view) and 404 (the collection was deleted under us). Any other 4xx means the
+// view) and 404 (the collection was deleted under us and could not be recreated:
+// see isCollectionMissing and the provider's recovery). Any other 4xx means the
 // gateway sent something Qdrant refuses, i.e. our bug: it stays a 500.
 import {
   QdrantClientResourceExhaustedError, QdrantClientTimeoutError, QdrantClientUnexpectedResponseError
 } from '@qdrant/js-client-rest'
-import { InternalError, providerDown } from '../../errors.ts'
+import { InternalError, providerDown, providerTimeout } from '../../errors.ts'
 
 export const PROVIDER = 'qdrant'
 
@@ -55,6 +56,14 @@ function transportReason (err: Error): string {
 }
 
 /**
+ * Qdrant's answer when the collection itself is gone: 404 "Not found: Collection
+ * `name` doesn't exist!" (other 404s, e.g. a fault or a missing index, do not match).
+ */
+export function isCollectionMissing (err: unknown): boolean {
+  return isApiError(err) && err.status === 404 && /collection\b.*(doesn't|does not|not) exist/i.test(qdrantMessage(err))
+}
+
+/**
  * Maps an error thrown by a client call (`what` names the operation, for the
  * message) to the gateway error to throw.
  */
@@ -70,7 +79,7 @@ export function mapQdrantError (what: string, err: unknown, timeoutMs: number): 
     return new InternalError(`Qdrant rejected ${message}`, { cause: err })
   }
   if (err instanceof QdrantClientTimeoutError) {
-    return providerDown(PROVIDER, new Error(`${what}: no answer within ${timeoutMs} ms`, { cause: err }))
+    return providerTimeout(PROVIDER, new Error(`${what}: no answer within ${timeoutMs} ms`, { cause: err }))
   }
   if (err instanceof QdrantClientResourceExhaustedError) {
     return providerDown(PROVIDER, new Error(`${what}: Qdrant answered HTTP 429 (rate limited, retry after ${err.retry_after} s)`, { cause: err }))

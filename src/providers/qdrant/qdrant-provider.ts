@@ -40,6 +40,12 @@
 // - Qdrant stores cosine vectors normalised: list/scan give back unit vectors.
 // - Errors: see qdrant-errors.ts (unreachable/timeout/5xx/429/401/403/404 ->
 //   VG_PROVIDER_DOWN 503; another 4xx -> VG_INTERNAL 500).
+// - A collection that disappears (Qdrant restarted empty, dropped by hand) is
+//   recreated by the first call that finds it missing (404 "Collection ... doesn't
+//   exist", or health()), through init's own path (same parameters, same payload
+//   indexes), once however many calls notice it together; the call is then retried
+//   once. Logged at error level and counted (collectionRecreations, in the status):
+//   the points it held are gone and must be written again (or migrated back).
 import { sizeBatches } from '../size-batches.ts'
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest'
 import { IncompatibleStoreError } from '../../errors.ts'
@@ -47,12 +53,15 @@ import {
   compareKeys, type ChunkFilter, type ChunkKey, type ChunkRecord, type ChunkView, type KeyInfo,
   type ProviderHealth, type SearchHit, type SearchQuery, type UpsertOptions, type VectorProvider
 } from '../vector-provider.ts'
-import { isApiError, mapQdrantError, qdrantMessage, qdrantStatus } from './qdrant-errors.ts'
+import { isApiError, isCollectionMissing, mapQdrantError, qdrantMessage, qdrantStatus } from './qdrant-errors.ts'
 import {
   chunkFilter, estimatePointBytes, fileFilter, KEY_FIELDS, matchValue, selectsNothing, toChunkRecord,
   toChunkView, toKeyInfo, toPoint, type Condition, type Filter, type Payload
 } from './payload.ts'
 import { qdrantPointId } from './point-id.ts'
+import {
+  collectionDrift, createCollectionBody, searchRequestExtras, type ConfigDrift, type QdrantCollectionSettings, type QdrantSearchSettings
+} from './collection-settings.ts'
 
 export interface QdrantProviderOptions {
   url: string
@@ -61,8 +70,14 @@ export interface QdrantProviderOptions {
   dimension: number
   /** Per-request timeout; an unanswered request becomes VG_PROVIDER_DOWN. */
   timeoutMs: number
-  /** Where init() reports non-fatal findings (old server, ...). Defaults to console.warn. */
+  /** Where init() reports non-fatal findings (old server, config drift, ...). Defaults to console.warn. */
   warn?: (message: string) => void
+  /** Sharding, replication, on-disk, HNSW and quantization of a collection it creates (unset: Qdrant's defaults). */
+  collectionSettings?: QdrantCollectionSettings
+  /** Read consistency and hnsw_ef of searches (unset: Qdrant's defaults). */
+  searchSettings?: QdrantSearchSettings
+  /** Where a lost and recreated collection is reported. Defaults to console.error. */
+  error?: (message: string) => void
 }
 
 /** Oldest Qdrant the gateway supports (SPEC §2). */
@@ -127,13 +142,24 @@ export class QdrantProvider implements VectorProvider {
   private readonly healthClient: QdrantClient
   private readonly timeoutMs: number
   private readonly warn: (message: string) => void
+  private readonly error: (message: string) => void
   private version: string | undefined
+  private readonly collectionSettings: QdrantCollectionSettings
+  private readonly searchExtras: ReturnType<typeof searchRequestExtras>
+  private drift: ConfigDrift[] = []
+  /** the recreation in flight, shared by every call that finds the collection missing */
+  private recreating: Promise<void> | null = null
+  /** how often this process found the collection missing and recreated it, and when last */
+  readonly collectionRecreations: { count: number, lastAt: Date | null } = { count: 0, lastAt: null }
 
   constructor (options: QdrantProviderOptions) {
+    this.collectionSettings = options.collectionSettings ?? {}
+    this.searchExtras = searchRequestExtras(options.searchSettings)
     this.collection = options.collection
     this.dimension = options.dimension
     this.timeoutMs = options.timeoutMs
     this.warn = options.warn ?? (message => { console.warn(message) })
+    this.error = options.error ?? (message => { console.error(message) })
     this.client = makeClient(options.url, options.apiKey, options.timeoutMs)
     this.healthClient = makeClient(options.url, options.apiKey, Math.min(options.timeoutMs, HEALTH_TIMEOUT_MS))
   }
@@ -156,11 +182,44 @@ export class QdrantProvider implements VectorProvider {
         'for existing points first, so a write made in the same instant can be overwritten by the copy; upgrade Qdrant')
     }
 
-    const { exists } = await this.call('check the collection', async () => await this.client.collectionExists(this.collection))
+    await this.ensureCollection()
+  }
+
+  /** Creates the collection when missing, checks its vectors, adds missing payload indexes. True when it created it. */
+  private async ensureCollection (): Promise<boolean> {
+    const { exists } = await this.once('check the collection', async () => await this.client.collectionExists(this.collection))
     if (!exists) await this.createCollection()
-    const info = await this.call('read the collection', async () => await this.client.getCollection(this.collection))
+    const info = await this.once('read the collection', async () => await this.client.getCollection(this.collection))
     this.checkVectors(info)
+    this.checkSettings(info)
     await this.ensureIndexes(info)
+    return !exists
+  }
+
+  /**
+   * The collection was found missing: recreate it (one recreation in flight for all
+   * the calls that noticed), log it loudly and count it. A collection another call
+   * or replica already recreated is only checked.
+   */
+  private async recreateCollection (): Promise<void> {
+    this.recreating ??= (async () => {
+      try {
+        if (await this.ensureCollection()) {
+          this.collectionRecreations.count++
+          this.collectionRecreations.lastAt = new Date()
+          this.error(`Qdrant collection ${this.collection} was missing (Qdrant restarted empty, or it was deleted) and has been ` +
+            'recreated with its payload indexes: the points it held are gone; write them again or migrate them back')
+        }
+      } finally {
+        this.recreating = null
+      }
+    })()
+    await this.recreating
+  }
+
+  /** Configured collection settings the existing collection does not have (as of the last init). */
+  get configDrift (): ConfigDrift[] {
+    return this.drift
   }
 
   async close (): Promise<void> {
@@ -176,12 +235,18 @@ export class QdrantProvider implements VectorProvider {
       ])
       this.version = info.version
       if (!existence.exists) {
-        return { status: 'disconnected', version: info.version, error: `collection ${this.collection} does not exist` }
+        try {
+          await this.recreateCollection()
+        } catch (err) {
+          return { status: 'disconnected', version: info.version, error: `collection ${this.collection} does not exist and could not be recreated: ${(err as Error).message}` }
+        }
       }
       return { status: 'connected', version: info.version }
     } catch (err) {
       const mapped = mapQdrantError('health check', err, Math.min(this.timeoutMs, HEALTH_TIMEOUT_MS))
-      return { status: 'disconnected', error: mapped.message }
+      // The detail (the cause), for the admin status and the log; /health shows none of it.
+      const cause = (mapped as { cause?: unknown }).cause
+      return { status: 'disconnected', error: cause instanceof Error ? cause.message : mapped.message }
     }
   }
 
@@ -231,11 +296,35 @@ export class QdrantProvider implements VectorProvider {
     return existed
   }
 
+  async deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+    let deleted = 0
+    for (let i = 0; i < keys.length; i += PAGE) {
+      // by id AND by user AND older than the given version, in the delete's own filter:
+      // a newer copy written meanwhile is never removed. Points without _version
+      // (written by the application) are older than any gateway write.
+      const filter: Filter = {
+        must: [matchValue('user_id', userId)],
+        should: keys.slice(i, i + PAGE).map(k => ({
+          must: [
+            { has_id: [qdrantPointId({ user_id: userId, ...k })] },
+            { should: [{ key: '_version', range: { lt: k.version } }, { is_empty: { key: '_version' } }] }
+          ]
+        }))
+      }
+      const n = await this.countFilter(filter)
+      if (n === 0) continue
+      await this.call('delete older points', async () => await this.client.delete(this.collection, { wait: true, filter }))
+      deleted += n
+    }
+    return deleted
+  }
+
   // ------------------------------------------------------------------ reads
 
   async search (query: SearchQuery): Promise<SearchHit[]> {
     if (selectsNothing(query)) return []
     const res = await this.call('search', async () => await this.client.query(this.collection, {
+      ...this.searchExtras,
       query: query.vector,
       filter: chunkFilter(query),
       limit: query.limit,
@@ -313,8 +402,22 @@ export class QdrantProvider implements VectorProvider {
 
   // ------------------------------------------------------------------ internals
 
-  /** Runs one client call, turning what it throws into gateway errors. */
+  /**
+   * Runs one client call, turning what it throws into gateway errors. A call that
+   * finds the collection missing recreates it and runs once more.
+   */
   private async call<T> (what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn()
+    } catch (err) {
+      if (!isCollectionMissing(err)) throw mapQdrantError(what, err, this.timeoutMs)
+    }
+    await this.recreateCollection()
+    return await this.once(what, fn)
+  }
+
+  /** One client call without recovery (init's path, which recovery itself runs). */
+  private async once<T> (what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn()
     } catch (err) {
@@ -324,7 +427,7 @@ export class QdrantProvider implements VectorProvider {
 
   private async serverVersion (): Promise<string | undefined> {
     if (this.version === undefined) {
-      const info = await this.call('read the server version', async () => await this.client.versionInfo())
+      const info = await this.once('read the server version', async () => await this.client.versionInfo())
       this.version = info.version
     }
     return this.version
@@ -395,7 +498,7 @@ export class QdrantProvider implements VectorProvider {
 
   private async createCollection (): Promise<void> {
     try {
-      await this.client.createCollection(this.collection, { vectors: { size: this.dimension, distance: 'Cosine' } })
+      await this.client.createCollection(this.collection, createCollectionBody(this.dimension, this.collectionSettings))
     } catch (err) {
       // another replica created it in the meantime: its parameters are checked next
       const status = qdrantStatus(err)
@@ -419,12 +522,20 @@ export class QdrantProvider implements VectorProvider {
     if (size !== this.dimension || distance !== 'Cosine') return refuse(`holds vectors of size ${size} with distance ${distance}`)
   }
 
+  /** Reported (status, log), never changed: resharding or re-quantizing a live collection is the operator's call. */
+  private checkSettings (info: Schemas['CollectionInfo']): void {
+    this.drift = collectionDrift(this.collectionSettings, info)
+    if (this.drift.length === 0) return
+    this.warn(`Qdrant collection "${this.collection}" differs from the configured settings (left as it is): ` +
+      this.drift.map(d => `${d.setting} is ${String(d.actual)}, ${d.env} says ${String(d.configured)}`).join('; '))
+  }
+
   private async ensureIndexes (info: Schemas['CollectionInfo']): Promise<void> {
     const existing = info.payload_schema ?? {}
     for (const { field, schema } of PAYLOAD_INDEXES) {
       const have = existing[field]
       if (have === undefined) {
-        await this.call(`create the ${field} payload index`, async () =>
+        await this.once(`create the ${field} payload index`, async () =>
           await this.client.createPayloadIndex(this.collection, { wait: true, field_name: field, field_schema: schema }))
         continue
       }

@@ -160,3 +160,16 @@ t.test('deletes by file, group and user reach legacy rows', async t => {
   t.equal(await provider.count(), 2, 'user 2 remains')
   t.same(await provider.users(), [2])
 })
+
+t.test('deleteOlderKeys compares application rows by BCREATED * 1e6 and keys them by their derived index', async t => {
+  const { provider, f100 } = await setup(t)
+  const created = (text: string): number => f100.find(r => r.text === text)!.created
+  // derived indexes of file 100: 0 e0, 1 b10, 2 d10, 3 c20, 4 a30
+  t.equal(await provider.deleteOlderKeys(1, [
+    { file_id: 100, chunk_index: 1, version: legacyVersion(created('b10')) + 1 },
+    { file_id: 100, chunk_index: 3, version: legacyVersion(created('c20')) }
+  ]), 1, 'a row older than the version goes, one exactly as old stays')
+  t.same((await provider.list(1, 100, false)).map(c => [c.chunk_index, c.text]), [[0, 'e0'], [2, 'd10'], [3, 'c20'], [4, 'a30']],
+    'the other rows keep their indexes')
+  t.equal(await provider.count({ user_id: 2 }), 2, 'another user is never touched')
+})

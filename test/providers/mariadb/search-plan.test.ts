@@ -16,7 +16,13 @@ const SMALL = 2 // 120 rows
 const THRESHOLD = 500
 
 const db = await createTestDatabase(t)
-const provider = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, efSearch: 100, countCacheMs: 60_000 })
+// This table is tiny (2,120 rows of 64 dimensions): the planner's cost rule would
+// answer every search exactly. These tests are about the mechanics of the index
+// plan, so walks are priced at 1 row per unit of ef and the share rule asks for 4
+// (not 16) rows of the filter per row fetched here; the share rule and the default
+// settings are proven on a large unclustered table in search-share.test.ts.
+const CHEAP_WALKS = { indexRowsPerEf: 1, indexSafety: 4 }
+const provider = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, efSearch: 100, countCacheMs: 60_000, ...CHEAP_WALKS })
 // the same table, always searched exactly: the ground truth
 const exact = newProvider(db.pool, { dimension: D, exactSearchMaxRows: Number.MAX_SAFE_INTEGER })
 await provider.init()
@@ -105,8 +111,9 @@ t.test('large user: the vector index plan, recall@10 >= 0.95 on clustered data',
 })
 
 t.test('fewer hits than limit from the index: the exact plan answers', async t => {
-  // every row is "large": the index plan is chosen even for a 10-row group
-  const eager = newProvider(db.pool, { dimension: D, exactSearchMaxRows: 0, efSearch: 20 })
+  // every row is "large" and the share rule is all but off (a tiny safety factor, no
+  // cost rule): the index plan is chosen even for a 10-row group
+  const eager = newProvider(db.pool, { dimension: D, exactSearchMaxRows: 0, efSearch: 20, indexSafety: 0.01, indexRowsPerEf: 0 })
   await eager.init()
   const q: SearchQuery = { user_id: LARGE, vector: large.centres[3], limit: 15, min_score: 0.1, group_key: 'rare' }
   t.equal((await eager.explainSearch(q)).plan.kind, 'index')
@@ -147,7 +154,7 @@ t.test('plan follows this provider\'s writes at once, other writers within the c
   await provider.delete({ user_id: SMALL, file_ids: [50, 51, 52, 53] })
   t.equal((await provider.explainSearch(q)).plan.kind, 'exact', 'after our own delete')
 
-  const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, countCacheMs: 200 })
+  const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, countCacheMs: 200, ...CHEAP_WALKS })
   await other.init()
   t.equal((await other.explainSearch(q)).plan.kind, 'exact')
   await provider.upsert(chunksFor(SMALL, clusteredVectors(400, D, 4, 0.35, 14).vectors, 100, i => ({ file_id: 60 + Math.floor(i / 100) })))
@@ -156,7 +163,7 @@ t.test('plan follows this provider\'s writes at once, other writers within the c
 })
 
 t.test('an index dropped by someone else: the search retries without it', async t => {
-  const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD })
+  const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, ...CHEAP_WALKS })
   await other.init()
   const q: SearchQuery = { user_id: LARGE, vector: large.centres[1], limit: 10, min_score: 0 }
   t.equal((await other.explainSearch(q)).plan.kind, 'index', 'it knows the index')

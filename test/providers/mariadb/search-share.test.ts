@@ -1,0 +1,187 @@
+// Plan choice by the filter's SHARE of the table (issue 12), on a large table of
+// UNCLUSTERED random unit vectors with a cosine vector index, where MariaDB's
+// post-filtered HNSW walk finds few of a small tenant's rows: the small tenant is
+// searched exactly (recall 1.00) though it is above the row floor, the tenant that
+// owns most of the table still gets the index plan; the sampled recall check
+// reports to its observer after the answer and demotes a band measured too low.
+import t from 'tap'
+import { buildTestGateway } from '../../helpers/app.ts'
+import { createTestDatabase } from '../../helpers/mariadb.ts'
+import { VECTOR_INDEX } from '../../../src/providers/mariadb/mariadb-schema.ts'
+import { RecallSampler, recallAtK } from '../../../src/providers/mariadb/recall-sampler.ts'
+import { choosePlan, shareBand } from '../../../src/providers/mariadb/search-planner.ts'
+import type { ChunkRecord, SearchHit, SearchQuery } from '../../../src/providers/vector-provider.ts'
+import { normalize, prng } from '../provider-contract.ts'
+import { chunksFor, gaussian, newProvider } from './setup.ts'
+
+const D = 32
+const BIG = 1 // 18,000 rows: 90% of the table
+const SMALL = 2 // 400 rows: 2%
+const FILLERS = 16 // users 101.. of 100 rows each
+const FLOOR = 200 // exactSearchMaxRows: the small tenant is above it (the old rule gave it the index)
+
+const r = prng(1212)
+const unit = (): number[] => normalize(Array.from({ length: D }, () => gaussian(r)))
+
+const db = await createTestDatabase(t)
+const provider = newProvider(db.pool, { dimension: D, exactSearchMaxRows: FLOOR, efSearch: 100, countCacheMs: 60_000 })
+const exact = newProvider(db.pool, { dimension: D, exactSearchMaxRows: Number.MAX_SAFE_INTEGER })
+await provider.init()
+await exact.init()
+
+// tenants interleaved at random, as many users writing at once leave them
+const rows: ChunkRecord[] = [
+  ...chunksFor(BIG, Array.from({ length: 18_000 }, unit), 100, i => ({ group_key: i % 50 === 0 ? 'narrow' : 'DEFAULT' })),
+  ...chunksFor(SMALL, Array.from({ length: 400 }, unit), 100),
+  ...Array.from({ length: FILLERS }, (_, u) => chunksFor(101 + u, Array.from({ length: 100 }, unit), 100)).flat()
+]
+for (let i = rows.length - 1; i > 0; i--) {
+  const j = Math.floor(r() * (i + 1));
+  [rows[i], rows[j]] = [rows[j], rows[i]]
+}
+for (let i = 0; i < rows.length; i += 2000) await provider.upsert(rows.slice(i, i + 2000))
+await provider.createVectorIndex({ m: 16 })
+
+const key = (h: SearchHit): string => `${h.chunk.file_id}:${h.chunk.chunk_index}`
+const queries = Array.from({ length: 20 }, unit)
+
+async function recallOf (p: typeof provider, filter: Omit<SearchQuery, 'vector' | 'limit' | 'min_score'>): Promise<number> {
+  let found = 0
+  let total = 0
+  for (const vector of queries) {
+    const q = { ...filter, vector, limit: 10, min_score: -1 }
+    const truth = new Set((await exact.search(q)).map(key))
+    total += truth.size
+    found += (await p.search(q)).filter(h => truth.has(key(h))).length
+  }
+  return found / total
+}
+
+t.test('a small tenant in a large unclustered table: exact plan, recall 1.00', async t => {
+  const q: SearchQuery = { user_id: SMALL, vector: queries[0], limit: 10, min_score: -1 }
+  const { plan, explain } = await provider.explainSearch(q)
+  t.equal(plan.rows, 400)
+  t.ok(plan.rows! > FLOOR, 'above the row floor: the row count alone would have picked the index')
+  t.equal(plan.kind, 'exact', plan.reason)
+  t.equal(plan.tableRows, 20_000)
+  t.match(plan.reason, /400 of 20000 rows \(2\.0%\): the walk would need ef 12000 > efSearchMax 1000/)
+  t.not(String(explain[0].key), VECTOR_INDEX, `EXPLAIN: ${String(explain[0].key)}, not the vector index`)
+  const before = provider.stats.exact
+  t.equal(await recallOf(provider, { user_id: SMALL }), 1, 'recall@10 over 20 queries')
+  t.equal(provider.stats.exact - before, queries.length, 'every search exact')
+})
+
+t.test('group and file filters count in the share', async t => {
+  const grouped = (await provider.explainSearch({ user_id: BIG, group_key: 'narrow', vector: queries[1], limit: 10, min_score: -1 })).plan
+  t.equal(grouped.rows, 360)
+  t.equal(grouped.kind, 'exact', grouped.reason)
+  const files = (await provider.explainSearch({ user_id: BIG, file_ids: [1, 2, 3, 4, 5], vector: queries[1], limit: 10, min_score: -1 })).plan
+  t.equal(files.rows, 500)
+  t.equal(files.kind, 'exact', files.reason)
+  t.equal(await recallOf(provider, { user_id: BIG, group_key: 'narrow' }), 1, 'recall@10 of the narrow group')
+})
+
+t.test('the tenant owning most of the table keeps the index plan', async t => {
+  const { plan, explain } = await provider.explainSearch({ user_id: BIG, vector: queries[2], limit: 10, min_score: -1 })
+  t.equal(plan.kind, 'index', plan.reason)
+  t.equal(plan.efSearch, 267, 'share 90%: ef 16 x 15 / 0.9')
+  t.equal(explain[0].key, VECTOR_INDEX, 'EXPLAIN: the vector index')
+  t.comment(`recall@10 of the index plan for the 90% tenant on random 32-d vectors: ${(await recallOf(provider, { user_id: BIG })).toFixed(3)}`)
+})
+
+t.test('a sampled search answers before its shadow check, which then reports recall', async t => {
+  const observed: Array<{ plan: string, recall: number }> = []
+  const sampled = newProvider(db.pool, {
+    dimension: D,
+    exactSearchMaxRows: FLOOR,
+    recallSampleRate: 1,
+    recallObserver: { observe: (plan, recall) => observed.push({ plan, recall }), dropped: () => {} }
+  })
+  await sampled.init()
+  const q: SearchQuery = { user_id: BIG, vector: queries[3], limit: 10, min_score: -1 }
+  const hits = await sampled.search(q)
+  t.equal(hits.length, 10)
+  t.equal(sampled.stats.index, 1, 'answered by the index plan')
+  t.equal(sampled.recall.inFlight, 1, 'the answer came back while its shadow check was still running')
+  t.equal(observed.length, 0, 'no recall yet')
+  await sampled.recall.idle()
+  t.equal(observed.length, 1, 'one observation once the shadow check is done')
+  t.equal(observed[0].plan, 'index')
+  const truth = await exact.search(q)
+  const expected = recallAtK(hits.map((h, i) => ({ id: i, score: h.score })), truth.map((h, i) => ({ id: -1 - i, score: h.score })))
+  t.equal(observed[0].recall, expected, `recall@10 ${observed[0].recall} as computed from the two answers`)
+
+  // the exact plan answers are never sampled
+  await sampled.search({ user_id: SMALL, vector: queries[3], limit: 10, min_score: -1 })
+  t.equal(sampled.recall.inFlight, 0)
+  await sampled.close()
+})
+
+t.test('recall measured below the target sends that share band, and smaller shares, to the exact plan', async t => {
+  const demoted = newProvider(db.pool, { dimension: D, exactSearchMaxRows: FLOOR })
+  await demoted.init()
+  const q: SearchQuery = { user_id: BIG, vector: queries[4], limit: 10, min_score: -1 }
+  const { plan } = await demoted.explainSearch(q)
+  t.equal(plan.kind, 'index')
+  for (let i = 0; i < 4; i++) demoted.recall.record(plan.share!, 0.5)
+  t.equal((await demoted.explainSearch(q)).plan.kind, 'index', 'four samples are not enough to judge')
+  demoted.recall.record(plan.share!, 0.5)
+  const after = (await demoted.explainSearch(q)).plan
+  t.equal(after.kind, 'exact')
+  t.match(after.reason, /index recall measured 0\.500 < 0\.99 over 5 samples/)
+  t.same(await demoted.search(q), await exact.search(q), 'exact results')
+})
+
+t.test('the gateway exports sampled recall in /metrics', async t => {
+  const gw = await buildTestGateway(t, {
+    db,
+    env: { VECTOR_DIMENSION: String(D), MARIADB_EXACT_SEARCH_MAX_ROWS: String(FLOOR), MARIADB_RECALL_SAMPLE_RATE: '1' }
+  })
+  const res = await gw.app.inject({ method: 'POST', url: '/search', headers: gw.data, payload: { user_id: BIG, vector: queries[5], limit: 10, min_score: 0 } })
+  t.equal(res.statusCode, 200, res.body)
+  t.ok(res.json().results.length > 0, 'answered')
+  await gw.app.providers.mariadb.recall.idle()
+  const metrics = (await gw.app.inject({ url: '/metrics' })).body
+  t.match(metrics, /vg_search_recall_count\{plan="index"\} 1\n/)
+  t.match(metrics, /vg_search_recall_bucket\{le="1",plan="index"\} 1\n/)
+})
+
+t.test('planner and sampler units', async t => {
+  const s = { exactMaxRows: 2000, efSearch: 100, efSearchFiltered: 200, efSearchMax: 1000, safety: 16, recallTarget: 0.99 }
+  // the issue's case: 9,000 of 39,000 rows
+  const issue = choosePlan(s, { filterRows: 9000, tableRows: 39_000, limit: 10, filtered: false })
+  t.match(issue, { kind: 'exact', reason: /would need ef 1040 > efSearchMax 1000/ }, 'a 23% share: exact')
+  t.match(choosePlan(s, { filterRows: 9000, tableRows: 30_000, limit: 10, filtered: false }), { kind: 'index', efSearch: 800 }, 'a 30% share widens the walk to ef 800')
+  t.match(choosePlan(s, { filterRows: 5000, tableRows: 10_000_000, limit: 10, filtered: false }), { kind: 'exact' }, '0.05% of 10 million rows: exact')
+  t.match(choosePlan(s, { filterRows: 1500, tableRows: 1600, limit: 10, filtered: false }), { kind: 'exact' }, 'under the row floor')
+  t.match(choosePlan({ ...s, exactMaxRows: 0 }, { filterRows: 900, tableRows: 1000, limit: 10, filtered: false }), { kind: 'exact', reason: /cheaper/ })
+  t.match(choosePlan(s, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }), { kind: 'index', efSearch: 356, fetch: 20 })
+  t.match(choosePlan({ ...s, safety: 4 }, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }), { kind: 'index', efSearch: 200 }, 'the floor of filtered walks')
+  t.equal(shareBand(1), 0)
+  t.equal(shareBand(0.5), 0)
+  t.equal(shareBand(0.3), 1)
+  t.equal(shareBand(0.001), 9)
+
+  t.equal(recallAtK([{ id: 1, score: 0.9 }, { id: 3, score: 0.5 }], [{ id: 1, score: 0.9 }, { id: 2, score: 0.8 }]), 0.5)
+  t.equal(recallAtK([{ id: 1, score: 0.9 }, { id: 3, score: 0.8 }], [{ id: 1, score: 0.9 }, { id: 2, score: 0.8 }]), 1, 'a tie with the k-th is a hit')
+  t.equal(recallAtK([], []), undefined)
+
+  // at most one shadow check in flight: a sample drawn meanwhile is dropped
+  let dropped = 0
+  const seen: number[] = []
+  const sampler = new RecallSampler({ rate: 1, target: 0.99, observer: { observe: (_p, x) => seen.push(x), dropped: () => dropped++ } })
+  let release!: (v: Array<{ id: number, score: number }>) => void
+  const pending = new Promise<Array<{ id: number, score: number }>>(resolve => { release = resolve })
+  let calls = 0
+  sampler.sample(0.5, [{ id: 1, score: 1 }], async () => { calls++; return await pending })
+  sampler.sample(0.5, [{ id: 1, score: 1 }], async () => { calls++; return await pending })
+  t.equal(calls, 1, 'the second shadow query never started')
+  t.equal(dropped, 1)
+  release([{ id: 1, score: 1 }])
+  await sampler.idle()
+  t.same(seen, [1])
+  const off = new RecallSampler({ rate: 0, target: 0.99 })
+  off.sample(1, [], async () => { t.fail('rate 0 samples nothing'); return [] })
+  t.equal(off.inFlight, 0)
+  t.throws(() => new RecallSampler({ rate: 1.5, target: 0.99 }), /within 0\.\.1/)
+})
