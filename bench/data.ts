@@ -17,7 +17,7 @@ export class Rng {
   private d: number
   private spare: number | null = null
 
-  constructor (...seeds: number[]) {
+  constructor(...seeds: number[]) {
     let h = 0x9e3779b9
     for (const s of seeds) h = splitmix32(h ^ Math.imul(s | 0, 0x85ebca6b) ^ Math.floor(s / 0x100000000))
     this.a = splitmix32(h + 1)
@@ -27,7 +27,7 @@ export class Rng {
     for (let i = 0; i < 12; i++) this.nextU32()
   }
 
-  nextU32 (): number {
+  nextU32(): number {
     const t = (((this.a + this.b) | 0) + this.d) | 0
     this.d = (this.d + 1) | 0
     this.a = this.b ^ (this.b >>> 9)
@@ -38,17 +38,17 @@ export class Rng {
   }
 
   /** uniform in [0, 1) */
-  next (): number {
+  next(): number {
     return this.nextU32() / 4294967296
   }
 
   /** integer in [0, n) */
-  int (n: number): number {
+  int(n: number): number {
     return Math.floor(this.next() * n)
   }
 
   /** standard normal (Box-Muller, caching the second value) */
-  gaussian (): number {
+  gaussian(): number {
     if (this.spare !== null) {
       const s = this.spare
       this.spare = null
@@ -63,14 +63,14 @@ export class Rng {
   }
 }
 
-function splitmix32 (x: number): number {
+function splitmix32(x: number): number {
   x = (x + 0x9e3779b9) | 0
   x = Math.imul(x ^ (x >>> 16), 0x85ebca6b)
   x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35)
   return (x ^ (x >>> 16)) >>> 0
 }
 
-function normalise (v: Float32Array): Float32Array {
+function normalise(v: Float32Array): Float32Array {
   let n = 0
   for (let i = 0; i < v.length; i++) n += v[i] * v[i]
   n = Math.sqrt(n)
@@ -78,7 +78,7 @@ function normalise (v: Float32Array): Float32Array {
   return v
 }
 
-function randomUnit (rng: Rng, dimension: number): Float32Array {
+function randomUnit(rng: Rng, dimension: number): Float32Array {
   const v = new Float32Array(dimension)
   for (let i = 0; i < dimension; i++) v[i] = rng.gaussian()
   return normalise(v)
@@ -88,7 +88,7 @@ function randomUnit (rng: Rng, dimension: number): Float32Array {
 export interface VectorModel {
   readonly dimension: number
   readonly clusters: number
-  sample (cluster: number, rng: Rng): Float32Array
+  sample(cluster: number, rng: Rng): Float32Array
 }
 
 /**
@@ -98,9 +98,9 @@ export interface VectorModel {
  */
 export class UniformModel implements VectorModel {
   readonly clusters = 1
-  constructor (readonly dimension: number) {}
+  constructor(readonly dimension: number) {}
 
-  sample (_cluster: number, rng: Rng): Float32Array {
+  sample(_cluster: number, rng: Rng): Float32Array {
     return randomUnit(rng, this.dimension)
   }
 }
@@ -124,7 +124,7 @@ export class ClusterModel implements VectorModel {
   private readonly spread: number
   private readonly noisePerDim: number
 
-  constructor (seed: number, options: ClusterModelOptions) {
+  constructor(seed: number, options: ClusterModelOptions) {
     const rng = new Rng(seed, 0xc1a55)
     this.dimension = options.dimension
     this.clusters = options.clusters ?? 64
@@ -142,7 +142,7 @@ export class ClusterModel implements VectorModel {
   }
 
   /** One unit vector of topic `cluster`. */
-  sample (cluster: number, rng: Rng): Float32Array {
+  sample(cluster: number, rng: Rng): Float32Array {
     const c = ((cluster % this.clusters) + this.clusters) % this.clusters
     const v = Float32Array.from(this.centres[c])
     for (const b of this.bases[c]) {
@@ -155,14 +155,14 @@ export class ClusterModel implements VectorModel {
 }
 
 /** The numbers a JSON client would send: 7 significant digits (~10 bytes each in JSON). */
-export function jsonVector (v: Float32Array): number[] {
+export function jsonVector(v: Float32Array): number[] {
   const out = new Array<number>(v.length)
   for (let i = 0; i < v.length; i++) out[i] = Number(v[i].toPrecision(7))
   return out
 }
 
 /** Little-endian float32 bytes, as MariaDB stores a VECTOR value. */
-export function vectorBytes (v: ArrayLike<number>): Buffer {
+export function vectorBytes(v: ArrayLike<number>): Buffer {
   return Buffer.from(Float32Array.from(v).buffer)
 }
 
@@ -183,7 +183,7 @@ export interface BenchChunk {
 
 export interface TenantLayout {
   /** [userId, rows] in the order of the layout */
-  users: Array<{ userId: number, rows: number }>
+  users: Array<{ userId: number; rows: number }>
   chunksPerFile: number
   groups: number
 }
@@ -194,14 +194,14 @@ export const CHUNKS_PER_FILE = 20
 export const GROUPS = 10
 
 /** ENVIRONMENT.md's shape: one user of `large` rows and `smallUsers` users of `small` rows. */
-export function searchLayout (large: number, smallUsers: number, small: number): TenantLayout {
+export function searchLayout(large: number, smallUsers: number, small: number): TenantLayout {
   const users = [{ userId: LARGE_USER, rows: large }]
   for (let i = 0; i < smallUsers; i++) users.push({ userId: SMALL_USER_BASE + i, rows: small })
   return { users, chunksPerFile: CHUNKS_PER_FILE, groups: GROUPS }
 }
 
 /** `count` users of `rows` rows each, ids from `firstUserId`. */
-export function uniformLayout (firstUserId: number, count: number, rows: number): TenantLayout {
+export function uniformLayout(firstUserId: number, count: number, rows: number): TenantLayout {
   return {
     users: Array.from({ length: count }, (_, i) => ({ userId: firstUserId + i, rows })),
     chunksPerFile: CHUNKS_PER_FILE,
@@ -209,23 +209,25 @@ export function uniformLayout (firstUserId: number, count: number, rows: number)
   }
 }
 
-export function totalRows (layout: TenantLayout): number {
+export function totalRows(layout: TenantLayout): number {
   return layout.users.reduce((s, u) => s + u.rows, 0)
 }
 
-export function groupKeyOf (fileId: number, groups = GROUPS): string {
+export function groupKeyOf(fileId: number, groups = GROUPS): string {
   return `G${fileId % groups}`
 }
 
-export function clusterOf (model: VectorModel, userId: number, fileId: number): number {
+export function clusterOf(model: VectorModel, userId: number, fileId: number): number {
   return new Rng(userId, fileId, 0xf11e).int(model.clusters)
 }
 
-const WORDS = ('the gateway stores vector chunks of documents for retrieval augmented generation while mariadb ' +
+const WORDS = (
+  'the gateway stores vector chunks of documents for retrieval augmented generation while mariadb ' +
   'and qdrant keep embeddings searchable by cosine similarity across tenants files groups and migrations ' +
-  'without downtime or loss so that operators can switch providers roll back and clean up safely').split(' ')
+  'without downtime or loss so that operators can switch providers roll back and clean up safely'
+).split(' ')
 
-function text (rng: Rng, userId: number, fileId: number, chunkIndex: number): string {
+function text(rng: Rng, userId: number, fileId: number, chunkIndex: number): string {
   const words: string[] = [`user ${userId} file ${fileId} chunk ${chunkIndex}:`]
   for (let i = 0; i < 60; i++) words.push(WORDS[rng.int(WORDS.length)])
   return words.join(' ')
@@ -236,7 +238,12 @@ function text (rng: Rng, userId: number, fileId: number, chunkIndex: number): st
  * rows of a user are spread evenly over the table, as an application writing
  * for many users at once leaves them). Deterministic for a seed.
  */
-export function * layoutRows (layout: TenantLayout, model: VectorModel, seed: number, created = 1_760_000_000): Generator<BenchChunk> {
+export function* layoutRows(
+  layout: TenantLayout,
+  model: VectorModel,
+  seed: number,
+  created = 1_760_000_000
+): Generator<BenchChunk> {
   const total = totalRows(layout)
   const written = layout.users.map(() => 0)
   // smooth weighted round robin: each step, the user furthest behind its share writes next
@@ -256,8 +263,14 @@ export function * layoutRows (layout: TenantLayout, model: VectorModel, seed: nu
 }
 
 /** The k-th chunk of a user (files of `chunksPerFile` chunks, file ids from 1). */
-export function makeChunk (
-  model: VectorModel, seed: number, userId: number, k: number, chunksPerFile = CHUNKS_PER_FILE, groups = GROUPS, created = 1_760_000_000
+export function makeChunk(
+  model: VectorModel,
+  seed: number,
+  userId: number,
+  k: number,
+  chunksPerFile = CHUNKS_PER_FILE,
+  groups = GROUPS,
+  created = 1_760_000_000
 ): BenchChunk {
   const fileId = Math.floor(k / chunksPerFile) + 1
   const chunkIndex = k % chunksPerFile
@@ -277,12 +290,12 @@ export function makeChunk (
 }
 
 /** `n` query vectors, each near a random topic, as the numbers a client would send. */
-export function queryVectors (model: VectorModel, seed: number, n: number): number[][] {
+export function queryVectors(model: VectorModel, seed: number, n: number): number[][] {
   const rng = new Rng(seed, 0x9e7)
   return Array.from({ length: n }, () => jsonVector(model.sample(rng.int(model.clusters), rng)))
 }
 
 /** The JSON body of POST /chunks for these chunks. */
-export function chunksBody (chunks: BenchChunk[]): string {
+export function chunksBody(chunks: BenchChunk[]): string {
   return JSON.stringify({ chunks: chunks.map(c => ({ ...c, vector: jsonVector(c.vector) })) })
 }

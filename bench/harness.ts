@@ -15,20 +15,20 @@ export const DATA_KEY = 'bench-data-key-0123456789'
 export const ADMIN_KEY = 'bench-admin-key-0123456789'
 export const DIMENSION = 1024
 
-export function log (message: string): void {
+export function log(message: string): void {
   const t = new Date().toISOString().slice(11, 19)
   process.stderr.write(`[bench ${t}] ${message}\n`)
 }
 
 // ------------------------------------------------------------------ MariaDB
 
-export function withDatabase (url: string, database: string): string {
+export function withDatabase(url: string, database: string): string {
   const u = new URL(url)
   u.pathname = '/' + encodeURIComponent(database)
   return u.toString()
 }
 
-export function serverConnection (url: string): ConnectionConfig {
+export function serverConnection(url: string): ConnectionConfig {
   const u = new URL(url)
   return {
     host: u.hostname,
@@ -40,7 +40,7 @@ export function serverConnection (url: string): ConnectionConfig {
 }
 
 /** Checks the server answers; starts the project's local MariaDB 11.8 when it is the default URL and down. */
-export async function ensureServer (url: string, mayStartLocal: boolean): Promise<string> {
+export async function ensureServer(url: string, mayStartLocal: boolean): Promise<string> {
   const probe = async (): Promise<string> => {
     const conn = await mariadb.createConnection(serverConnection(url))
     try {
@@ -53,18 +53,20 @@ export async function ensureServer (url: string, mayStartLocal: boolean): Promis
   try {
     return await probe()
   } catch (err) {
-    if (!mayStartLocal) throw new Error(`cannot reach MariaDB at ${url}: ${(err as Error).message}`)
+    if (!mayStartLocal) throw new Error(`cannot reach MariaDB at ${url}: ${(err as Error).message}`, { cause: err })
     log('local MariaDB 11.8 not answering: bash scripts/mariadb-local.sh start')
     await promisify(execFile)('bash', ['scripts/mariadb-local.sh', 'start'], { cwd: ROOT, timeout: 300_000 })
     return await probe()
   }
 }
 
-export async function serverVariables (url: string, names: string[]): Promise<Record<string, string>> {
+export async function serverVariables(url: string, names: string[]): Promise<Record<string, string>> {
   const conn = await mariadb.createConnection(serverConnection(url))
   try {
-    const rows: Array<{ Variable_name: string, Value: string }> = await conn.query(
-      `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`, names)
+    const rows: Array<{ Variable_name: string; Value: string }> = await conn.query(
+      `SHOW GLOBAL VARIABLES WHERE Variable_name IN (${names.map(() => '?').join(', ')})`,
+      names
+    )
     return Object.fromEntries(rows.map(r => [r.Variable_name, String(r.Value)]))
   } finally {
     await conn.end()
@@ -75,14 +77,19 @@ export interface BenchDatabase {
   name: string
   url: string
   pool: Pool
-  drop (): Promise<void>
+  drop(): Promise<void>
 }
 
 /**
  * A fresh database on the server for one part of one run, with a pool made
  * exactly like the gateway's own (createMariaDbPool).
  */
-export async function createDatabase (serverUrl: string, name: string, keep: boolean, poolSize = 4): Promise<BenchDatabase> {
+export async function createDatabase(
+  serverUrl: string,
+  name: string,
+  keep: boolean,
+  poolSize = 4
+): Promise<BenchDatabase> {
   const admin = serverConnection(serverUrl)
   const conn = await mariadb.createConnection(admin)
   try {
@@ -101,9 +108,16 @@ export async function createDatabase (serverUrl: string, name: string, keep: boo
     drop: async () => {
       dropped ??= (async () => {
         await pool.end().catch(() => {})
-        if (keep) { log(`--keep: database ${name} kept`); return }
+        if (keep) {
+          log(`--keep: database ${name} kept`)
+          return
+        }
         const c = await mariadb.createConnection(admin)
-        try { await c.query(`DROP DATABASE IF EXISTS \`${name}\``) } finally { await c.end() }
+        try {
+          await c.query(`DROP DATABASE IF EXISTS \`${name}\``)
+        } finally {
+          await c.end()
+        }
       })()
       await dropped
     }
@@ -119,10 +133,11 @@ export interface ProcessMemory {
   hwm: number
 }
 
-export function processMemory (pid: number): ProcessMemory | undefined {
+export function processMemory(pid: number): ProcessMemory | undefined {
   try {
     const status = readFileSync(`/proc/${pid}/status`, 'utf8')
-    const kb = (key: string): number => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024
+    const kb = (key: string): number =>
+      Number(new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? Number.NaN) * 1024
     return { rss: kb('VmRSS'), hwm: kb('VmHWM') }
   } catch {
     return undefined
@@ -132,33 +147,37 @@ export function processMemory (pid: number): ProcessMemory | undefined {
 /** Samples a process's RSS every `everyMs` (100 ms by default), labelled by phase. */
 export class RssSampler {
   private readonly timer: NodeJS.Timeout
-  readonly samples: Array<{ t: number, rss: number, phase: string }> = []
+  readonly samples: Array<{ t: number; rss: number; phase: string }> = []
   phase = 'start'
   private readonly started = performance.now()
 
-  constructor (private readonly pid: number, everyMs = 100) {
+  constructor(
+    private readonly pid: number,
+    everyMs = 100
+  ) {
     this.timer = setInterval(() => this.sample(), everyMs)
     this.timer.unref()
     this.sample()
   }
 
-  sample (): void {
+  sample(): void {
     const m = processMemory(this.pid)
-    if (m !== undefined && Number.isFinite(m.rss)) this.samples.push({ t: performance.now() - this.started, rss: m.rss, phase: this.phase })
+    if (m !== undefined && Number.isFinite(m.rss))
+      this.samples.push({ t: performance.now() - this.started, rss: m.rss, phase: this.phase })
   }
 
   /** Peak sampled RSS, over all phases or the given ones. */
-  peak (...phases: string[]): number {
+  peak(...phases: string[]): number {
     const s = phases.length === 0 ? this.samples : this.samples.filter(x => phases.includes(x.phase))
     return s.reduce((m, x) => Math.max(m, x.rss), 0)
   }
 
   /** RSS of the first sample of a phase. */
-  first (phase: string): number {
+  first(phase: string): number {
     return this.samples.find(x => x.phase === phase)?.rss ?? Number.NaN
   }
 
-  stop (): void {
+  stop(): void {
     this.sample()
     clearInterval(this.timer)
   }
@@ -175,7 +194,7 @@ export interface Gateway {
   pid: number
   memory: RssSampler
   /** Stops the gateway; returns its peak RSS (VmHWM) over its whole life. */
-  stop (): Promise<number>
+  stop(): Promise<number>
 }
 
 /** Node flags added to every gateway process (`--cpu-prof` puts the profiler's here). */
@@ -187,7 +206,7 @@ export const gatewayStartup = new Map<number, number>()
  * The real service (`node --import tsx src/server.ts`, as `npm start` runs it) as a
  * child process on 127.0.0.1, configured by `env` only.
  */
-export async function startGateway (env: Record<string, string>): Promise<Gateway> {
+export async function startGateway(env: Record<string, string>): Promise<Gateway> {
   const spawned = performance.now()
   const port = await freePort()
   const child = spawn(process.execPath, [...gatewayNodeFlags, '--import', 'tsx', 'src/server.ts'], {
@@ -205,8 +224,12 @@ export async function startGateway (env: Record<string, string>): Promise<Gatewa
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
-  child.stdout?.on('data', d => { output += String(d) })
-  child.stderr?.on('data', d => { output += String(d) })
+  child.stdout?.on('data', d => {
+    output += String(d)
+  })
+  child.stderr?.on('data', d => {
+    output += String(d)
+  })
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
   const kill = async (signal: NodeJS.Signals): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
@@ -248,7 +271,7 @@ export interface EmulatorProcess {
   url: string
   pid: number
   child: ChildProcess
-  stop (): Promise<void>
+  stop(): Promise<void>
 }
 
 /**
@@ -256,16 +279,24 @@ export interface EmulatorProcess {
  * here), in a child process of its own so the vectors it holds in memory do not
  * count as the gateway's.
  */
-export async function startEmulator (): Promise<EmulatorProcess> {
+export async function startEmulator(): Promise<EmulatorProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'test/helpers/qdrant-emulator/cli.ts', '--port', String(port)], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'test/helpers/qdrant-emulator/cli.ts', '--port', String(port)],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'pipe']
+    }
+  )
   let output = ''
-  child.stdout?.on('data', d => { output += String(d) })
-  child.stderr?.on('data', d => { output += String(d) })
+  child.stdout?.on('data', d => {
+    output += String(d)
+  })
+  child.stderr?.on('data', d => {
+    output += String(d)
+  })
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30_000
@@ -291,7 +322,7 @@ export async function startEmulator (): Promise<EmulatorProcess> {
   }
 }
 
-export async function sleep (ms: number): Promise<void> {
+export async function sleep(ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }
 
@@ -305,27 +336,36 @@ export interface HttpAnswer {
 }
 
 /** One request over a keep-alive connection; the body is sent as given (pre-serialised). */
-export async function httpRequest (
-  base: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}
+export async function httpRequest(
+  base: string,
+  method: string,
+  path: string,
+  body?: string | Buffer,
+  headers: Record<string, string> = {}
 ): Promise<HttpAnswer> {
   const u = new URL(path, base)
   return await new Promise<HttpAnswer>((resolve, reject) => {
-    const req = http.request({
-      agent,
-      host: u.hostname,
-      port: u.port,
-      method,
-      path: u.pathname + u.search,
-      headers: {
-        ...(body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
-        ...headers
+    const req = http.request(
+      {
+        agent,
+        host: u.hostname,
+        port: u.port,
+        method,
+        path: u.pathname + u.search,
+        headers: {
+          ...(body !== undefined
+            ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }
+            : {}),
+          ...headers
+        }
+      },
+      res => {
+        const chunks: Buffer[] = []
+        res.on('data', (c: Buffer) => chunks.push(c))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+        res.on('error', reject)
       }
-    }, res => {
-      const chunks: Buffer[] = []
-      res.on('data', (c: Buffer) => chunks.push(c))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
-      res.on('error', reject)
-    })
+    )
     req.on('error', reject)
     if (body !== undefined) req.write(body)
     req.end()
@@ -336,34 +376,49 @@ export const dataHeaders = { 'x-api-key': DATA_KEY }
 export const adminHeaders = { 'x-api-key': ADMIN_KEY }
 
 /** A JSON request that must succeed (2xx); returns the parsed answer. */
-export async function httpJson<T = any> (base: string, method: string, path: string, body?: unknown, headers: Record<string, string> = dataHeaders): Promise<T> {
-  const answer = await httpRequest(base, method, path, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body), headers)
-  if (answer.status < 200 || answer.status >= 300) throw new Error(`${method} ${path}: ${answer.status} ${answer.body.slice(0, 500)}`)
-  return answer.body === '' ? undefined as T : JSON.parse(answer.body) as T
+export async function httpJson<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = dataHeaders
+): Promise<T> {
+  const answer = await httpRequest(
+    base,
+    method,
+    path,
+    body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    headers
+  )
+  if (answer.status < 200 || answer.status >= 300)
+    throw new Error(`${method} ${path}: ${answer.status} ${answer.body.slice(0, 500)}`)
+  return answer.body === '' ? (undefined as T) : (JSON.parse(answer.body) as T)
 }
 
-export function closeHttp (): void {
+export function closeHttp(): void {
   agent.destroy()
 }
 
 /** Runs `worker` on `concurrency` workers pulling indexes 0..n-1. */
-export async function pool<T> (n: number, concurrency: number, worker: (i: number) => Promise<T>): Promise<T[]> {
+export async function pool<T>(n: number, concurrency: number, worker: (i: number) => Promise<T>): Promise<T[]> {
   const out = new Array<T>(n)
   let next = 0
-  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, async () => {
-    for (;;) {
-      const i = next++
-      if (i >= n) return
-      out[i] = await worker(i)
-    }
-  }))
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      for (;;) {
+        const i = next++
+        if (i >= n) return
+        out[i] = await worker(i)
+      }
+    })
+  )
   return out
 }
 
 // ------------------------------------------------------------------ CPU time
 
 /** CPU seconds (user + system, all threads) a process has used so far, from /proc/PID/stat. */
-export function cpuSeconds (pid: number): number {
+export function cpuSeconds(pid: number): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
@@ -374,7 +429,7 @@ export function cpuSeconds (pid: number): number {
 }
 
 /** The MariaDB server's pid when it runs on this machine (its pid file is readable), else undefined. */
-export async function serverPid (url: string): Promise<number | undefined> {
+export async function serverPid(url: string): Promise<number | undefined> {
   try {
     const conn = await mariadb.createConnection(serverConnection(url))
     try {
@@ -395,11 +450,11 @@ export type CpuShare = Record<string, number>
 export class CpuMeter {
   private readonly before = new Map<string, number>()
   private readonly ownBefore = process.cpuUsage()
-  constructor (private readonly pids: Record<string, number | undefined>) {
+  constructor(private readonly pids: Record<string, number | undefined>) {
     for (const [name, pid] of Object.entries(pids)) if (pid !== undefined) this.before.set(name, cpuSeconds(pid))
   }
 
-  stop (): CpuShare {
+  stop(): CpuShare {
     const out: CpuShare = {}
     for (const [name, pid] of Object.entries(this.pids)) {
       if (pid !== undefined) out[name] = cpuSeconds(pid) - (this.before.get(name) ?? Number.NaN)

@@ -8,7 +8,15 @@ import { createProviders } from '../src/providers/create-providers.ts'
 import type { BenchChunk } from './data.ts'
 import { ClusterModel, chunksBody, layoutRows, uniformLayout } from './data.ts'
 import {
-  CpuMeter, createDatabase, dataHeaders, httpRequest, log, serverPid, startGateway, pool as workers, type CpuShare
+  CpuMeter,
+  createDatabase,
+  dataHeaders,
+  httpRequest,
+  log,
+  serverPid,
+  startGateway,
+  pool as workers,
+  type CpuShare
 } from './harness.ts'
 import type { BenchOptions } from './options.ts'
 
@@ -26,18 +34,32 @@ export interface IngestResult {
 }
 
 /** One 1000-chunk batch as insert parameters (BCHUNK and BVERSION set, as the gateway writes them). */
-export function insertParams (chunks: BenchChunk[], version0: number): unknown[][] {
-  return chunks.map((c, i) => [c.user_id, c.file_id, c.chunk_index, c.group_key, c.file_type, c.start_line, c.end_line,
-    c.text, Buffer.from(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength), c.created, version0 + i])
+export function insertParams(chunks: BenchChunk[], version0: number): unknown[][] {
+  return chunks.map((c, i) => [
+    c.user_id,
+    c.file_id,
+    c.chunk_index,
+    c.group_key,
+    c.file_type,
+    c.start_line,
+    c.end_line,
+    c.text,
+    Buffer.from(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength),
+    c.created,
+    version0 + i
+  ])
 }
 
 /**
  * Inserts batches (each one transaction of prepared multi-row INSERTs of at most
  * `statementRows` rows) on `concurrency` connections. `batches(i)` gives batch i.
  */
-export async function directInsert (
-  pool: Pool, table: string, count: number, batches: (i: number) => unknown[][],
-  options: { concurrency: number, statementRows?: number }
+export async function directInsert(
+  pool: Pool,
+  table: string,
+  count: number,
+  batches: (i: number) => unknown[][],
+  options: { concurrency: number; statementRows?: number }
 ): Promise<number> {
   const statementRows = options.statementRows ?? 500
   let rows = 0
@@ -48,7 +70,10 @@ export async function directInsert (
       await conn.beginTransaction()
       for (let s = 0; s < batch.length; s += statementRows) {
         const part = batch.slice(s, s + statementRows)
-        await conn.execute(`INSERT INTO \`${table}\` (${INSERT_COLUMNS}) VALUES ${new Array(part.length).fill(ROW).join(', ')}`, part.flat())
+        await conn.execute(
+          `INSERT INTO \`${table}\` (${INSERT_COLUMNS}) VALUES ${new Array(part.length).fill(ROW).join(', ')}`,
+          part.flat()
+        )
       }
       await conn.commit()
       rows += batch.length
@@ -63,8 +88,11 @@ export async function directInsert (
 }
 
 /** Times directInsert over batches prepared beforehand (generation is not timed). */
-export async function timedDirectInsert (
-  pool: Pool, table: string, prepared: unknown[][][], concurrency: number
+export async function timedDirectInsert(
+  pool: Pool,
+  table: string,
+  prepared: unknown[][][],
+  concurrency: number
 ): Promise<IngestResult> {
   const started = performance.now()
   const chunks = await directInsert(pool, table, prepared.length, i => prepared[i], { concurrency })
@@ -73,19 +101,31 @@ export async function timedDirectInsert (
 }
 
 /** POST /chunks bodies, serialised beforehand (the client's JSON work is not timed). */
-export function gatewayBodies (batches: BenchChunk[][]): Buffer[] {
+export function gatewayBodies(batches: BenchChunk[][]): Buffer[] {
   return batches.map(b => Buffer.from(chunksBody(b)))
 }
 
 /** The same bodies with each vector as base64 of its little-endian float32 bytes (encoding_format "base64"). */
-export function base64Bodies (batches: BenchChunk[][]): Buffer[] {
-  return batches.map(b => Buffer.from(JSON.stringify({
-    chunks: b.map(c => ({ ...c, vector: Buffer.from(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength).toString('base64') }))
-  })))
+export function base64Bodies(batches: BenchChunk[][]): Buffer[] {
+  return batches.map(b =>
+    Buffer.from(
+      JSON.stringify({
+        chunks: b.map(c => ({
+          ...c,
+          vector: Buffer.from(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength).toString('base64')
+        }))
+      })
+    )
+  )
 }
 
 /** Sends every body to POST /chunks from `concurrency` clients; all must answer 200. */
-export async function timedGatewayIngest (url: string, bodies: Buffer[], chunksPerBody: number, concurrency: number): Promise<IngestResult> {
+export async function timedGatewayIngest(
+  url: string,
+  bodies: Buffer[],
+  chunksPerBody: number,
+  concurrency: number
+): Promise<IngestResult> {
   const started = performance.now()
   let chunks = 0
   await workers(bodies.length, concurrency, async i => {
@@ -114,26 +154,42 @@ export const INGEST_TARGETS = { json: 0.5, base64: 0.8 }
  * Section I: the same rows inserted directly and through POST /chunks (JSON
  * arrays, then base64), each into a fresh table of one database, same concurrency.
  */
-export async function runIngestSection (o: BenchOptions): Promise<IngestSectionResult> {
-  const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_ingest_forms`, o.keep, Math.max(4, o.ingestClients + 1))
+export async function runIngestSection(o: BenchOptions): Promise<IngestSectionResult> {
+  const db = await createDatabase(
+    o.serverUrl,
+    `vgbench_${o.runId}_ingest_forms`,
+    o.keep,
+    Math.max(4, o.ingestClients + 1)
+  )
   try {
     const users = 20
     const model = new ClusterModel(o.seed + 3, { dimension: 1024 })
-    const rows = [...layoutRows(uniformLayout(1, users, Math.ceil(o.ingestChunks / users)), model, o.seed + 3)].slice(0, o.ingestChunks)
+    const rows = [...layoutRows(uniformLayout(1, users, Math.ceil(o.ingestChunks / users)), model, o.seed + 3)].slice(
+      0,
+      o.ingestChunks
+    )
     const batches: BenchChunk[][] = []
     for (let i = 0; i < rows.length; i += 1000) batches.push(rows.slice(i, i + 1000))
     const mariadbPid = await serverPid(o.serverUrl)
 
-    await createProviders(loadConfig({ MARIADB_URL: db.url, MARIADB_TABLE: 'BRAG_DIRECT', AUTH_DISABLED: 'true' }), db.pool).mariadb.init()
+    await createProviders(
+      loadConfig({ MARIADB_URL: db.url, MARIADB_TABLE: 'BRAG_DIRECT', AUTH_DISABLED: 'true' }),
+      db.pool
+    ).mariadb.init()
     const version0 = Date.now() * 1000
     const params = batches.map((b, i) => insertParams(b, version0 + i * 1000))
     let meter = new CpuMeter({ mariadb: mariadbPid })
     const direct = await timedDirectInsert(db.pool, 'BRAG_DIRECT', params, o.ingestClients)
     direct.cpu = meter.stop()
     params.length = 0
-    log(`I: direct binary prepared insert, ${o.ingestClients} connections: ${direct.chunks} rows = ${direct.chunksPerSecond.toFixed(0)} chunks/s`)
+    log(
+      `I: direct binary prepared insert, ${o.ingestClients} connections: ${direct.chunks} rows = ${direct.chunksPerSecond.toFixed(0)} chunks/s`
+    )
 
-    const viaGateway = async (form: 'json' | 'base64', bodies: Buffer[]): Promise<IngestResult & { bodyMiB: number }> => {
+    const viaGateway = async (
+      form: 'json' | 'base64',
+      bodies: Buffer[]
+    ): Promise<IngestResult & { bodyMiB: number }> => {
       const table = form === 'json' ? 'BRAG_JSON' : 'BRAG_BASE64'
       const gateway = await startGateway({ MARIADB_URL: db.url, MARIADB_TABLE: table })
       try {
@@ -142,9 +198,12 @@ export async function runIngestSection (o: BenchOptions): Promise<IngestSectionR
         const r = await timedGatewayIngest(gateway.url, bodies, 1000, o.ingestClients)
         r.cpu = meter.stop()
         const [{ n }] = await db.pool.query(`SELECT COUNT(*) AS n FROM ${table}`)
-        if (Number(n) !== r.chunks) throw new Error(`POST /chunks (${form}) stored ${String(n)} rows, expected ${r.chunks}`)
-        log(`I: gateway POST /chunks, vectors as ${form} (${bodyMiB.toFixed(1)} MiB per 1000 chunks), ${o.ingestClients} clients: ` +
-          `${r.chunksPerSecond.toFixed(0)} chunks/s, ratio ${(r.chunksPerSecond / direct.chunksPerSecond).toFixed(2)}`)
+        if (Number(n) !== r.chunks)
+          throw new Error(`POST /chunks (${form}) stored ${String(n)} rows, expected ${r.chunks}`)
+        log(
+          `I: gateway POST /chunks, vectors as ${form} (${bodyMiB.toFixed(1)} MiB per 1000 chunks), ${o.ingestClients} clients: ` +
+            `${r.chunksPerSecond.toFixed(0)} chunks/s, ratio ${(r.chunksPerSecond / direct.chunksPerSecond).toFixed(2)}`
+        )
         return { ...r, bodyMiB }
       } finally {
         await gateway.stop()

@@ -12,12 +12,30 @@ import { createProviders } from '../src/providers/create-providers.ts'
 import type { MariaDbProvider } from '../src/providers/mariadb/mariadb-provider.ts'
 import { VECTOR_INDEX } from '../src/providers/mariadb/mariadb-schema.ts'
 import {
-  ClusterModel, GROUPS, LARGE_USER, SMALL_USER_BASE, layoutRows, queryVectors, searchLayout, vectorBytes,
+  ClusterModel,
+  GROUPS,
+  LARGE_USER,
+  SMALL_USER_BASE,
+  layoutRows,
+  queryVectors,
+  searchLayout,
+  vectorBytes,
   type BenchChunk
 } from './data.ts'
 import {
-  CpuMeter, adminHeaders, createDatabase, dataHeaders, httpJson, httpRequest, log, serverPid, serverVariables, sleep, startGateway,
-  type BenchDatabase, type Gateway
+  CpuMeter,
+  adminHeaders,
+  createDatabase,
+  dataHeaders,
+  httpJson,
+  httpRequest,
+  log,
+  serverPid,
+  serverVariables,
+  sleep,
+  startGateway,
+  type BenchDatabase,
+  type Gateway
 } from './harness.ts'
 import { gatewayBodies, insertParams, timedDirectInsert, timedGatewayIngest, type IngestResult } from './ingest.ts'
 import type { BenchOptions } from './options.ts'
@@ -31,14 +49,17 @@ const TABLE = 'BRAG'
 const LIMIT = 10
 const COLUMNS = 'BID, BUID, BMID, BCHUNK, BGROUPKEY, BTYPE, BSTART, BEND, BTEXT, BCREATED, BVERSION'
 
-interface Filter { user_id: number, group_key?: string }
+interface Filter {
+  user_id: number
+  group_key?: string
+}
 
 interface CellSpec {
   id: CellId
   label: string
   rows: number
   /** the filter of the i-th query (small users and groups rotate) */
-  filter (i: number): Filter
+  filter(i: number): Filter
 }
 
 export interface MethodStats {
@@ -70,7 +91,14 @@ export interface CellResult {
 }
 
 export interface SearchSectionResult {
-  layout: { rows: number, largeUserRows: number, smallUsers: number, smallUserRows: number, groupRows: number, dimension: number }
+  layout: {
+    rows: number
+    largeUserRows: number
+    smallUsers: number
+    smallUserRows: number
+    groupRows: number
+    dimension: number
+  }
   server: Record<string, string>
   generationMs: number
   /** the main load (all rows of the search table) */
@@ -81,16 +109,21 @@ export interface SearchSectionResult {
   gatewayIngest: IngestResult
   /** gateway / directSame (same rows, same concurrency, fresh tables) */
   ingestRatio: number
-  indexBuild: { m: number, ms: number, warnings: string[] }
+  indexBuild: { m: number; ms: number; warnings: string[] }
   queries: number
   warmup: number
   cells: CellResult[]
   profile?: SearchProfile
-  memory: { ingestGatewayPeakRss: number, searchGatewayPeakRss: number, searchGatewayIdleRss: number, ingestGatewayIdleRss: number }
+  memory: {
+    ingestGatewayPeakRss: number
+    searchGatewayPeakRss: number
+    searchGatewayIdleRss: number
+    ingestGatewayIdleRss: number
+  }
   idleGatewayCpuMsPerSecond: number
 }
 
-function cells (o: BenchOptions): CellSpec[] {
+function cells(o: BenchOptions): CellSpec[] {
   return [
     {
       id: 'user-small',
@@ -113,24 +146,33 @@ function cells (o: BenchOptions): CellSpec[] {
   ]
 }
 
-function directSql (method: Exclude<Method, 'gateway'>, filter: Filter, withIndex: boolean, efSearch: number): string {
-  const hint = method === 'exact' && withIndex ? ` IGNORE INDEX (${VECTOR_INDEX})` : method === 'index' ? ` FORCE INDEX (${VECTOR_INDEX})` : ''
+function directSql(method: Exclude<Method, 'gateway'>, filter: Filter, withIndex: boolean, efSearch: number): string {
+  const hint =
+    method === 'exact' && withIndex
+      ? ` IGNORE INDEX (${VECTOR_INDEX})`
+      : method === 'index'
+        ? ` FORCE INDEX (${VECTOR_INDEX})`
+        : ''
   const where = filter.group_key === undefined ? 'BUID = ?' : 'BUID = ? AND BGROUPKEY = ?'
   const select = `SELECT ${COLUMNS}, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${TABLE}${hint} WHERE ${where} ORDER BY d LIMIT ${LIMIT}`
   return method === 'index' ? `SET STATEMENT mhnsw_ef_search = ${efSearch} FOR ${select}` : select
 }
 
-function directParams (vector: Buffer, filter: Filter): unknown[] {
+function directParams(vector: Buffer, filter: Filter): unknown[] {
   return filter.group_key === undefined ? [vector, filter.user_id] : [vector, filter.user_id, filter.group_key]
 }
 
-interface RunOutcome { ms: number, keys: string[], took?: number }
+interface RunOutcome {
+  ms: number
+  keys: string[]
+  took?: number
+}
 
 export class SearchRunner {
   /** CPU ms per second the gateway uses when idle (timers, settings refresh, migration runner poll) */
   idleCpuMsPerSecond = 0
 
-  constructor (
+  constructor(
     readonly gateway: Gateway,
     readonly db: BenchDatabase,
     readonly provider: MariaDbProvider,
@@ -139,16 +181,25 @@ export class SearchRunner {
     private readonly buffers = queries.map(q => vectorBytes(q))
   ) {}
 
-  searchBody (qi: number, filter: Filter): string {
-    return JSON.stringify({ user_id: filter.user_id, vector: this.queries[qi], ...(filter.group_key !== undefined ? { group_key: filter.group_key } : {}), limit: LIMIT, min_score: 0 })
+  searchBody(qi: number, filter: Filter): string {
+    return JSON.stringify({
+      user_id: filter.user_id,
+      vector: this.queries[qi],
+      ...(filter.group_key !== undefined ? { group_key: filter.group_key } : {}),
+      limit: LIMIT,
+      min_score: 0
+    })
   }
 
-  async run (method: Method, qi: number, filter: Filter, withIndex: boolean): Promise<RunOutcome> {
+  async run(method: Method, qi: number, filter: Filter, withIndex: boolean): Promise<RunOutcome> {
     if (method === 'gateway') {
       const body = this.searchBody(qi, filter)
       const started = performance.now()
       const answer = await httpRequest(this.gateway.url, 'POST', '/search', body, dataHeaders)
-      const parsed = JSON.parse(answer.body) as { results: Array<{ file_id: number, chunk_index: number }>, took_ms: number }
+      const parsed = JSON.parse(answer.body) as {
+        results: Array<{ file_id: number; chunk_index: number }>
+        took_ms: number
+      }
       const ms = performance.now() - started
       if (answer.status !== 200) throw new Error(`POST /search answered ${answer.status}: ${answer.body.slice(0, 300)}`)
       return { ms, keys: parsed.results.map(r => `${r.file_id}:${r.chunk_index}`), took: parsed.took_ms }
@@ -157,7 +208,7 @@ export class SearchRunner {
     const sql = directSql(method, filter, withIndex, ef)
     const params = directParams(this.buffers[qi], filter)
     const started = performance.now()
-    const rows: Array<{ BMID: number, BCHUNK: number }> = await this.db.pool.query(sql, params)
+    const rows: Array<{ BMID: number; BCHUNK: number }> = await this.db.pool.query(sql, params)
     const ms = performance.now() - started
     return { ms, keys: rows.map(r => `${r.BMID}:${r.BCHUNK}`) }
   }
@@ -165,30 +216,44 @@ export class SearchRunner {
   private readonly efs = new Map<string, number>()
 
   /** The beam the gateway's planner gives this filter's walk (widened by its share), or the configured floor when it would not walk. */
-  async plannerEf (filter: Filter): Promise<number> {
+  async plannerEf(filter: Filter): Promise<number> {
     const key = `${filter.user_id}|${filter.group_key ?? ''}`
     let ef = this.efs.get(key)
     if (ef === undefined) {
-      const { plan } = await this.provider.explainSearch({ ...filter, vector: this.queries[0], limit: LIMIT, min_score: 0 })
-      ef = plan.efSearch ?? (filter.group_key !== undefined ? this.config.MARIADB_EF_SEARCH_FILTERED : this.config.MARIADB_EF_SEARCH)
+      const { plan } = await this.provider.explainSearch({
+        ...filter,
+        vector: this.queries[0],
+        limit: LIMIT,
+        min_score: 0
+      })
+      ef =
+        plan.efSearch ??
+        (filter.group_key !== undefined ? this.config.MARIADB_EF_SEARCH_FILTERED : this.config.MARIADB_EF_SEARCH)
       this.efs.set(key, ef)
     }
     return ef
   }
 
-  async plainPlan (filter: Filter): Promise<string> {
-    const rows: Array<{ key: string | null, type: string, Extra: string }> =
-      await this.db.pool.query(`EXPLAIN ${directSql('plain', filter, false, 0)}`, directParams(this.buffers[0], filter))
+  async plainPlan(filter: Filter): Promise<string> {
+    const rows: Array<{ key: string | null; type: string; Extra: string }> = await this.db.pool.query(
+      `EXPLAIN ${directSql('plain', filter, false, 0)}`,
+      directParams(this.buffers[0], filter)
+    )
     return rows.map(r => `${r.key ?? 'no index'} (${r.type})`).join(', ')
   }
 
-  async gatewayPlan (filter: Filter): Promise<string> {
-    const { plan } = await this.provider.explainSearch({ ...filter, vector: this.queries[0], limit: LIMIT, min_score: 0 })
+  async gatewayPlan(filter: Filter): Promise<string> {
+    const { plan } = await this.provider.explainSearch({
+      ...filter,
+      vector: this.queries[0],
+      limit: LIMIT,
+      min_score: 0
+    })
     return `${plan.kind}: ${plan.reason}`
   }
 
   /** Every method on every query, round-robin per query with a rotating order. */
-  async measureCell (spec: CellSpec, withIndex: boolean, queries: number, warmup: number): Promise<CellResult> {
+  async measureCell(spec: CellSpec, withIndex: boolean, queries: number, warmup: number): Promise<CellResult> {
     const methods: Method[] = withIndex ? ['gateway', 'exact', 'index', 'plain'] : ['gateway', 'exact', 'plain']
     const samples = new Map<Method, number[]>(methods.map(m => [m, []]))
     const counts = new Map<Method, number>(methods.map(m => [m, 0]))
@@ -210,11 +275,15 @@ export class SearchRunner {
         if (r.took !== undefined) took.push(r.took)
       }
     }
-    const idleMs = this.idleCpuMsPerSecond * (performance.now() - cellStarted) / 1000
+    const idleMs = (this.idleCpuMsPerSecond * (performance.now() - cellStarted)) / 1000
     const gatewayCpuMsPerSearch = Math.max(0, cpu.stop().gateway * 1000 - idleMs) / (queries + warmup)
     const stats: Partial<Record<Method, MethodStats>> = {}
     for (const m of methods) {
-      stats[m] = { latency: summarize(samples.get(m)!), results: counts.get(m)! / queries, ...(m === 'gateway' ? { took: summarize(took) } : {}) }
+      stats[m] = {
+        latency: summarize(samples.get(m)!),
+        results: counts.get(m)! / queries,
+        ...(m === 'gateway' ? { took: summarize(took) } : {})
+      }
     }
     const best: 'exact' | 'index' = withIndex && stats.index!.latency.p50 < stats.exact!.latency.p50 ? 'index' : 'exact'
     let recall: CellResult['recall']
@@ -250,27 +319,36 @@ export class SearchRunner {
   }
 }
 
-function batchesOf (rows: Iterable<BenchChunk>, size: number, limit = Number.POSITIVE_INFINITY): BenchChunk[][] {
+function batchesOf(rows: Iterable<BenchChunk>, size: number, limit = Number.POSITIVE_INFINITY): BenchChunk[][] {
   const out: BenchChunk[][] = []
   let current: BenchChunk[] = []
   let n = 0
   for (const r of rows) {
     if (n++ >= limit) break
     current.push(r)
-    if (current.length === size) { out.push(current); current = [] }
+    if (current.length === size) {
+      out.push(current)
+      current = []
+    }
   }
   if (current.length > 0) out.push(current)
   return out
 }
 
-export function gatewayConfig (url: string, table = TABLE): Config {
+export function gatewayConfig(url: string, table = TABLE): Config {
   return loadConfig({ MARIADB_URL: url, MARIADB_TABLE: table, AUTH_DISABLED: 'true' })
 }
 
-export async function runSearchSection (o: BenchOptions): Promise<SearchSectionResult> {
+export async function runSearchSection(o: BenchOptions): Promise<SearchSectionResult> {
   const layout = searchLayout(o.largeUserRows, o.smallUsers, o.smallUserRows)
   const model = new ClusterModel(o.seed, { dimension: 1024 })
-  const server = await serverVariables(o.serverUrl, ['version', 'innodb_buffer_pool_size', 'mhnsw_max_cache_size', 'mhnsw_default_m', 'max_allowed_packet'])
+  const server = await serverVariables(o.serverUrl, [
+    'version',
+    'innodb_buffer_pool_size',
+    'mhnsw_max_cache_size',
+    'mhnsw_default_m',
+    'max_allowed_packet'
+  ])
 
   const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_search`, o.keep, Math.max(4, o.ingestClients + 1))
   let ingestDb: BenchDatabase | undefined
@@ -281,10 +359,14 @@ export async function runSearchSection (o: BenchOptions): Promise<SearchSectionR
     await provider.init()
 
     // --- direct load (generation not timed)
-    log(`A: generating ${o.searchRows} rows (1 user x ${o.largeUserRows}, ${o.smallUsers} users x ${o.smallUserRows}, interleaved, 1024-d clustered)`)
+    log(
+      `A: generating ${o.searchRows} rows (1 user x ${o.largeUserRows}, ${o.smallUsers} users x ${o.smallUserRows}, interleaved, 1024-d clustered)`
+    )
     let t = performance.now()
     const version0 = Date.now() * 1000
-    const prepared = batchesOf(layoutRows(layout, model, o.seed), 1000).map((b, i) => insertParams(b, version0 + i * 1000))
+    const prepared = batchesOf(layoutRows(layout, model, o.seed), 1000).map((b, i) =>
+      insertParams(b, version0 + i * 1000)
+    )
     const generationMs = performance.now() - t
     log(`A: direct binary prepared insert, ${o.ingestClients} connections, 1000-row transactions of 500-row statements`)
     const mariadbPid = await serverPid(o.serverUrl)
@@ -292,7 +374,9 @@ export async function runSearchSection (o: BenchOptions): Promise<SearchSectionR
     const directIngest = await timedDirectInsert(db.pool, TABLE, prepared, o.ingestClients)
     directIngest.cpu = cpu.stop()
     prepared.length = 0
-    log(`A: direct ingest ${directIngest.chunks} rows in ${(directIngest.ms / 1000).toFixed(1)} s = ${directIngest.chunksPerSecond.toFixed(0)} chunks/s`)
+    log(
+      `A: direct ingest ${directIngest.chunks} rows in ${(directIngest.ms / 1000).toFixed(1)} s = ${directIngest.chunksPerSecond.toFixed(0)} chunks/s`
+    )
 
     // --- the gateway's rows, inserted directly into fresh tables, then through the gateway into a fresh database
     ingestDb = await createDatabase(o.serverUrl, `vgbench_${o.runId}_ingest`, o.keep, Math.max(4, o.ingestClients + 1))
@@ -304,7 +388,9 @@ export async function runSearchSection (o: BenchOptions): Promise<SearchSectionR
       const r = await timedDirectInsert(ingestDb!.pool, table, params, concurrency)
       r.cpu = meter.stop()
       await ingestDb!.pool.query(`DROP TABLE ${table}`)
-      log(`A: direct insert of the same ${r.chunks} rows, ${concurrency} connection(s): ${r.chunksPerSecond.toFixed(0)} chunks/s`)
+      log(
+        `A: direct insert of the same ${r.chunks} rows, ${concurrency} connection(s): ${r.chunksPerSecond.toFixed(0)} chunks/s`
+      )
       return r
     }
     const directSame = await direct('BRAG_DIRECT_SAME', o.ingestClients)
@@ -314,8 +400,10 @@ export async function runSearchSection (o: BenchOptions): Promise<SearchSectionR
     t = performance.now()
     const bodies = gatewayBodies(ingestBatches)
     ingestBatches.length = 0
-    log(`A: ${bodies.length} POST /chunks bodies serialised in ${((performance.now() - t) / 1000).toFixed(1)} s ` +
-      `(${(bodies.reduce((s, b) => s + b.length, 0) / bodies.length / 1024 / 1024).toFixed(1)} MiB each); sending from ${o.ingestClients} clients`)
+    log(
+      `A: ${bodies.length} POST /chunks bodies serialised in ${((performance.now() - t) / 1000).toFixed(1)} s ` +
+        `(${(bodies.reduce((s, b) => s + b.length, 0) / bodies.length / 1024 / 1024).toFixed(1)} MiB each); sending from ${o.ingestClients} clients`
+    )
     ingestGateway.memory.phase = 'ingest'
     cpu = new CpuMeter({ gateway: ingestGateway.pid, mariadb: mariadbPid })
     const gatewayIngest = await timedGatewayIngest(ingestGateway.url, bodies, 1000, o.ingestClients)
@@ -323,10 +411,13 @@ export async function runSearchSection (o: BenchOptions): Promise<SearchSectionR
     bodies.length = 0
     const ingestGatewayPeakRss = Math.max(ingestGateway.memory.peak(), await ingestGateway.stop())
     const [{ n: ingested }] = await ingestDb.pool.query(`SELECT COUNT(*) AS n FROM ${TABLE}`)
-    if (Number(ingested) !== gatewayIngest.chunks) throw new Error(`gateway ingest stored ${String(ingested)} rows, expected ${gatewayIngest.chunks}`)
+    if (Number(ingested) !== gatewayIngest.chunks)
+      throw new Error(`gateway ingest stored ${String(ingested)} rows, expected ${gatewayIngest.chunks}`)
     await ingestDb.drop()
-    log(`A: gateway ingest ${gatewayIngest.chunks} chunks in ${(gatewayIngest.ms / 1000).toFixed(1)} s = ${gatewayIngest.chunksPerSecond.toFixed(0)} chunks/s ` +
-      `(ratio ${(gatewayIngest.chunksPerSecond / directSame.chunksPerSecond).toFixed(2)})`)
+    log(
+      `A: gateway ingest ${gatewayIngest.chunks} chunks in ${(gatewayIngest.ms / 1000).toFixed(1)} s = ${gatewayIngest.chunksPerSecond.toFixed(0)} chunks/s ` +
+        `(ratio ${(gatewayIngest.chunksPerSecond / directSame.chunksPerSecond).toFixed(2)})`
+    )
 
     // --- searches
     gateway = await startGateway({ MARIADB_URL: db.url })
@@ -336,7 +427,7 @@ export async function runSearchSection (o: BenchOptions): Promise<SearchSectionR
     await sleep(1000)
     const idle = new CpuMeter({ gateway: gateway.pid })
     await sleep(5000)
-    runner.idleCpuMsPerSecond = idle.stop().gateway * 1000 / 5
+    runner.idleCpuMsPerSecond = (idle.stop().gateway * 1000) / 5
     log(`A: idle gateway CPU ${runner.idleCpuMsPerSecond.toFixed(0)} ms/s`)
     const results: CellResult[] = []
     let indexBuild: SearchSectionResult['indexBuild'] = { m: o.indexM, ms: Number.NaN, warnings: [] }
@@ -348,15 +439,20 @@ export async function runSearchSection (o: BenchOptions): Promise<SearchSectionR
         const warnings = await provider.capacityWarnings()
         // the gateway caches the index state: its status view reads it afresh
         const status = await httpJson(gateway.url, 'GET', '/admin/vector-storage/status', undefined, adminHeaders)
-        if (status.providers?.mariadb?.vector_index?.usable !== true) throw new Error(`gateway does not see the index: ${JSON.stringify(status.providers?.mariadb)}`)
+        if (status.providers?.mariadb?.vector_index?.usable !== true)
+          throw new Error(`gateway does not see the index: ${JSON.stringify(status.providers?.mariadb)}`)
         log(`A: index built in ${(ms / 1000).toFixed(1)} s`)
         indexBuild = { m: o.indexM, ms, warnings }
       }
       gateway.memory.phase = withIndex ? 'search-index' : 'search-noindex'
       for (const spec of cells(o)) {
-        log(`A: ${spec.label}, ${withIndex ? 'with' : 'without'} vector index: ${o.queries} queries x ${withIndex ? 4 : 3} methods`)
+        log(
+          `A: ${spec.label}, ${withIndex ? 'with' : 'without'} vector index: ${o.queries} queries x ${withIndex ? 4 : 3} methods`
+        )
         const r = await runner.measureCell(spec, withIndex, o.queries, o.warmup)
-        log(`   gateway p50 ${r.methods.gateway!.latency.p50.toFixed(2)} ms, best direct (${r.best}) ${r.methods[r.best]!.latency.p50.toFixed(2)} ms, ratio ${r.ratioP50.toFixed(2)}`)
+        log(
+          `   gateway p50 ${r.methods.gateway!.latency.p50.toFixed(2)} ms, best direct (${r.best}) ${r.methods[r.best]!.latency.p50.toFixed(2)} ms, ratio ${r.ratioP50.toFixed(2)}`
+        )
         results.push(r)
       }
     }

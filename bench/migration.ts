@@ -8,8 +8,20 @@
 import { createProviders } from '../src/providers/create-providers.ts'
 import { ClusterModel, layoutRows, totalRows, uniformLayout, type BenchChunk } from './data.ts'
 import {
-  CpuMeter, MiB, adminHeaders, serverPid, type CpuShare, createDatabase, httpJson, log, processMemory, sleep, startEmulator, startGateway,
-  type EmulatorProcess, type Gateway
+  CpuMeter,
+  MiB,
+  adminHeaders,
+  serverPid,
+  type CpuShare,
+  createDatabase,
+  httpJson,
+  log,
+  processMemory,
+  sleep,
+  startEmulator,
+  startGateway,
+  type EmulatorProcess,
+  type Gateway
 } from './harness.ts'
 import { directInsert, insertParams } from './ingest.ts'
 import { gatewayConfig } from './mariadb-search.ts'
@@ -20,7 +32,7 @@ export interface MigrationResult {
   users: number
   batch: number
   loadMs: number
-  rawRead: { chunks: number, ms: number, chunksPerSecond: number }
+  rawRead: { chunks: number; ms: number; chunksPerSecond: number }
   migration: {
     status: string
     error: string | null
@@ -56,7 +68,7 @@ export interface MigrationResult {
 
 const FIRST_USER = 5001
 
-export async function runMigrationSection (o: BenchOptions): Promise<MigrationResult> {
+export async function runMigrationSection(o: BenchOptions): Promise<MigrationResult> {
   const users = o.migrationUsers
   const perUser = Math.max(1, Math.round(o.migrationChunks / users))
   const layout = uniformLayout(FIRST_USER, users, perUser)
@@ -74,14 +86,20 @@ export async function runMigrationSection (o: BenchOptions): Promise<MigrationRe
     let started = performance.now()
     const rows = layoutRows(layout, model, o.seed)
     const version0 = Date.now() * 1000
-    await directInsert(db.pool, 'BRAG', Math.ceil(chunks / 1000), i => {
-      const batch: BenchChunk[] = []
-      for (let r = rows.next(); !r.done; r = rows.next()) {
-        batch.push(r.value)
-        if (batch.length === 1000) break
-      }
-      return insertParams(batch, version0 + i * 1000)
-    }, { concurrency: 2 })
+    await directInsert(
+      db.pool,
+      'BRAG',
+      Math.ceil(chunks / 1000),
+      i => {
+        const batch: BenchChunk[] = []
+        for (let r = rows.next(); !r.done; r = rows.next()) {
+          batch.push(r.value)
+          if (batch.length === 1000) break
+        }
+        return insertParams(batch, version0 + i * 1000)
+      },
+      { concurrency: 2 }
+    )
     const loadMs = performance.now() - started
 
     log(`D: raw read of the source: MariaDbProvider.scan, ${o.migrationBatch} per batch, every user, no writes`)
@@ -100,7 +118,7 @@ export async function runMigrationSection (o: BenchOptions): Promise<MigrationRe
     const readMs = performance.now() - started
     if (read !== chunks) throw new Error(`D: raw read gave ${read} chunks, expected ${chunks}`)
     const rawRead = { chunks: read, ms: readMs, chunksPerSecond: read / (readMs / 1000) }
-    log(`D: raw read ${(rawRead.chunksPerSecond).toFixed(0)} chunks/s`)
+    log(`D: raw read ${rawRead.chunksPerSecond.toFixed(0)} chunks/s`)
 
     emulator = await startEmulator()
     gateway = await startGateway({
@@ -114,21 +132,39 @@ export async function runMigrationSection (o: BenchOptions): Promise<MigrationRe
     const idleRss = gateway.memory.peak()
     gateway.memory.phase = 'migration'
     log(`D: POST /admin/vector-storage/migrations mariadb -> qdrant (emulator), batch ${o.migrationBatch}`)
-    const cpuMeter = new CpuMeter({ gateway: gateway.pid, emulator: emulator.pid, mariadb: await serverPid(o.serverUrl) })
+    const cpuMeter = new CpuMeter({
+      gateway: gateway.pid,
+      emulator: emulator.pid,
+      mariadb: await serverPid(o.serverUrl)
+    })
     started = performance.now()
-    const created = await httpJson(gateway.url, 'POST', '/admin/vector-storage/migrations', { from: 'mariadb', to: 'qdrant', batch_size: o.migrationBatch }, adminHeaders)
-    const progress: Array<{ t: number, migrated: number, rss: number }> = []
+    const created = await httpJson(
+      gateway.url,
+      'POST',
+      '/admin/vector-storage/migrations',
+      { from: 'mariadb', to: 'qdrant', batch_size: o.migrationBatch },
+      adminHeaders
+    )
+    const progress: Array<{ t: number; migrated: number; rss: number }> = []
     let view: any
     let lastLog = 0
     for (;;) {
       await sleep(200)
-      view = await httpJson(gateway.url, 'GET', `/admin/vector-storage/migrations/${Number(created.id)}?limit=1`, undefined, adminHeaders)
+      view = await httpJson(
+        gateway.url,
+        'GET',
+        `/admin/vector-storage/migrations/${Number(created.id)}?limit=1`,
+        undefined,
+        adminHeaders
+      )
       const t = performance.now() - started
       progress.push({ t, migrated: Number(view.migrated_chunks), rss: processMemory(gateway.pid)?.rss ?? Number.NaN })
       if (t - lastLog > 10_000) {
         lastLog = t
-        log(`   ${view.status}: ${String(view.migrated_chunks)}/${String(view.total_chunks)} chunks, ${String(view.chunks_per_second)} chunks/s, ` +
-          `gateway RSS ${((processMemory(gateway.pid)?.rss ?? 0) / MiB).toFixed(0)} MiB`)
+        log(
+          `   ${view.status}: ${String(view.migrated_chunks)}/${String(view.total_chunks)} chunks, ${String(view.chunks_per_second)} chunks/s, ` +
+            `gateway RSS ${((processMemory(gateway.pid)?.rss ?? 0) / MiB).toFixed(0)} MiB`
+        )
       }
       if (!['running', 'paused'].includes(String(view.status))) break
       if (t > 3_600_000) throw new Error('D: the migration did not finish within an hour')
@@ -148,7 +184,10 @@ export async function runMigrationSection (o: BenchOptions): Promise<MigrationRe
     const total = Math.max(1, Number(view.total_chunks))
     const progressAt = (t: number): number => {
       let m = 0
-      for (const p of progress) { if (p.t <= t) m = p.migrated; else break }
+      for (const p of progress) {
+        if (p.t <= t) m = p.migrated
+        else break
+      }
       return m / total
     }
     const t0 = samples[0]?.t ?? 0
@@ -160,11 +199,18 @@ export async function runMigrationSection (o: BenchOptions): Promise<MigrationRe
     const firstHalf = Math.max(byQuarter[0], byQuarter[1])
     const secondHalf = Math.max(byQuarter[2], byQuarter[3])
 
-    const at = (fraction: number): { t: number, migrated: number } | undefined => progress.find(p => p.migrated >= fraction * total)
+    const at = (fraction: number): { t: number; migrated: number } | undefined =>
+      progress.find(p => p.migrated >= fraction * total)
     const p10 = at(0.1)
     const p90 = at(0.9)
-    const steady = p10 !== undefined && p90 !== undefined && p90.t > p10.t ? (p90.migrated - p10.migrated) / ((p90.t - p10.t) / 1000) : Number.NaN
-    const engineMs = view.started_at !== null && view.completed_at !== null ? Date.parse(view.completed_at) - Date.parse(view.started_at) : Number.NaN
+    const steady =
+      p10 !== undefined && p90 !== undefined && p90.t > p10.t
+        ? (p90.migrated - p10.migrated) / ((p90.t - p10.t) / 1000)
+        : Number.NaN
+    const engineMs =
+      view.started_at !== null && view.completed_at !== null
+        ? Date.parse(view.completed_at) - Date.parse(view.started_at)
+        : Number.NaN
     const migrated = Number(view.migrated_chunks)
     return {
       chunks,

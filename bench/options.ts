@@ -78,14 +78,14 @@ export const USAGE = `npm run bench -- [flags]
 
 const DEFAULT_SERVER = 'mariadb://root@127.0.0.1:3307/'
 
-function int (value: string | undefined, name: string, min = 1): number | undefined {
+function int(value: string | undefined, name: string, min = 1): number | undefined {
   if (value === undefined) return undefined
   const n = Number(value)
   if (!Number.isInteger(n) || n < min) throw new Error(`--${name} must be an integer >= ${min}, not ${value}`)
   return n
 }
 
-export function parseOptions (argv: string[]): BenchOptions | 'help' {
+export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -124,18 +124,26 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
   const searchRows = int(values.chunks, 'chunks', 120) ?? Math.round(60_000 * scale)
   const largeUserRows = Math.round(searchRows / 2)
   const smallUserRows = Math.max(1, Math.round((searchRows - largeUserRows) / smallUsers))
-  const ingestDefault = Math.max(3000, Math.round(20_000 * scale / 1000) * 1000)
-  const migrationChunks = int(values['migration-chunks'], 'migration-chunks', 100) ??
+  const ingestDefault = Math.max(3000, Math.round((20_000 * scale) / 1000) * 1000)
+  const migrationChunks =
+    int(values['migration-chunks'], 'migration-chunks', 100) ??
     (quick && values.scale === undefined ? 20_000 : Math.round(100_000 * scale))
 
   const recallSampleRate = values['recall-sample-rate'] !== undefined ? Number(values['recall-sample-rate']) : 1
-  if (!(recallSampleRate >= 0 && recallSampleRate <= 1)) throw new Error(`--recall-sample-rate must be within 0..1, not ${values['recall-sample-rate']}`)
-  const shareRows = int(values['share-rows'], 'share-rows', 2000) ?? (quick && values.scale === undefined ? 12_000 : Math.round(200_000 * scale))
+  if (!(recallSampleRate >= 0 && recallSampleRate <= 1))
+    throw new Error(`--recall-sample-rate must be within 0..1, not ${values['recall-sample-rate']}`)
+  const shareRows =
+    int(values['share-rows'], 'share-rows', 2000) ??
+    (quick && values.scale === undefined ? 12_000 : Math.round(200_000 * scale))
 
   let sections = new Set<Section>(SECTIONS)
   if (values.only !== undefined) {
-    const list = values.only.split(',').map(s => s.trim()).filter(s => s !== '')
-    for (const s of list) if (!SECTIONS.includes(s as Section)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`)
+    const list = values.only
+      .split(',')
+      .map(s => s.trim())
+      .filter(s => s !== '')
+    for (const s of list)
+      if (!SECTIONS.includes(s as Section)) throw new Error(`--only: unknown section ${s} (${SECTIONS.join(', ')})`)
     sections = new Set(list as Section[])
   }
 
@@ -158,7 +166,8 @@ export function parseOptions (argv: string[]): BenchOptions | 'help' {
     readModeQueries: int(values.queries, 'queries') ?? (quick ? 40 : 200),
     switches: int(values.switches, 'switches') ?? (quick ? 3 : 6),
     migrationChunks,
-    migrationUsers: int(values['migration-users'], 'migration-users') ?? Math.max(20, Math.round(200 * (migrationChunks / 100_000))),
+    migrationUsers:
+      int(values['migration-users'], 'migration-users') ?? Math.max(20, Math.round(200 * (migrationChunks / 100_000))),
     migrationBatch: int(values['migration-batch'], 'migration-batch') ?? 500,
     shareRows,
     shareDimension: int(values['share-dimension'], 'share-dimension', 2) ?? (quick ? 256 : 1024),

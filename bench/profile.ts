@@ -22,7 +22,8 @@ import type { SearchRunner } from './mariadb-search.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
 
-export type ProfileMethod = 'live' | 'gateway' | 'took' | 'inject' | 'router' | 'provider' | 'gateway-sql' | 'gateway-sql-x' | 'best'
+export type ProfileMethod =
+  'live' | 'gateway' | 'took' | 'inject' | 'router' | 'provider' | 'gateway-sql' | 'gateway-sql-x' | 'best'
 
 export interface ProfileCase {
   label: string
@@ -34,38 +35,70 @@ export interface ProfileCase {
 export interface SearchProfile {
   cases: ProfileCase[]
   /** microseconds per call, mean, in this process */
-  micro: { jsonParseUs: number, validateUs: number, encodeVectorUs: number, stringifyReplyUs: number, bodyBytes: number }
+  micro: {
+    jsonParseUs: number
+    validateUs: number
+    encodeVectorUs: number
+    stringifyReplyUs: number
+    bodyBytes: number
+  }
 }
 
-function microUs (fn: () => unknown, reps: number): number {
+function microUs(fn: () => unknown, reps: number): number {
   for (let i = 0; i < Math.min(200, reps); i++) fn()
   const started = performance.now()
   for (let i = 0; i < reps; i++) fn()
-  return (performance.now() - started) * 1000 / reps
+  return ((performance.now() - started) * 1000) / reps
 }
 
-export async function profileSearch (runner: SearchRunner, o: BenchOptions): Promise<SearchProfile> {
+export async function profileSearch(runner: SearchRunner, o: BenchOptions): Promise<SearchProfile> {
   const n = Math.max(20, Math.min(o.queries, 200))
   const cases: ProfileCase[] = []
-  const app = await buildApp(loadConfig({
-    MARIADB_URL: runner.db.url, API_KEY: DATA_KEY, ADMIN_API_KEY: ADMIN_KEY, LOG_LEVEL: 'warn', MARIADB_POOL_SIZE: '4'
-  }), { logger: false })
+  const app = await buildApp(
+    loadConfig({
+      MARIADB_URL: runner.db.url,
+      API_KEY: DATA_KEY,
+      ADMIN_API_KEY: ADMIN_KEY,
+      LOG_LEVEL: 'warn',
+      MARIADB_POOL_SIZE: '4'
+    }),
+    { logger: false }
+  )
   await app.ready()
   try {
     for (const c of [
       { label: `user ${o.smallUserRows} rows`, filter: { user_id: SMALL_USER_BASE }, best: 'exact' as const },
       { label: `user ${o.largeUserRows} rows`, filter: { user_id: LARGE_USER }, best: 'index' as const }
     ]) {
-      const { plan } = await runner.provider.explainSearch({ ...c.filter, vector: runner.queries[0], limit: 10, min_score: 0 })
+      const { plan } = await runner.provider.explainSearch({
+        ...c.filter,
+        vector: runner.queries[0],
+        limit: 10,
+        min_score: 0
+      })
       const samples = new Map<ProfileMethod, number[]>()
-      const push = (m: ProfileMethod, ms: number): void => { samples.set(m, [...(samples.get(m) ?? []), ms]) }
-      const methods: Array<Exclude<ProfileMethod, 'took'>> = ['live', 'gateway', 'inject', 'router', 'provider', 'gateway-sql', 'gateway-sql-x', 'best']
+      const push = (m: ProfileMethod, ms: number): void => {
+        samples.set(m, [...(samples.get(m) ?? []), ms])
+      }
+      const methods: Array<Exclude<ProfileMethod, 'took'>> = [
+        'live',
+        'gateway',
+        'inject',
+        'router',
+        'provider',
+        'gateway-sql',
+        'gateway-sql-x',
+        'best'
+      ]
       let executeWorks = true
       for (let i = -o.warmup; i < n; i++) {
         const qi = (i + runner.queries.length) % runner.queries.length
         const query = { ...c.filter, vector: runner.queries[qi], limit: 10, min_score: 0 }
         const planned = (await runner.provider.explainSearch(query)).plan
-        const sql = planned.kind === 'index' ? `SET STATEMENT mhnsw_ef_search = ${planned.efSearch ?? runner.config.MARIADB_EF_SEARCH} FOR ${planned.sql}` : planned.sql
+        const sql =
+          planned.kind === 'index'
+            ? `SET STATEMENT mhnsw_ef_search = ${planned.efSearch ?? runner.config.MARIADB_EF_SEARCH} FOR ${planned.sql}`
+            : planned.sql
         const rotation = ((i % methods.length) + methods.length) % methods.length
         for (const m of [...methods.slice(rotation), ...methods.slice(0, rotation)]) {
           let ms: number
@@ -85,10 +118,16 @@ export async function profileSearch (runner: SearchRunner, o: BenchOptions): Pro
             case 'inject': {
               const body = runner.searchBody(qi, c.filter)
               started = performance.now()
-              const res = await app.inject({ method: 'POST', url: '/search', headers: { ...dataHeaders, 'content-type': 'application/json' }, payload: body })
+              const res = await app.inject({
+                method: 'POST',
+                url: '/search',
+                headers: { ...dataHeaders, 'content-type': 'application/json' },
+                payload: body
+              })
               JSON.parse(res.body)
               ms = performance.now() - started
-              if (res.statusCode !== 200) throw new Error(`inject POST /search: ${res.statusCode} ${res.body.slice(0, 200)}`)
+              if (res.statusCode !== 200)
+                throw new Error(`inject POST /search: ${res.statusCode} ${res.body.slice(0, 200)}`)
               break
             }
             case 'router':
@@ -137,15 +176,32 @@ export async function profileSearch (runner: SearchRunner, o: BenchOptions): Pro
 
   // what the handler does per request, in this process
   const body = runner.searchBody(0, { user_id: SMALL_USER_BASE })
-  const ajv = new Ajv({ coerceTypes: false, useDefaults: true, removeAdditional: false, allErrors: false, strict: false })
+  const ajv = new Ajv({
+    coerceTypes: false,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+    strict: false
+  })
   addFormats.default(ajv)
   const validate = ajv.compile(searchBody(1024))
   const parsed = JSON.parse(body) as { vector: number[] }
-  if (validate(JSON.parse(body)) !== true) throw new Error(`profile: the search body does not validate: ${ajv.errorsText(validate.errors)}`)
+  if (validate(JSON.parse(body)) !== true)
+    throw new Error(`profile: the search body does not validate: ${ajv.errorsText(validate.errors)}`)
   const reply = {
     results: Array.from({ length: 10 }, (_, i) => ({
-      point_id: `doc_1_${i}_0`, user_id: 1, file_id: i, chunk_index: 0, group_key: 'G1', file_type: 0, start_line: 0, end_line: 39,
-      text: 'x'.repeat(400), created: 1_760_000_000, score: 0.8123456789, provider: 'mariadb'
+      point_id: `doc_1_${i}_0`,
+      user_id: 1,
+      file_id: i,
+      chunk_index: 0,
+      group_key: 'G1',
+      file_type: 0,
+      start_line: 0,
+      end_line: 39,
+      text: 'x'.repeat(400),
+      created: 1_760_000_000,
+      score: 0.8123456789,
+      provider: 'mariadb'
     })),
     providers_queried: ['mariadb'],
     providers_unavailable: [],

@@ -5,7 +5,19 @@
 // `active` (Qdrant only) and `merged` (both providers in parallel, merged by key),
 // alternating blocks of queries between the two modes.
 import { ClusterModel, chunksBody, makeChunk, queryVectors, type BenchChunk } from './data.ts'
-import { adminHeaders, createDatabase, dataHeaders, httpJson, httpRequest, log, sleep, startEmulator, startGateway, type EmulatorProcess, type Gateway } from './harness.ts'
+import {
+  adminHeaders,
+  createDatabase,
+  dataHeaders,
+  httpJson,
+  httpRequest,
+  log,
+  sleep,
+  startEmulator,
+  startGateway,
+  type EmulatorProcess,
+  type Gateway
+} from './harness.ts'
 import type { BenchOptions } from './options.ts'
 import { ratio, summarize, type Summary } from './stats.ts'
 
@@ -14,11 +26,21 @@ export type ReadMode = 'active' | 'merged'
 export interface ReadModeResult {
   users: number
   chunksPerUser: number
-  perProvider: { mariadb: number, qdrant: number }
+  perProvider: { mariadb: number; qdrant: number }
   activeProvider: 'qdrant'
   queries: number
   block: number
-  modes: Record<ReadMode, { latency: Summary, took: Summary, results: number, fromMariadb: number, fromQdrant: number, providersQueried: string }>
+  modes: Record<
+    ReadMode,
+    {
+      latency: Summary
+      took: Summary
+      results: number
+      fromMariadb: number
+      fromQdrant: number
+      providersQueried: string
+    }
+  >
   ratioP50: number
   ratioP95: number
   gatewayPeakRss: number
@@ -27,7 +49,7 @@ export interface ReadModeResult {
 
 const FIRST_USER = 2001
 
-async function waitForSetting (url: string, key: 'active_provider' | 'read_mode', value: string): Promise<void> {
+async function waitForSetting(url: string, key: 'active_provider' | 'read_mode', value: string): Promise<void> {
   const deadline = Date.now() + 10_000
   for (;;) {
     const caps = await httpJson(url, 'GET', '/capabilities')
@@ -37,36 +59,54 @@ async function waitForSetting (url: string, key: 'active_provider' | 'read_mode'
   }
 }
 
-async function store (url: string, chunks: BenchChunk[]): Promise<void> {
+async function store(url: string, chunks: BenchChunk[]): Promise<void> {
   for (let i = 0; i < chunks.length; i += 1000) {
     const answer = await httpRequest(url, 'POST', '/chunks', chunksBody(chunks.slice(i, i + 1000)), dataHeaders)
     if (answer.status !== 200) throw new Error(`POST /chunks answered ${answer.status}: ${answer.body.slice(0, 300)}`)
   }
 }
 
-export async function runReadModeSection (o: BenchOptions): Promise<ReadModeResult> {
+export async function runReadModeSection(o: BenchOptions): Promise<ReadModeResult> {
   const model = new ClusterModel(o.seed + 100, { dimension: 1024 })
   const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_readmodes`, o.keep, 2)
   let emulator: EmulatorProcess | undefined
   let gateway: Gateway | undefined
   try {
     emulator = await startEmulator()
-    gateway = await startGateway({ MARIADB_URL: db.url, QDRANT_URL: emulator.url, QDRANT_COLLECTION: 'bench_read_modes', SETTINGS_CACHE_MS: '1000' })
+    gateway = await startGateway({
+      MARIADB_URL: db.url,
+      QDRANT_URL: emulator.url,
+      QDRANT_COLLECTION: 'bench_read_modes',
+      SETTINGS_CACHE_MS: '1000'
+    })
     const users = Array.from({ length: o.readModeUsers }, (_, i) => FIRST_USER + i)
     const perUser = o.readModeChunksPerUser
     const half = Math.floor(perUser / 2 / 20) * 20 // whole files
-    log(`B: ${users.length} users x ${perUser} chunks: first ${half} of each under mariadb, then switch, the rest under qdrant (emulator)`)
-    for (const u of users) await store(gateway.url, Array.from({ length: half }, (_, k) => makeChunk(model, o.seed, u, k)))
+    log(
+      `B: ${users.length} users x ${perUser} chunks: first ${half} of each under mariadb, then switch, the rest under qdrant (emulator)`
+    )
+    for (const u of users)
+      await store(
+        gateway.url,
+        Array.from({ length: half }, (_, k) => makeChunk(model, o.seed, u, k))
+      )
     await httpJson(gateway.url, 'PUT', '/admin/vector-storage/provider', { provider: 'qdrant' }, adminHeaders)
     await waitForSetting(gateway.url, 'active_provider', 'qdrant')
-    for (const u of users) await store(gateway.url, Array.from({ length: perUser - half }, (_, k) => makeChunk(model, o.seed, u, half + k)))
+    for (const u of users)
+      await store(
+        gateway.url,
+        Array.from({ length: perUser - half }, (_, k) => makeChunk(model, o.seed, u, half + k))
+      )
     const stats = await httpJson(gateway.url, 'GET', `/stats?user_id=${users[0]}`)
     if (stats.providers.mariadb !== half || stats.providers.qdrant !== perUser - half) {
       throw new Error(`B: unexpected split for user ${users[0]}: ${JSON.stringify(stats.providers)}`)
     }
 
     const queries = queryVectors(model, o.seed + 9, 64)
-    const samples: Record<ReadMode, { ms: number[], took: number[], results: number, mariadb: number, qdrant: number, queried: Set<string> }> = {
+    const samples: Record<
+      ReadMode,
+      { ms: number[]; took: number[]; results: number; mariadb: number; qdrant: number; queried: Set<string> }
+    > = {
       active: { ms: [], took: [], results: 0, mariadb: 0, qdrant: 0, queried: new Set() },
       merged: { ms: [], took: [], results: 0, mariadb: 0, qdrant: 0, queried: new Set() }
     }
@@ -81,35 +121,53 @@ export async function runReadModeSection (o: BenchOptions): Promise<ReadModeResu
         await waitForSetting(gateway.url, 'read_mode', mode)
         for (let i = 0; i < (r < 0 ? o.warmup : block); i++) {
           const q = n++
-          const body = JSON.stringify({ user_id: users[q % users.length], vector: queries[q % queries.length], limit: 10, min_score: 0 })
+          const body = JSON.stringify({
+            user_id: users[q % users.length],
+            vector: queries[q % queries.length],
+            limit: 10,
+            min_score: 0
+          })
           const started = performance.now()
           const answer = await httpRequest(gateway.url, 'POST', '/search', body, dataHeaders)
-          const parsed = JSON.parse(answer.body) as { results: Array<{ provider: string }>, providers_queried: string[], took_ms: number }
+          const parsed = JSON.parse(answer.body) as {
+            results: Array<{ provider: string }>
+            providers_queried: string[]
+            took_ms: number
+          }
           const ms = performance.now() - started
-          if (answer.status !== 200) throw new Error(`POST /search answered ${answer.status}: ${answer.body.slice(0, 300)}`)
+          if (answer.status !== 200)
+            throw new Error(`POST /search answered ${answer.status}: ${answer.body.slice(0, 300)}`)
           if (r < 0) continue
           const s = samples[mode]
           s.ms.push(ms)
           s.took.push(parsed.took_ms)
           s.results += parsed.results.length
-          for (const hit of parsed.results) { if (hit.provider === 'mariadb') s.mariadb++; else s.qdrant++ }
+          for (const hit of parsed.results) {
+            if (hit.provider === 'mariadb') s.mariadb++
+            else s.qdrant++
+          }
           s.queried.add([...parsed.providers_queried].sort().join('+'))
         }
       }
     }
     const gatewayPeakRss = Math.max(gateway.memory.peak(), await gateway.stop())
     gateway = undefined
-    const modes = Object.fromEntries((['active', 'merged'] as const).map(m => {
-      const s = samples[m]
-      return [m, {
-        latency: summarize(s.ms),
-        took: summarize(s.took),
-        results: s.results / s.ms.length,
-        fromMariadb: s.mariadb / s.ms.length,
-        fromQdrant: s.qdrant / s.ms.length,
-        providersQueried: [...s.queried].join(', ')
-      }]
-    })) as ReadModeResult['modes']
+    const modes = Object.fromEntries(
+      (['active', 'merged'] as const).map(m => {
+        const s = samples[m]
+        return [
+          m,
+          {
+            latency: summarize(s.ms),
+            took: summarize(s.took),
+            results: s.results / s.ms.length,
+            fromMariadb: s.mariadb / s.ms.length,
+            fromQdrant: s.qdrant / s.ms.length,
+            providersQueried: [...s.queried].join(', ')
+          }
+        ]
+      })
+    ) as ReadModeResult['modes']
     return {
       users: users.length,
       chunksPerUser: perUser,

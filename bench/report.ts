@@ -12,7 +12,7 @@ export interface RunResults {
   started: string
   finished?: string
   durationS?: number
-  machine: { cpus: number, cpuModel: string, memGiB: number, node: string, mariadb: string }
+  machine: { cpus: number; cpuModel: string; memGiB: number; node: string; mariadb: string }
   options: Record<string, unknown>
   search?: SearchSectionResult
   readModes?: ReadModeResult
@@ -20,7 +20,7 @@ export interface RunResults {
   migration?: MigrationResult
   ingest?: IngestSectionResult
   shares?: ShareSectionResult
-  errors: Array<{ section: string, error: string }>
+  errors: Array<{ section: string; error: string }>
 }
 
 export interface TargetRow {
@@ -30,35 +30,40 @@ export interface TargetRow {
   result: 'PASS' | 'MISS' | 'info'
 }
 
-export function table (header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
+export function table(header: string[], rows: string[][], align?: Array<'l' | 'r'>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map(r => (r[i] ?? '').length)))
-  const a = align ?? header.map((_, i) => i === 0 ? 'l' : 'r')
-  const line = (cells: string[]): string => '  ' + cells.map((c, i) => a[i] === 'l' ? (c ?? '').padEnd(widths[i]) : (c ?? '').padStart(widths[i])).join('  ').trimEnd()
+  const a = align ?? header.map((_, i) => (i === 0 ? 'l' : 'r'))
+  const line = (cells: string[]): string =>
+    '  ' +
+    cells
+      .map((c, i) => (a[i] === 'l' ? (c ?? '').padEnd(widths[i]) : (c ?? '').padStart(widths[i])))
+      .join('  ')
+      .trimEnd()
   return [line(header), '  ' + widths.map(w => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n')
 }
 
-export function ms (x: number | undefined): string {
+export function ms(x: number | undefined): string {
   if (x === undefined || !Number.isFinite(x)) return '-'
   return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2)
 }
 
-function pp (s: Summary | undefined): string {
+function pp(s: Summary | undefined): string {
   return s === undefined ? '-' : `${ms(s.p50)} / ${ms(s.p95)}`
 }
 
-export function int (x: number): string {
+export function int(x: number): string {
   return Number.isFinite(x) ? Math.round(x).toLocaleString('en-US') : '-'
 }
 
-function x2 (x: number): string {
+function x2(x: number): string {
   return Number.isFinite(x) ? x.toFixed(2) : '-'
 }
 
-function mib (bytes: number): string {
+function mib(bytes: number): string {
   return Number.isFinite(bytes) ? `${(bytes / MiB).toFixed(0)} MiB` : '-'
 }
 
-function cellRow (c: CellResult): string[] {
+function cellRow(c: CellResult): string[] {
   return [
     c.label,
     c.vectorIndex ? 'yes' : 'no',
@@ -76,97 +81,247 @@ function cellRow (c: CellResult): string[] {
   ]
 }
 
-export function searchReport (s: SearchSectionResult): string {
+export function searchReport(s: SearchSectionResult): string {
   const out: string[] = []
   const l = s.layout
-  out.push(`A. MariaDB search (issues 2, 5): ${int(l.rows)} rows (1 user x ${int(l.largeUserRows)}, ${l.smallUsers} users x ${int(l.smallUserRows)}; ` +
-    `rows interleaved), ${l.dimension}-d clustered vectors; MariaDB ${s.server.version}, buffer pool ${mib(Number(s.server.innodb_buffer_pool_size))}, ` +
-    `mhnsw_max_cache_size ${mib(Number(s.server.mhnsw_max_cache_size))}`)
+  out.push(
+    `A. MariaDB search (issues 2, 5): ${int(l.rows)} rows (1 user x ${int(l.largeUserRows)}, ${l.smallUsers} users x ${int(l.smallUserRows)}; ` +
+      `rows interleaved), ${l.dimension}-d clustered vectors; MariaDB ${s.server.version}, buffer pool ${mib(Number(s.server.innodb_buffer_pool_size))}, ` +
+      `mhnsw_max_cache_size ${mib(Number(s.server.mhnsw_max_cache_size))}`
+  )
   out.push('')
   out.push('Ingest (fresh table, no vector index)')
-  const cpuPer1000 = (r: typeof s.directIngest, name: string): string => r.cpu?.[name] === undefined ? '-' : (r.cpu[name] * 1000 / (r.chunks / 1000)).toFixed(0)
-  const directRow = (label: string, r: typeof s.directIngest): string[] =>
-    [label, int(r.chunks), (r.ms / 1000).toFixed(1), int(r.chunksPerSecond), cpuPer1000(r, 'mariadb'), '-', cpuPer1000(r, 'bench')]
-  out.push(table(['path', 'chunks', 'seconds', 'chunks/s', 'CPU ms/1000 chunks: mariadbd', 'gateway', 'bench client'], [
-    directRow(`direct binary prepared insert, main load, ${s.directIngest.concurrency} connections`, s.directIngest),
-    directRow(`direct, the gateway's rows, fresh table, ${s.directSame.concurrency} connections`, s.directSame),
-    directRow('direct, the gateway\'s rows, fresh table, 1 connection', s.directSingle),
-    [`gateway POST /chunks, ${s.gatewayIngest.batch}-chunk batches, ${s.gatewayIngest.concurrency} clients`, int(s.gatewayIngest.chunks), (s.gatewayIngest.ms / 1000).toFixed(1), int(s.gatewayIngest.chunksPerSecond),
-      cpuPer1000(s.gatewayIngest, 'mariadb'), cpuPer1000(s.gatewayIngest, 'gateway'), cpuPer1000(s.gatewayIngest, 'bench')]
-  ], ['l', 'r', 'r', 'r', 'r', 'r', 'r']))
-  out.push(`  ratio gateway/direct (same rows, same concurrency): ${x2(s.ingestRatio)} (target >= 0.80); ` +
-    `against one direct connection: ${x2(s.gatewayIngest.chunksPerSecond / s.directSingle.chunksPerSecond)}`)
+  const cpuPer1000 = (r: typeof s.directIngest, name: string): string =>
+    r.cpu?.[name] === undefined ? '-' : ((r.cpu[name] * 1000) / (r.chunks / 1000)).toFixed(0)
+  const directRow = (label: string, r: typeof s.directIngest): string[] => [
+    label,
+    int(r.chunks),
+    (r.ms / 1000).toFixed(1),
+    int(r.chunksPerSecond),
+    cpuPer1000(r, 'mariadb'),
+    '-',
+    cpuPer1000(r, 'bench')
+  ]
+  out.push(
+    table(
+      ['path', 'chunks', 'seconds', 'chunks/s', 'CPU ms/1000 chunks: mariadbd', 'gateway', 'bench client'],
+      [
+        directRow(
+          `direct binary prepared insert, main load, ${s.directIngest.concurrency} connections`,
+          s.directIngest
+        ),
+        directRow(`direct, the gateway's rows, fresh table, ${s.directSame.concurrency} connections`, s.directSame),
+        directRow("direct, the gateway's rows, fresh table, 1 connection", s.directSingle),
+        [
+          `gateway POST /chunks, ${s.gatewayIngest.batch}-chunk batches, ${s.gatewayIngest.concurrency} clients`,
+          int(s.gatewayIngest.chunks),
+          (s.gatewayIngest.ms / 1000).toFixed(1),
+          int(s.gatewayIngest.chunksPerSecond),
+          cpuPer1000(s.gatewayIngest, 'mariadb'),
+          cpuPer1000(s.gatewayIngest, 'gateway'),
+          cpuPer1000(s.gatewayIngest, 'bench')
+        ]
+      ],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r']
+    )
+  )
+  out.push(
+    `  ratio gateway/direct (same rows, same concurrency): ${x2(s.ingestRatio)} (target >= 0.80); ` +
+      `against one direct connection: ${x2(s.gatewayIngest.chunksPerSecond / s.directSingle.chunksPerSecond)}`
+  )
   out.push('')
-  out.push(`Cosine vector index, M=${s.indexBuild.m}, built after the load: ${(s.indexBuild.ms / 1000).toFixed(1)} s` +
-    (s.indexBuild.warnings.length > 0 ? `\n  warnings: ${s.indexBuild.warnings.join(' | ')}` : ''))
+  out.push(
+    `Cosine vector index, M=${s.indexBuild.m}, built after the load: ${(s.indexBuild.ms / 1000).toFixed(1)} s` +
+      (s.indexBuild.warnings.length > 0 ? `\n  warnings: ${s.indexBuild.warnings.join(' | ')}` : '')
+  )
   out.push('')
-  out.push(`Search latency, ms p50 / p95 (${s.queries} queries per cell after ${s.warmup} warm-up, methods interleaved query by query, LIMIT 10)`)
-  out.push(table(
-    ['filter', 'v-index', 'gateway HTTP', 'exact (direct)', 'index (direct)', 'plain (direct)', 'best', 'gw/best p50 (p95)', 'gw-best ms', 'gw took', 'gw CPU/req', 'gw plan', 'MariaDB plain plan'],
-    s.cells.map(cellRow),
-    ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l', 'l']))
-  out.push('  gateway = POST /search over HTTP keep-alive incl. JSON; exact = IGNORE INDEX(vector index); index = FORCE INDEX + same mhnsw_ef_search as the gateway;')
-  out.push('  plain = no hints (MariaDB\'s own choice, default ef_search); gw took = took_ms inside the gateway handler;')
-  out.push(`  gw CPU/req = CPU ms of the gateway process per search request (its idle rate of ${ms(s.idleGatewayCpuMsPerSecond)} ms/s taken off)`)
+  out.push(
+    `Search latency, ms p50 / p95 (${s.queries} queries per cell after ${s.warmup} warm-up, methods interleaved query by query, LIMIT 10)`
+  )
+  out.push(
+    table(
+      [
+        'filter',
+        'v-index',
+        'gateway HTTP',
+        'exact (direct)',
+        'index (direct)',
+        'plain (direct)',
+        'best',
+        'gw/best p50 (p95)',
+        'gw-best ms',
+        'gw took',
+        'gw CPU/req',
+        'gw plan',
+        'MariaDB plain plan'
+      ],
+      s.cells.map(cellRow),
+      ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l', 'l']
+    )
+  )
+  out.push(
+    '  gateway = POST /search over HTTP keep-alive incl. JSON; exact = IGNORE INDEX(vector index); index = FORCE INDEX + same mhnsw_ef_search as the gateway;'
+  )
+  out.push(
+    "  plain = no hints (MariaDB's own choice, default ef_search); gw took = took_ms inside the gateway handler;"
+  )
+  out.push(
+    `  gw CPU/req = CPU ms of the gateway process per search request (its idle rate of ${ms(s.idleGatewayCpuMsPerSecond)} ms/s taken off)`
+  )
   const withIndex = s.cells.filter(c => c.recall !== undefined)
   if (withIndex.length > 0) {
     out.push('')
     out.push('Recall@10 against the exact plan, with the vector index')
-    out.push(table(['filter', 'gateway', 'index (direct)', 'plain (direct)'],
-      withIndex.map(c => [c.label, x2(c.recall!.gateway ?? Number.NaN), x2(c.recall!.index ?? Number.NaN), x2(c.recall!.plain ?? Number.NaN)])))
+    out.push(
+      table(
+        ['filter', 'gateway', 'index (direct)', 'plain (direct)'],
+        withIndex.map(c => [
+          c.label,
+          x2(c.recall!.gateway ?? Number.NaN),
+          x2(c.recall!.index ?? Number.NaN),
+          x2(c.recall!.plain ?? Number.NaN)
+        ])
+      )
+    )
   }
   if (s.profile !== undefined) {
     out.push('')
-    out.push('Where the gateway\'s time goes (with the vector index; ms p50 / p95, interleaved per query)')
-    out.push(table(['filter', 'gw plan', 'GET /health/live', 'gateway HTTP', 'took_ms', 'app.inject', 'router.search', 'provider.search', 'gw SQL query()', 'gw SQL execute()', 'best direct'],
-      s.profile.cases.map(c => [c.label, c.plan.split(':')[0], pp(c.latency.live), pp(c.latency.gateway), pp(c.latency.took), pp(c.latency.inject), pp(c.latency.router),
-        pp(c.latency.provider), pp(c.latency['gateway-sql']), pp(c.latency['gateway-sql-x']), `${pp(c.latency.best)} ${c.best}`]),
-      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']))
-    out.push('  layers: gateway HTTP (child process, real socket) > app.inject (same app in this process, no socket) > router.search > provider.search > its SQL')
+    out.push("Where the gateway's time goes (with the vector index; ms p50 / p95, interleaved per query)")
+    out.push(
+      table(
+        [
+          'filter',
+          'gw plan',
+          'GET /health/live',
+          'gateway HTTP',
+          'took_ms',
+          'app.inject',
+          'router.search',
+          'provider.search',
+          'gw SQL query()',
+          'gw SQL execute()',
+          'best direct'
+        ],
+        s.profile.cases.map(c => [
+          c.label,
+          c.plan.split(':')[0],
+          pp(c.latency.live),
+          pp(c.latency.gateway),
+          pp(c.latency.took),
+          pp(c.latency.inject),
+          pp(c.latency.router),
+          pp(c.latency.provider),
+          pp(c.latency['gateway-sql']),
+          pp(c.latency['gateway-sql-x']),
+          `${pp(c.latency.best)} ${c.best}`
+        ]),
+        ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r']
+      )
+    )
+    out.push(
+      '  layers: gateway HTTP (child process, real socket) > app.inject (same app in this process, no socket) > router.search > provider.search > its SQL'
+    )
     const m = s.profile.micro
-    out.push(`  per request in-process: JSON.parse of the ${(m.bodyBytes / 1024).toFixed(1)} KiB body ${m.jsonParseUs.toFixed(0)} us, ` +
-      `ajv validation ${m.validateUs.toFixed(0)} us, encodeVector ${m.encodeVectorUs.toFixed(0)} us, JSON.stringify of a 10-hit reply ${m.stringifyReplyUs.toFixed(0)} us`)
+    out.push(
+      `  per request in-process: JSON.parse of the ${(m.bodyBytes / 1024).toFixed(1)} KiB body ${m.jsonParseUs.toFixed(0)} us, ` +
+        `ajv validation ${m.validateUs.toFixed(0)} us, encodeVector ${m.encodeVectorUs.toFixed(0)} us, JSON.stringify of a 10-hit reply ${m.stringifyReplyUs.toFixed(0)} us`
+    )
   }
   return out.join('\n')
 }
 
-export function readModeReport (r: ReadModeResult): string {
+export function readModeReport(r: ReadModeResult): string {
   const out: string[] = []
-  out.push(`B. Read modes (issue 3): ${r.users} users x ${r.chunksPerUser} chunks, ${r.perProvider.mariadb} each in MariaDB (stored before the switch) ` +
-    `and ${r.perProvider.qdrant} in Qdrant (after); active provider qdrant.`)
-  out.push('   NOTE: Qdrant is the project\'s in-process REST emulator (test support code) in a child process, not a real Qdrant server.')
-  out.push(table(['read mode', 'p50 ms', 'p95 ms', 'took p50', 'hits/query', 'from mariadb', 'from qdrant', 'providers queried'],
-    (['active', 'merged'] as const).map(m => {
-      const x = r.modes[m]
-      return [m, ms(x.latency.p50), ms(x.latency.p95), ms(x.took.p50), x.results.toFixed(1), x.fromMariadb.toFixed(1), x.fromQdrant.toFixed(1), x.providersQueried]
-    }), ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']))
-  out.push(`  ${r.queries} queries per mode in alternating blocks of ${r.block}; merged/active p50 ${x2(r.ratioP50)}, p95 ${x2(r.ratioP95)}`)
+  out.push(
+    `B. Read modes (issue 3): ${r.users} users x ${r.chunksPerUser} chunks, ${r.perProvider.mariadb} each in MariaDB (stored before the switch) ` +
+      `and ${r.perProvider.qdrant} in Qdrant (after); active provider qdrant.`
+  )
+  out.push(
+    "   NOTE: Qdrant is the project's in-process REST emulator (test support code) in a child process, not a real Qdrant server."
+  )
+  out.push(
+    table(
+      ['read mode', 'p50 ms', 'p95 ms', 'took p50', 'hits/query', 'from mariadb', 'from qdrant', 'providers queried'],
+      (['active', 'merged'] as const).map(m => {
+        const x = r.modes[m]
+        return [
+          m,
+          ms(x.latency.p50),
+          ms(x.latency.p95),
+          ms(x.took.p50),
+          x.results.toFixed(1),
+          x.fromMariadb.toFixed(1),
+          x.fromQdrant.toFixed(1),
+          x.providersQueried
+        ]
+      }),
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'l']
+    )
+  )
+  out.push(
+    `  ${r.queries} queries per mode in alternating blocks of ${r.block}; merged/active p50 ${x2(r.ratioP50)}, p95 ${x2(r.ratioP95)}`
+  )
   return out.join('\n')
 }
 
-export function switchReport (r: SwitchResult): string {
+export function switchReport(r: SwitchResult): string {
   return [
     `C. Switch propagation (issue 3): 2 gateway processes, one database, SETTINGS_CACHE_MS=${r.cacheMs}; switch via A, B polled every 5 ms`,
-    table(['measured from', 'median ms', 'p95 ms', 'max ms', 'switches'], [
-      ['A\'s answer to PUT /provider', ms(r.afterAnswer.p50), ms(r.afterAnswer.p95), ms(r.afterAnswer.max), String(r.switches)],
-      ['sending the PUT', ms(r.afterRequest.p50), ms(r.afterRequest.p95), ms(r.afterRequest.max), String(r.switches)]
-    ]),
+    table(
+      ['measured from', 'median ms', 'p95 ms', 'max ms', 'switches'],
+      [
+        [
+          "A's answer to PUT /provider",
+          ms(r.afterAnswer.p50),
+          ms(r.afterAnswer.p95),
+          ms(r.afterAnswer.max),
+          String(r.switches)
+        ],
+        ['sending the PUT', ms(r.afterRequest.p50), ms(r.afterRequest.p95), ms(r.afterRequest.max), String(r.switches)]
+      ]
+    ),
     `  replica A itself served the new provider right after answering: ${r.switchingReplicaImmediate ? 'yes' : 'NO'}`
   ].join('\n')
 }
 
-export function migrationReport (r: MigrationResult): string {
+export function migrationReport(r: MigrationResult): string {
   const m = r.migration
   return [
     `D. Migration mariadb -> qdrant (issue 4): ${int(r.chunks)} chunks x 1024-d, ${r.users} users, batch ${r.batch}; Qdrant = in-process emulator in its own process`,
-    table(['what', 'chunks/s', 'seconds', 'note'], [
-      ['raw read of the source (provider.scan, no writes)', int(r.rawRead.chunksPerSecond), (r.rawRead.ms / 1000).toFixed(1), 'bench process'],
-      ['migration engine, steady (10%..90% of progress)', int(m.chunksPerSecondSteady), '', 'gateway process'],
-      ['migration engine, started_at..completed_at', int(m.chunksPerSecondEngine), (m.engineMs / 1000).toFixed(1), 'incl. planning, verification'],
-      ['migration, POST .. completed (wall)', int(m.chunksPerSecondWall), (m.wallMs / 1000).toFixed(1), 'incl. runner start delay'],
-      ['reported by the API (last poll)', m.reportedChunksPerSecond === null ? '-' : int(m.reportedChunksPerSecond), '', '']
-    ], ['l', 'r', 'r', 'l']),
-    `  CPU seconds during the migration: ${Object.entries(m.cpu).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')} (wall ${(m.wallMs / 1000).toFixed(1)} s, 2 cores)`,
+    table(
+      ['what', 'chunks/s', 'seconds', 'note'],
+      [
+        [
+          'raw read of the source (provider.scan, no writes)',
+          int(r.rawRead.chunksPerSecond),
+          (r.rawRead.ms / 1000).toFixed(1),
+          'bench process'
+        ],
+        ['migration engine, steady (10%..90% of progress)', int(m.chunksPerSecondSteady), '', 'gateway process'],
+        [
+          'migration engine, started_at..completed_at',
+          int(m.chunksPerSecondEngine),
+          (m.engineMs / 1000).toFixed(1),
+          'incl. planning, verification'
+        ],
+        [
+          'migration, POST .. completed (wall)',
+          int(m.chunksPerSecondWall),
+          (m.wallMs / 1000).toFixed(1),
+          'incl. runner start delay'
+        ],
+        [
+          'reported by the API (last poll)',
+          m.reportedChunksPerSecond === null ? '-' : int(m.reportedChunksPerSecond),
+          '',
+          ''
+        ]
+      ],
+      ['l', 'r', 'r', 'l']
+    ),
+    `  CPU seconds during the migration: ${Object.entries(m.cpu)
+      .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+      .join(', ')} (wall ${(m.wallMs / 1000).toFixed(1)} s, 2 cores)`,
     `  status ${m.status}${m.error !== null ? ` (${m.error})` : ''}; migrated ${int(m.migratedChunks)}, target holds ${int(m.targetCount)}; ` +
       `engine steady / raw read = ${x2(r.ratio)}`,
     `  gateway RSS: idle ${mib(r.memory.idleRss)}, peak during the migration ${mib(r.memory.peakRss)} (VmHWM ${mib(r.memory.hwm)}); ` +
@@ -174,66 +329,141 @@ export function migrationReport (r: MigrationResult): string {
   ].join('\n')
 }
 
-export function ingestReport (r: IngestSectionResult): string {
-  const cpu = (x: IngestSectionResult['direct'], name: string): string => x.cpu?.[name] === undefined ? '-' : (x.cpu[name] * 1000 / (x.chunks / 1000)).toFixed(0)
-  const row = (label: string, x: IngestSectionResult['direct']): string[] =>
-    [label, int(x.chunks), (x.ms / 1000).toFixed(1), int(x.chunksPerSecond), x2(x.chunksPerSecond / r.direct.chunksPerSecond), cpu(x, 'mariadb'), cpu(x, 'gateway'), cpu(x, 'bench')]
+export function ingestReport(r: IngestSectionResult): string {
+  const cpu = (x: IngestSectionResult['direct'], name: string): string =>
+    x.cpu?.[name] === undefined ? '-' : ((x.cpu[name] * 1000) / (x.chunks / 1000)).toFixed(0)
+  const row = (label: string, x: IngestSectionResult['direct']): string[] => [
+    label,
+    int(x.chunks),
+    (x.ms / 1000).toFixed(1),
+    int(x.chunksPerSecond),
+    x2(x.chunksPerSecond / r.direct.chunksPerSecond),
+    cpu(x, 'mariadb'),
+    cpu(x, 'gateway'),
+    cpu(x, 'bench')
+  ]
   return [
     `I. Ingest (issue 9 §4): the same ${int(r.chunks)} 1024-d chunks, 1000 per transaction / request, ${r.clients} connections / clients, each into a fresh table`,
-    table(['path', 'chunks', 'seconds', 'chunks/s', 'ratio', 'CPU ms/1000 chunks: mariadbd', 'gateway', 'bench client'], [
-      row('direct binary prepared insert (500-row statements)', r.direct),
-      row(`gateway POST /chunks, vectors as JSON arrays (${r.json.bodyMiB.toFixed(1)} MiB/request)`, r.json),
-      row(`gateway POST /chunks, vectors as base64 float32 (${r.base64.bodyMiB.toFixed(1)} MiB/request)`, r.base64)
-    ], ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'])
+    table(
+      ['path', 'chunks', 'seconds', 'chunks/s', 'ratio', 'CPU ms/1000 chunks: mariadbd', 'gateway', 'bench client'],
+      [
+        row('direct binary prepared insert (500-row statements)', r.direct),
+        row(`gateway POST /chunks, vectors as JSON arrays (${r.json.bodyMiB.toFixed(1)} MiB/request)`, r.json),
+        row(`gateway POST /chunks, vectors as base64 float32 (${r.base64.bodyMiB.toFixed(1)} MiB/request)`, r.base64)
+      ],
+      ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']
+    )
   ].join('\n')
 }
 
-export function shareReport (r: ShareSectionResult): string {
+export function shareReport(r: ShareSectionResult): string {
   const out: string[] = []
-  out.push(`F. Search quality by tenant share (issue 12): ${int(r.rows)} rows x ${r.dimension}-d per data shape, tenants of 50%, 10%, 1%, 0.1% ` +
-    'of the table plus 50 filler users, rows interleaved, cosine index built after the load')
+  out.push(
+    `F. Search quality by tenant share (issue 12): ${int(r.rows)} rows x ${r.dimension}-d per data shape, tenants of 50%, 10%, 1%, 0.1% ` +
+      'of the table plus 50 filler users, rows interleaved, cosine index built after the load'
+  )
   out.push(`  index build: ${r.shapes.map(s => `${s.shape} ${(s.indexMs / 1000).toFixed(1)} s`).join(', ')}`)
-  out.push(`Latency ms p50 / p95 and recall@10 against exact (${r.queries} queries per cell after ${r.warmup} warm-up rounds and ${(r.learnMs / 1000).toFixed(0)} s of ` +
-    `sampling-gateway-only warm-up; methods interleaved; a method over ${(r.budgetMs / 1000).toFixed(0)} s in a cell stops, n = queries run)`)
+  out.push(
+    `Latency ms p50 / p95 and recall@10 against exact (${r.queries} queries per cell after ${r.warmup} warm-up rounds and ${(r.learnMs / 1000).toFixed(0)} s of ` +
+      `sampling-gateway-only warm-up; methods interleaved; a method over ${(r.budgetMs / 1000).toFixed(0)} s in a cell stops, n = queries run)`
+  )
   const cell = (c: ShareSectionResult['cells'][number], m: 'gateway' | 'static' | 'exact' | 'plain'): string[] => {
     const x = c.methods[m]
-    return x === undefined ? ['-', '-'] : [`${pp(x.latency)}${x.latency.n < r.queries ? ` (n ${x.latency.n})` : ''}`, Number.isFinite(x.recall) ? x.recall.toFixed(3) : '-']
+    return x === undefined
+      ? ['-', '-']
+      : [
+          `${pp(x.latency)}${x.latency.n < r.queries ? ` (n ${x.latency.n})` : ''}`,
+          Number.isFinite(x.recall) ? x.recall.toFixed(3) : '-'
+        ]
   }
-  out.push(table(
-    ['shape', 'share', 'rows', 'gateway', 'recall', 'result', 'samples (mean)', 'static gw', 'recall', 'static plan', 'exact', 'MariaDB plain', 'recall'],
-    r.cells.map(c => {
-      const g = c.methods.gateway
-      return [c.shape, `${c.share * 100}%`, int(c.rows), ...cell(c, 'gateway'), g !== undefined && g.recall >= RECALL_TARGET ? 'PASS' : 'MISS',
-        `${c.recallSamples} (${x2(c.recallSampleMean)})`, ...cell(c, 'static'), c.staticPlan.split(':')[0], cell(c, 'exact')[0], ...cell(c, 'plain')]
-    }),
-    ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'r']))
-  out.push(`  gateway = POST /search, MARIADB_RECALL_SAMPLE_RATE=${r.recallSampleRate} (shadow checks demote share bands whose measured recall is < ${RECALL_TARGET});`)
-  out.push('  static gw = POST /search with sampling off (share/cost rule only); exact = IGNORE INDEX (the truth); MariaDB plain = no hints, its own plan and ef_search;')
-  out.push('  samples = recall shadow checks the sampling gateway completed in the cell (warm-up included), mean = their mean recall')
+  out.push(
+    table(
+      [
+        'shape',
+        'share',
+        'rows',
+        'gateway',
+        'recall',
+        'result',
+        'samples (mean)',
+        'static gw',
+        'recall',
+        'static plan',
+        'exact',
+        'MariaDB plain',
+        'recall'
+      ],
+      r.cells.map(c => {
+        const g = c.methods.gateway
+        return [
+          c.shape,
+          `${c.share * 100}%`,
+          int(c.rows),
+          ...cell(c, 'gateway'),
+          g !== undefined && g.recall >= RECALL_TARGET ? 'PASS' : 'MISS',
+          `${c.recallSamples} (${x2(c.recallSampleMean)})`,
+          ...cell(c, 'static'),
+          c.staticPlan.split(':')[0],
+          cell(c, 'exact')[0],
+          ...cell(c, 'plain')
+        ]
+      }),
+      ['l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'l', 'r', 'r', 'r']
+    )
+  )
+  out.push(
+    `  gateway = POST /search, MARIADB_RECALL_SAMPLE_RATE=${r.recallSampleRate} (shadow checks demote share bands whose measured recall is < ${RECALL_TARGET});`
+  )
+  out.push(
+    '  static gw = POST /search with sampling off (share/cost rule only); exact = IGNORE INDEX (the truth); MariaDB plain = no hints, its own plan and ef_search;'
+  )
+  out.push(
+    '  samples = recall shadow checks the sampling gateway completed in the cell (warm-up included), mean = their mean recall'
+  )
   return out.join('\n')
 }
 
-export function memoryReport (res: RunResults): string {
+export function memoryReport(res: RunResults): string {
   const rows: string[][] = []
   if (res.search !== undefined) {
     const m = res.search.memory
-    rows.push(['A: ingest gateway (POST /chunks, 1000 x 1024-d per request)', mib(m.ingestGatewayIdleRss), mib(m.ingestGatewayPeakRss)])
-    rows.push(['A: search gateway (searches, index build, profile)', mib(m.searchGatewayIdleRss), mib(m.searchGatewayPeakRss)])
+    rows.push([
+      'A: ingest gateway (POST /chunks, 1000 x 1024-d per request)',
+      mib(m.ingestGatewayIdleRss),
+      mib(m.ingestGatewayPeakRss)
+    ])
+    rows.push([
+      'A: search gateway (searches, index build, profile)',
+      mib(m.searchGatewayIdleRss),
+      mib(m.searchGatewayPeakRss)
+    ])
   }
   if (res.readModes !== undefined) rows.push(['B: read-mode gateway', '-', mib(res.readModes.gatewayPeakRss)])
-  if (res.migration !== undefined) rows.push(['D: migration gateway', mib(res.migration.memory.idleRss), mib(Math.max(res.migration.memory.peakRss, res.migration.memory.hwm))])
-  return ['E. Gateway process memory (RSS of the child process: /proc/PID/status, sampled every 100 ms, and VmHWM)',
-    table(['process', 'after start', 'peak'], rows, ['l', 'r', 'r'])].join('\n')
+  if (res.migration !== undefined)
+    rows.push([
+      'D: migration gateway',
+      mib(res.migration.memory.idleRss),
+      mib(Math.max(res.migration.memory.peakRss, res.migration.memory.hwm))
+    ])
+  return [
+    'E. Gateway process memory (RSS of the child process: /proc/PID/status, sampled every 100 ms, and VmHWM)',
+    table(['process', 'after start', 'peak'], rows, ['l', 'r', 'r'])
+  ].join('\n')
 }
 
 /** Measurement slack on the switch bound: one settings load on B plus one 5 ms poll. */
 export const SWITCH_SLACK_MS = 50
 
-export function targets (res: RunResults): TargetRow[] {
+export function targets(res: RunResults): TargetRow[] {
   const rows: TargetRow[] = []
   const s = res.search
   if (s !== undefined) {
-    rows.push({ what: 'A ingest: gateway / direct chunks/s', measured: x2(s.ingestRatio), target: '>= 0.80', result: s.ingestRatio >= 0.8 ? 'PASS' : 'MISS' })
+    rows.push({
+      what: 'A ingest: gateway / direct chunks/s',
+      measured: x2(s.ingestRatio),
+      target: '>= 0.80',
+      result: s.ingestRatio >= 0.8 ? 'PASS' : 'MISS'
+    })
     for (const c of s.cells) {
       rows.push({
         what: `A search: gateway / best direct p50, ${c.label}, ${c.vectorIndex ? 'with' : 'no'} index`,
@@ -244,9 +474,19 @@ export function targets (res: RunResults): TargetRow[] {
     }
     const large = s.cells.find(c => c.vectorIndex && c.cell === 'user-large')
     if (large?.recall?.gateway !== undefined) {
-      rows.push({ what: `A recall@10 gateway vs exact, ${large.label}, with index`, measured: x2(large.recall.gateway), target: '(report)', result: 'info' })
+      rows.push({
+        what: `A recall@10 gateway vs exact, ${large.label}, with index`,
+        measured: x2(large.recall.gateway),
+        target: '(report)',
+        result: 'info'
+      })
     }
-    rows.push({ what: `A index build M=${s.indexBuild.m}, ${int(s.layout.rows)} rows`, measured: `${(s.indexBuild.ms / 1000).toFixed(1)} s`, target: '(report)', result: 'info' })
+    rows.push({
+      what: `A index build M=${s.indexBuild.m}, ${int(s.layout.rows)} rows`,
+      measured: `${(s.indexBuild.ms / 1000).toFixed(1)} s`,
+      target: '(report)',
+      result: 'info'
+    })
   }
   for (const c of res.shares?.cells ?? []) {
     const g = c.methods.gateway
@@ -259,7 +499,12 @@ export function targets (res: RunResults): TargetRow[] {
   }
   const b = res.readModes
   if (b !== undefined) {
-    rows.push({ what: 'B search p50 merged / active (Qdrant = emulator)', measured: `${x2(b.ratioP50)} (${ms(b.modes.merged.latency.p50)} vs ${ms(b.modes.active.latency.p50)} ms)`, target: '(report)', result: 'info' })
+    rows.push({
+      what: 'B search p50 merged / active (Qdrant = emulator)',
+      measured: `${x2(b.ratioP50)} (${ms(b.modes.merged.latency.p50)} vs ${ms(b.modes.active.latency.p50)} ms)`,
+      target: '(report)',
+      result: 'info'
+    })
   }
   const c = res.switching
   if (c !== undefined) {
@@ -287,8 +532,18 @@ export function targets (res: RunResults): TargetRow[] {
   }
   const d = res.migration
   if (d !== undefined) {
-    rows.push({ what: 'D migration completes with exact counts', measured: `${d.migration.status}, ${int(d.migration.targetCount)}/${int(d.chunks)}`, target: 'completed, equal', result: d.migration.status === 'completed' && d.migration.targetCount === d.chunks ? 'PASS' : 'MISS' })
-    rows.push({ what: 'D migration chunks/s (steady) / raw source read', measured: `${x2(d.ratio)} (${int(d.migration.chunksPerSecondSteady)} vs ${int(d.rawRead.chunksPerSecond)})`, target: '(report)', result: 'info' })
+    rows.push({
+      what: 'D migration completes with exact counts',
+      measured: `${d.migration.status}, ${int(d.migration.targetCount)}/${int(d.chunks)}`,
+      target: 'completed, equal',
+      result: d.migration.status === 'completed' && d.migration.targetCount === d.chunks ? 'PASS' : 'MISS'
+    })
+    rows.push({
+      what: 'D migration chunks/s (steady) / raw source read',
+      measured: `${x2(d.ratio)} (${int(d.migration.chunksPerSecondSteady)} vs ${int(d.rawRead.chunksPerSecond)})`,
+      target: '(report)',
+      result: 'info'
+    })
     rows.push({
       what: 'D gateway memory flat during migration (2nd-half peak - 1st-half peak)',
       measured: `${(d.memory.growth / MiB).toFixed(0)} MiB (peak ${mib(d.memory.peakRss)})`,
@@ -299,14 +554,21 @@ export function targets (res: RunResults): TargetRow[] {
   return rows
 }
 
-export function summaryReport (res: RunResults): string {
+export function summaryReport(res: RunResults): string {
   const rows = targets(res)
-  const lines = ['SUMMARY', table(['check', 'measured', 'target', 'result'], rows.map(r => [r.what, r.measured, r.target, r.result]), ['l', 'r', 'r', 'l'])]
+  const lines = [
+    'SUMMARY',
+    table(
+      ['check', 'measured', 'target', 'result'],
+      rows.map(r => [r.what, r.measured, r.target, r.result]),
+      ['l', 'r', 'r', 'l']
+    )
+  ]
   for (const e of res.errors) lines.push(`  ERROR in ${e.section}: ${e.error}`)
   return lines.join('\n')
 }
 
-export function fullReport (res: RunResults): string {
+export function fullReport(res: RunResults): string {
   const parts: string[] = [
     `vector-gateway benchmark, ${res.started}: ${res.machine.cpus} cores (${res.machine.cpuModel}), ${res.machine.memGiB} GiB, Node ${res.machine.node}, MariaDB ${res.machine.mariadb}`,
     'Noisy shared machine: compare the medians and ratios within this run, not absolute times across runs.'

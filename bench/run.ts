@@ -23,7 +23,7 @@ import { fullReport, type RunResults } from './report.ts'
 import { runSwitchSection } from './switch-propagation.ts'
 import { runShareSection } from './tenant-shares.ts'
 
-async function main (): Promise<number> {
+async function main(): Promise<number> {
   let options: BenchOptions | 'help'
   try {
     options = parseOptions(process.argv.slice(2))
@@ -38,10 +38,17 @@ async function main (): Promise<number> {
   const o = options
   const started = Date.now()
   const version = await ensureServer(o.serverUrl, o.localServer)
-  if (!/mariadb/i.test(version) || Number(version.split('.')[0]) < 11) throw new Error(`the benchmark needs MariaDB >= 11.7 (VECTOR); ${o.serverUrl} is ${version}`)
+  if (!/mariadb/i.test(version) || Number(version.split('.')[0]) < 11)
+    throw new Error(`the benchmark needs MariaDB >= 11.7 (VECTOR); ${o.serverUrl} is ${version}`)
   const results: RunResults = {
     started: new Date(started).toISOString(),
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '?', memGiB: Math.round(totalmem() / 2 ** 30), node: process.version, mariadb: version },
+    machine: {
+      cpus: cpus().length,
+      cpuModel: cpus()[0]?.model ?? '?',
+      memGiB: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      mariadb: version
+    },
     options: { ...o, sections: [...o.sections] },
     errors: []
   }
@@ -53,14 +60,18 @@ async function main (): Promise<number> {
     gatewayNodeFlags.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`)
     log(`--cpu-prof: gateway processes write V8 CPU profiles to ${o.cpuProf} (timings of this run are perturbed)`)
   }
-  log(`run ${o.runId}: scale ${o.scale}${o.quick ? ' (quick)' : ''}, sections ${[...o.sections].join(', ')}, MariaDB ${version} at ${o.serverUrl}`)
+  log(
+    `run ${o.runId}: scale ${o.scale}${o.quick ? ' (quick)' : ''}, sections ${[...o.sections].join(', ')}, MariaDB ${version} at ${o.serverUrl}`
+  )
 
   const section = async <K extends 'search' | 'readModes' | 'switching' | 'migration' | 'ingest' | 'shares'>(
-    name: string, key: K, fn: () => Promise<NonNullable<RunResults[K]>>
+    name: string,
+    key: K,
+    fn: () => Promise<NonNullable<RunResults[K]>>
   ): Promise<void> => {
     const t = performance.now()
     try {
-      results[key] = await fn() as RunResults[K]
+      results[key] = (await fn()) as RunResults[K]
       log(`${name} done in ${((performance.now() - t) / 1000).toFixed(0)} s`)
     } catch (err) {
       log(`${name} FAILED: ${(err as Error).stack ?? String(err)}`)
@@ -69,7 +80,8 @@ async function main (): Promise<number> {
   }
   if (o.sections.has('search')) await section('A search', 'search', async () => await runSearchSection(o))
   if (o.sections.has('read-modes')) await section('B read modes', 'readModes', async () => await runReadModeSection(o))
-  if (o.sections.has('switch')) await section('C switch propagation', 'switching', async () => await runSwitchSection(o))
+  if (o.sections.has('switch'))
+    await section('C switch propagation', 'switching', async () => await runSwitchSection(o))
   if (o.sections.has('migration')) await section('D migration', 'migration', async () => await runMigrationSection(o))
   if (o.sections.has('ingest')) await section('I ingest', 'ingest', async () => await runIngestSection(o))
   if (o.sections.has('shares')) await section('F tenant shares', 'shares', async () => await runShareSection(o))
@@ -84,9 +96,12 @@ async function main (): Promise<number> {
   writeFileSync(out.replace(/\.json$/, '') + '.txt', report + '\n')
   let profiles = ''
   if (profileDir !== undefined) {
-    for (const f of readdirSync(profileDir).filter(f => f.endsWith('.cpuprofile')).sort()) {
+    for (const f of readdirSync(profileDir)
+      .filter(f => f.endsWith('.cpuprofile'))
+      .sort()) {
       const pid = Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(f)?.[1])
-      profiles += '\n\n' + profileReport(summariseProfile(resolve(profileDir, f), 20, (gatewayStartup.get(pid) ?? 0) + 1000))
+      profiles +=
+        '\n\n' + profileReport(summariseProfile(resolve(profileDir, f), 20, (gatewayStartup.get(pid) ?? 0) + 1000))
     }
     writeFileSync(resolve(profileDir, 'summary.txt'), profiles.trim() + '\n')
   }
@@ -94,7 +109,12 @@ async function main (): Promise<number> {
   return results.errors.length > 0 ? 1 : 0
 }
 
-main().then(code => { process.exitCode = code }, err => {
-  process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`)
-  process.exitCode = 1
-})
+main().then(
+  code => {
+    process.exitCode = code
+  },
+  err => {
+    process.stderr.write(`benchmark failed: ${(err as Error).stack ?? String(err)}\n`)
+    process.exitCode = 1
+  }
+)

@@ -11,13 +11,13 @@ export interface Summary {
 }
 
 /** The p-th percentile (0..100) by linear interpolation between closest ranks. */
-export function percentile (samples: readonly number[], p: number): number {
+export function percentile(samples: readonly number[], p: number): number {
   if (samples.length === 0) return Number.NaN
   const sorted = [...samples].sort((a, b) => a - b)
   return percentileSorted(sorted, p)
 }
 
-function percentileSorted (sorted: readonly number[], p: number): number {
+function percentileSorted(sorted: readonly number[], p: number): number {
   if (sorted.length === 1) return sorted[0]
   const rank = (p / 100) * (sorted.length - 1)
   const lo = Math.floor(rank)
@@ -25,12 +25,13 @@ function percentileSorted (sorted: readonly number[], p: number): number {
   return sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo)
 }
 
-export function median (samples: readonly number[]): number {
+export function median(samples: readonly number[]): number {
   return percentile(samples, 50)
 }
 
-export function summarize (samples: readonly number[]): Summary {
-  if (samples.length === 0) return { n: 0, p50: Number.NaN, p95: Number.NaN, mean: Number.NaN, min: Number.NaN, max: Number.NaN }
+export function summarize(samples: readonly number[]): Summary {
+  if (samples.length === 0)
+    return { n: 0, p50: Number.NaN, p95: Number.NaN, mean: Number.NaN, min: Number.NaN, max: Number.NaN }
   const sorted = [...samples].sort((a, b) => a - b)
   return {
     n: sorted.length,
@@ -43,12 +44,12 @@ export function summarize (samples: readonly number[]): Summary {
 }
 
 /** a / b, NaN when either is missing. */
-export function ratio (a: number, b: number): number {
+export function ratio(a: number, b: number): number {
   return Number.isFinite(a) && Number.isFinite(b) && b !== 0 ? a / b : Number.NaN
 }
 
 /** Wall-clock milliseconds of an async call. */
-export async function timed<T> (fn: () => Promise<T>): Promise<{ ms: number, value: T }> {
+export async function timed<T>(fn: () => Promise<T>): Promise<{ ms: number; value: T }> {
   const started = performance.now()
   const value = await fn()
   return { ms: performance.now() - started, value }

@@ -3,7 +3,17 @@
 // 5 ms (GET /capabilities) until it reports the new provider. Each switch waits a
 // random 0-1000 ms first, so it lands at a random point of B's cache period.
 import { Rng } from './data.ts'
-import { adminHeaders, createDatabase, httpJson, log, sleep, startEmulator, startGateway, type EmulatorProcess, type Gateway } from './harness.ts'
+import {
+  adminHeaders,
+  createDatabase,
+  httpJson,
+  log,
+  sleep,
+  startEmulator,
+  startGateway,
+  type EmulatorProcess,
+  type Gateway
+} from './harness.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
 
@@ -16,17 +26,22 @@ export interface SwitchResult {
   afterRequest: Summary
   /** A's own view right after its answer (its cache is invalidated by its own change) */
   switchingReplicaImmediate: boolean
-  samples: Array<{ to: string, putMs: number, propagationMs: number, polls: number }>
+  samples: Array<{ to: string; putMs: number; propagationMs: number; polls: number }>
 }
 
-export async function runSwitchSection (o: BenchOptions): Promise<SwitchResult> {
+export async function runSwitchSection(o: BenchOptions): Promise<SwitchResult> {
   const cacheMs = 1000
   const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_switch`, o.keep, 2)
   let emulator: EmulatorProcess | undefined
   const gateways: Gateway[] = []
   try {
     emulator = await startEmulator()
-    const env = { MARIADB_URL: db.url, QDRANT_URL: emulator.url, QDRANT_COLLECTION: 'bench_switch', SETTINGS_CACHE_MS: String(cacheMs) }
+    const env = {
+      MARIADB_URL: db.url,
+      QDRANT_URL: emulator.url,
+      QDRANT_COLLECTION: 'bench_switch',
+      SETTINGS_CACHE_MS: String(cacheMs)
+    }
     gateways.push(await startGateway(env))
     gateways.push(await startGateway(env))
     const [a, b] = gateways
@@ -48,7 +63,10 @@ export async function runSwitchSection (o: BenchOptions): Promise<SwitchResult> 
       while (performance.now() < deadline) {
         polls++
         const caps = await httpJson(b.url, 'GET', '/capabilities')
-        if (caps.active_provider === to) { seen = performance.now(); break }
+        if (caps.active_provider === to) {
+          seen = performance.now()
+          break
+        }
         await sleep(5)
       }
       if (Number.isNaN(seen)) throw new Error(`C: replica B did not report ${to} within ${10 * cacheMs} ms`)

@@ -13,7 +13,15 @@ import { loadConfig } from '../src/config.ts'
 import { createProviders } from '../src/providers/create-providers.ts'
 import { VECTOR_INDEX } from '../src/providers/mariadb/mariadb-schema.ts'
 import {
-  ClusterModel, Rng, UniformModel, layoutRows, queryVectors, vectorBytes, type BenchChunk, type TenantLayout, type VectorModel
+  ClusterModel,
+  Rng,
+  UniformModel,
+  layoutRows,
+  queryVectors,
+  vectorBytes,
+  type BenchChunk,
+  type TenantLayout,
+  type VectorModel
 } from './data.ts'
 import { createDatabase, dataHeaders, httpRequest, log, startGateway, type Gateway } from './harness.ts'
 import { insertParams, timedDirectInsert } from './ingest.ts'
@@ -35,7 +43,7 @@ export interface ShareCell {
   share: number
   userId: number
   rows: number
-  methods: Partial<Record<ShareMethod, { latency: Summary, recall: number }>>
+  methods: Partial<Record<ShareMethod, { latency: Summary; recall: number }>>
   /** the share/cost rule's plan (the static gateway's), and why */
   staticPlan: string
   /** recall samples the sampling gateway took during this cell (warm-up included), and their mean */
@@ -52,11 +60,11 @@ export interface ShareSectionResult {
   warmup: number
   learnMs: number
   budgetMs: number
-  shapes: Array<{ shape: Shape, loadMs: number, indexMs: number }>
+  shapes: Array<{ shape: Shape; loadMs: number; indexMs: number }>
   cells: ShareCell[]
 }
 
-function layoutOf (rows: number): TenantLayout {
+function layoutOf(rows: number): TenantLayout {
   const users = SHARES.map((share, i) => ({ userId: i + 1, rows: Math.max(1, Math.round(rows * share)) }))
   const rest = rows - users.reduce((s, u) => s + u.rows, 0)
   for (let i = 0; i < FILLER_USERS; i++) {
@@ -66,18 +74,21 @@ function layoutOf (rows: number): TenantLayout {
   return { users, chunksPerFile: 20, groups: 10 }
 }
 
-function batches (rows: Iterable<BenchChunk>, size: number): BenchChunk[][] {
+function batches(rows: Iterable<BenchChunk>, size: number): BenchChunk[][] {
   const out: BenchChunk[][] = []
   let current: BenchChunk[] = []
   for (const r of rows) {
     current.push(r)
-    if (current.length === size) { out.push(current); current = [] }
+    if (current.length === size) {
+      out.push(current)
+      current = []
+    }
   }
   if (current.length > 0) out.push(current)
   return out
 }
 
-function recallOf (got: string[][], truth: string[][]): number {
+function recallOf(got: string[][], truth: string[][]): number {
   let hit = 0
   let total = 0
   got.forEach((keys, i) => {
@@ -88,7 +99,7 @@ function recallOf (got: string[][], truth: string[][]): number {
   return total === 0 ? Number.NaN : hit / total
 }
 
-export async function runShareSection (o: BenchOptions): Promise<ShareSectionResult> {
+export async function runShareSection(o: BenchOptions): Promise<ShareSectionResult> {
   const result: ShareSectionResult = {
     rows: o.shareRows,
     dimension: o.shareDimension,
@@ -102,15 +113,27 @@ export async function runShareSection (o: BenchOptions): Promise<ShareSectionRes
   }
   const layout = layoutOf(o.shareRows)
   for (const shape of ['clustered', 'unclustered'] as Shape[]) {
-    const model: VectorModel = shape === 'clustered' ? new ClusterModel(o.seed, { dimension: o.shareDimension }) : new UniformModel(o.shareDimension)
+    const model: VectorModel =
+      shape === 'clustered'
+        ? new ClusterModel(o.seed, { dimension: o.shareDimension })
+        : new UniformModel(o.shareDimension)
     const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_share_${shape}`, o.keep, 4)
     const gateways: Gateway[] = []
     try {
-      const config = loadConfig({ MARIADB_URL: db.url, MARIADB_TABLE: TABLE, AUTH_DISABLED: 'true', VECTOR_DIMENSION: String(o.shareDimension) })
+      const config = loadConfig({
+        MARIADB_URL: db.url,
+        MARIADB_TABLE: TABLE,
+        AUTH_DISABLED: 'true',
+        VECTOR_DIMENSION: String(o.shareDimension)
+      })
       const provider = createProviders(config, db.pool).mariadb
       await provider.init()
-      log(`F ${shape}: loading ${o.shareRows} rows x ${o.shareDimension}-d (tenants ${SHARES.map(s => `${s * 100}%`).join(', ')}, ${FILLER_USERS} fillers, interleaved)`)
-      const prepared = batches(layoutRows(layout, model, o.seed), 1000).map((b, i) => insertParams(b, Date.now() * 1000 + i * 1000))
+      log(
+        `F ${shape}: loading ${o.shareRows} rows x ${o.shareDimension}-d (tenants ${SHARES.map(s => `${s * 100}%`).join(', ')}, ${FILLER_USERS} fillers, interleaved)`
+      )
+      const prepared = batches(layoutRows(layout, model, o.seed), 1000).map((b, i) =>
+        insertParams(b, Date.now() * 1000 + i * 1000)
+      )
       const load = await timedDirectInsert(db.pool, TABLE, prepared, 2)
       prepared.length = 0
       log(`F ${shape}: building the cosine vector index, M=${o.indexM}`)
@@ -123,9 +146,12 @@ export async function runShareSection (o: BenchOptions): Promise<ShareSectionRes
       gateways.push(sampling)
       const plain = await startGateway(env)
       gateways.push(plain)
-      const queries = shape === 'clustered'
-        ? queryVectors(model, o.seed + 7, Math.max(o.shareQueries, 20))
-        : Array.from({ length: Math.max(o.shareQueries, 20) }, (_, i) => Array.from(model.sample(0, new Rng(o.seed, 0x51, i))))
+      const queries =
+        shape === 'clustered'
+          ? queryVectors(model, o.seed + 7, Math.max(o.shareQueries, 20))
+          : Array.from({ length: Math.max(o.shareQueries, 20) }, (_, i) =>
+              Array.from(model.sample(0, new Rng(o.seed, 0x51, i)))
+            )
       const buffers = queries.map(q => vectorBytes(q))
 
       const run = async (method: ShareMethod, qi: number, userId: number): Promise<string[]> => {
@@ -133,20 +159,26 @@ export async function runShareSection (o: BenchOptions): Promise<ShareSectionRes
           const gw = method === 'gateway' ? sampling : plain
           const body = JSON.stringify({ user_id: userId, vector: queries[qi], limit: LIMIT, min_score: 0 })
           const answer = await httpRequest(gw.url, 'POST', '/search', body, dataHeaders)
-          if (answer.status !== 200) throw new Error(`POST /search answered ${answer.status}: ${answer.body.slice(0, 300)}`)
-          return (JSON.parse(answer.body) as { results: Array<{ file_id: number, chunk_index: number }> }).results.map(r => `${r.file_id}:${r.chunk_index}`)
+          if (answer.status !== 200)
+            throw new Error(`POST /search answered ${answer.status}: ${answer.body.slice(0, 300)}`)
+          return (JSON.parse(answer.body) as { results: Array<{ file_id: number; chunk_index: number }> }).results.map(
+            r => `${r.file_id}:${r.chunk_index}`
+          )
         }
         const hint = method === 'exact' ? ` IGNORE INDEX (${VECTOR_INDEX})` : ''
-        const rows: Array<{ BMID: number, BCHUNK: number, d: number }> = await db.pool.query(
+        const rows: Array<{ BMID: number; BCHUNK: number; d: number }> = await db.pool.query(
           `SELECT BMID, BCHUNK, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${TABLE}${hint} WHERE BUID = ? ORDER BY d LIMIT ${LIMIT}`,
-          [buffers[qi], userId])
+          [buffers[qi], userId]
+        )
         // the gateway is asked for min_score 0: compare with the rows of score >= 0
         return rows.filter(r => 1 - Number(r.d) >= 0).map(r => `${r.BMID}:${r.BCHUNK}`)
       }
 
       for (const [i, share] of SHARES.entries()) {
         const { userId, rows } = layout.users[i]
-        log(`F ${shape}: tenant ${userId}, ${rows} rows (${share * 100}%): ${o.shareQueries} queries x ${METHODS.length} methods`)
+        log(
+          `F ${shape}: tenant ${userId}, ${rows} rows (${share * 100}%): ${o.shareQueries} queries x ${METHODS.length} methods`
+        )
         const before = await recallMetrics(sampling)
         // warm-up: every method, then the sampling gateway alone for learnMs (its shadow checks measure the index meanwhile)
         for (let w = 0; w < o.shareWarmup; w++) for (const m of METHODS) await run(m, w % queries.length, userId)
@@ -172,12 +204,25 @@ export async function runShareSection (o: BenchOptions): Promise<ShareSectionRes
         for (const m of METHODS) {
           const got = keys.get(m)!
           const measured = got.map((_, q) => q).filter(q => got[q] !== undefined)
-          methods[m] = { latency: summarize(samples.get(m)!), recall: recallOf(measured.map(q => got[q]), measured.map(q => truth[q])) }
+          methods[m] = {
+            latency: summarize(samples.get(m)!),
+            recall: recallOf(
+              measured.map(q => got[q]),
+              measured.map(q => truth[q])
+            )
+          }
         }
         const explainPlain: Array<{ key: string | null }> = await db.pool.query(
-          `EXPLAIN SELECT BID, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${TABLE} WHERE BUID = ? ORDER BY d LIMIT ${LIMIT}`, [buffers[0], userId])
+          `EXPLAIN SELECT BID, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${TABLE} WHERE BUID = ? ORDER BY d LIMIT ${LIMIT}`,
+          [buffers[0], userId]
+        )
         const after = await recallMetrics(sampling)
-        const { plan } = await provider.explainSearch({ user_id: userId, vector: queries[0], limit: LIMIT, min_score: 0 })
+        const { plan } = await provider.explainSearch({
+          user_id: userId,
+          vector: queries[0],
+          limit: LIMIT,
+          min_score: 0
+        })
         const recallSamples = after.count - before.count
         const cell: ShareCell = {
           shape,
@@ -191,9 +236,11 @@ export async function runShareSection (o: BenchOptions): Promise<ShareSectionRes
           plainPlan: explainPlain.map(r => r.key ?? 'no index').join(', ')
         }
         const g = methods.gateway!
-        log(`   gateway p50 ${g.latency.p50.toFixed(1)} ms recall ${g.recall.toFixed(3)} (${recallSamples} recall samples); static ${cell.staticPlan}; ` +
-          `exact p50 ${methods.exact!.latency.p50.toFixed(1)} ms; ` +
-          `plain p50 ${methods.plain!.latency.p50.toFixed(1)} ms recall ${methods.plain!.recall.toFixed(3)}`)
+        log(
+          `   gateway p50 ${g.latency.p50.toFixed(1)} ms recall ${g.recall.toFixed(3)} (${recallSamples} recall samples); static ${cell.staticPlan}; ` +
+            `exact p50 ${methods.exact!.latency.p50.toFixed(1)} ms; ` +
+            `plain p50 ${methods.plain!.latency.p50.toFixed(1)} ms recall ${methods.plain!.recall.toFixed(3)}`
+        )
         result.cells.push(cell)
       }
     } finally {
@@ -205,7 +252,7 @@ export async function runShareSection (o: BenchOptions): Promise<ShareSectionRes
 }
 
 /** Count and sum of the gateway's vg_search_recall histogram. */
-async function recallMetrics (gw: Gateway): Promise<{ count: number, sum: number }> {
+async function recallMetrics(gw: Gateway): Promise<{ count: number; sum: number }> {
   const answer = await httpRequest(gw.url, 'GET', '/metrics', undefined, {})
   const count = Number(/vg_search_recall_count\{plan="index"\} (\S+)/.exec(answer.body)?.[1] ?? 0)
   const sum = Number(/vg_search_recall_sum\{plan="index"\} (\S+)/.exec(answer.body)?.[1] ?? 0)

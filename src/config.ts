@@ -74,7 +74,7 @@ export const ConfigSchema = Type.Object({
 export type Config = Static<typeof ConfigSchema>
 
 /** Reads and validates the configuration; throws one ConfigError naming every bad variable. */
-export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const data = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))
   const problems = crossChecks(data)
   let config: Config | undefined
@@ -83,13 +83,18 @@ export function loadConfig (env: NodeJS.ProcessEnv = process.env): Config {
   } catch (err) {
     problems.unshift(...((err as { errors?: EnvProblem[] }).errors ?? []).map(describe))
   }
-  if (problems.length > 0 || config === undefined) throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
+  if (problems.length > 0 || config === undefined)
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`)
   return config
 }
 
-interface EnvProblem { instancePath: string, message?: string, params: Record<string, unknown> }
+interface EnvProblem {
+  instancePath: string
+  message?: string
+  params: Record<string, unknown>
+}
 
-function describe (e: EnvProblem): string {
+function describe(e: EnvProblem): string {
   const name = e.instancePath.replace(/^\//, '').split('/')[0]
   if (name === '') return `${String(e.params.missingProperty ?? 'environment')} is required`
   const values = e.params.allowedValues as unknown[] | undefined
@@ -98,7 +103,7 @@ function describe (e: EnvProblem): string {
 }
 
 /** Rules that span variables, checked on the raw values so they join the schema's errors. */
-function crossChecks (env: Record<string, string | undefined>): string[] {
+function crossChecks(env: Record<string, string | undefined>): string[] {
   const problems: string[] = []
   const authDisabled = env.AUTH_DISABLED === 'true' || env.AUTH_DISABLED === '1'
   if (env.API_KEY === undefined && !authDisabled) {
@@ -111,9 +116,14 @@ function crossChecks (env: Record<string, string | undefined>): string[] {
     problems.push('VECTOR_STORAGE_PROVIDER is qdrant but QDRANT_URL is not set')
   }
   const number = (name: string): number => Number(env[name])
-  if (env.QDRANT_WRITE_CONSISTENCY_FACTOR !== undefined && env.QDRANT_REPLICATION_FACTOR !== undefined &&
-    number('QDRANT_WRITE_CONSISTENCY_FACTOR') > number('QDRANT_REPLICATION_FACTOR')) {
-    problems.push('QDRANT_WRITE_CONSISTENCY_FACTOR must not exceed QDRANT_REPLICATION_FACTOR (writes would need more replicas than exist)')
+  if (
+    env.QDRANT_WRITE_CONSISTENCY_FACTOR !== undefined &&
+    env.QDRANT_REPLICATION_FACTOR !== undefined &&
+    number('QDRANT_WRITE_CONSISTENCY_FACTOR') > number('QDRANT_REPLICATION_FACTOR')
+  ) {
+    problems.push(
+      'QDRANT_WRITE_CONSISTENCY_FACTOR must not exceed QDRANT_REPLICATION_FACTOR (writes would need more replicas than exist)'
+    )
   }
   const quantization = env.QDRANT_SCALAR_QUANTIZATION === 'true' || env.QDRANT_SCALAR_QUANTIZATION === '1'
   for (const name of ['QDRANT_QUANTIZATION_QUANTILE', 'QDRANT_QUANTIZATION_ALWAYS_RAM']) {

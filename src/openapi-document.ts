@@ -3,7 +3,7 @@
 import { buildApp } from './app.ts'
 import { loadConfig } from './config.ts'
 
-export async function renderOpenApiYaml (): Promise<string> {
+export async function renderOpenApiYaml(): Promise<string> {
   const app = await buildApp(loadConfig({ AUTH_DISABLED: 'true', LOG_LEVEL: 'silent' }), { storage: false })
   try {
     await app.ready()

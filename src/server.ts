@@ -25,7 +25,8 @@ closeWithGrace({ delay: config.SHUTDOWN_TIMEOUT_MS + CLEANUP_MARGIN_MS }, async 
   if (err !== undefined) app.log.error({ err }, 'closing after an error')
   else app.log.info(`${String(signal ?? 'close')} received: draining`)
   // close-with-grace exits 0 when this resolves (1 after an error or when it throws)
-  if (!await app.drain(config.SHUTDOWN_TIMEOUT_MS)) throw new Error(`requests were cut after SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms)`)
+  if (!(await app.drain(config.SHUTDOWN_TIMEOUT_MS)))
+    throw new Error(`requests were cut after SHUTDOWN_TIMEOUT_MS (${config.SHUTDOWN_TIMEOUT_MS} ms)`)
 })
 
 await app.listen({ port: config.PORT, host: config.HOST })

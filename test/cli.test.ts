@@ -10,16 +10,26 @@ import { admin, dataset, storeAll, waitForMigration } from './migration/helpers.
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-interface Run { code: number | null, stdout: string, stderr: string }
+interface Run {
+  code: number | null
+  stdout: string
+  stderr: string
+}
 
-async function cli (env: Record<string, string>, ...args: string[]): Promise<Run> {
+async function cli(env: Record<string, string>, ...args: string[]): Promise<Run> {
   const child = spawn(process.execPath, ['bin/vector-gateway.js', ...args], {
-    cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe']
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', d => { stdout += String(d) })
-  child.stderr.on('data', d => { stderr += String(d) })
+  child.stdout.on('data', d => {
+    stdout += String(d)
+  })
+  child.stderr.on('data', d => {
+    stderr += String(d)
+  })
   const code = await new Promise<number | null>(resolve => child.once('exit', c => resolve(c)))
   return { code, stdout, stderr }
 }
@@ -35,7 +45,11 @@ t.test('vector-gateway migrate / status / switch', async t => {
     SETTINGS_CACHE_MS: '0'
   }
   // seed through a gateway, then close it: the CLI does the work itself
-  const seeder = await buildTestGateway(t, { db, qdrant: q.emulator ?? true, env: { QDRANT_COLLECTION: env.QDRANT_COLLECTION } })
+  const seeder = await buildTestGateway(t, {
+    db,
+    qdrant: q.emulator ?? true,
+    env: { QDRANT_COLLECTION: env.QDRANT_COLLECTION }
+  })
   await storeAll(seeder.app, seeder.data, dataset({ users: [1, 2, 3, 4], files: 3, perFile: 25 }))
   await seeder.app.close()
 
@@ -45,10 +59,22 @@ t.test('vector-gateway migrate / status / switch', async t => {
   t.equal(migrated.status, 'completed')
   t.equal(migrated.migrated_chunks, 300)
   t.equal(migrated.completed_users, 4)
-  t.match(run.stderr, /migration \d+ mariadb -> qdrant: completed; users 4\/4 completed, 0 failed; chunks 300\/300/, 'prints a summary')
-  t.match(run.stderr, /migration .*\|.*\| .*users .* chunks .* chunks\/s \| ETA/, 'draws the progress bar (users, chunks, rate, ETA)')
+  t.match(
+    run.stderr,
+    /migration \d+ mariadb -> qdrant: completed; users 4\/4 completed, 0 failed; chunks 300\/300/,
+    'prints a summary'
+  )
+  t.match(
+    run.stderr,
+    /migration .*\|.*\| .*users .* chunks .* chunks\/s \| ETA/,
+    'draws the progress bar (users, chunks, rate, ETA)'
+  )
 
-  const gw = await buildTestGateway(t, { db, qdrant: q.emulator ?? true, env: { QDRANT_COLLECTION: env.QDRANT_COLLECTION } })
+  const gw = await buildTestGateway(t, {
+    db,
+    qdrant: q.emulator ?? true,
+    env: { QDRANT_COLLECTION: env.QDRANT_COLLECTION }
+  })
   let res = await gw.app.inject({ url: `/admin/vector-storage/migrations/${migrated.id}`, headers: admin })
   t.equal(res.statusCode, 200)
   t.equal(res.json().status, 'completed', 'the CLI migration shows in the admin API')
@@ -68,11 +94,20 @@ t.test('vector-gateway migrate / status / switch', async t => {
   t.match(run.stdout, new RegExp(`migration\\s+migration ${migrated.id as number} mariadb -> qdrant: completed`))
 
   // started through the API, seen by the CLI
-  res = await gw.app.inject({ method: 'POST', url: '/admin/vector-storage/migrations', headers: admin, payload: { from: 'qdrant', to: 'mariadb', user_ids: [2] } })
+  res = await gw.app.inject({
+    method: 'POST',
+    url: '/admin/vector-storage/migrations',
+    headers: admin,
+    payload: { from: 'qdrant', to: 'mariadb', user_ids: [2] }
+  })
   t.equal(res.statusCode, 202)
   await waitForMigration(gw.app, res.json().id)
   run = await cli(env, 'status', '--json')
-  t.equal(JSON.parse(run.stdout).migration.id, res.json().id, 'a migration started through the API shows in the CLI status')
+  t.equal(
+    JSON.parse(run.stdout).migration.id,
+    res.json().id,
+    'a migration started through the API shows in the CLI status'
+  )
 
   run = await cli(env, 'switch', 'qdrant')
   t.equal(run.code, 0, run.stderr)
@@ -100,7 +135,11 @@ t.test('vector-gateway migrate / status / switch', async t => {
     await gw.app.migrationRunner.stop() // the CLI runs this one
     q.emulator.faults.fail(500, {
       message: 'injected failure',
-      match: req => req.method === 'PUT' && ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(p => p.payload?.user_id === 3)
+      match: req =>
+        req.method === 'PUT' &&
+        ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
+          p => p.payload?.user_id === 3
+        )
     })
     await gw.app.providers.qdrant!.delete({ user_id: 3 })
     run = await cli(env, 'migrate', '--from', 'mariadb', '--to', 'qdrant', '--users', '3,4', '--no-progress')

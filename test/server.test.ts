@@ -8,13 +8,19 @@ import { createTestDatabase } from './helpers/mariadb.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
-async function runServer (env: Record<string, string>): Promise<{ code: number | null, output: string }> {
+async function runServer(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT, env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env }, stdio: ['ignore', 'pipe', 'pipe']
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
+    stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
-  child.stdout.on('data', d => { output += String(d) })
-  child.stderr.on('data', d => { output += String(d) })
+  child.stdout.on('data', d => {
+    output += String(d)
+  })
+  child.stderr.on('data', d => {
+    output += String(d)
+  })
   const timer = setTimeout(() => child.kill('SIGKILL'), 30000)
   const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
   clearTimeout(timer)

@@ -10,8 +10,10 @@ import status from './status.ts'
 import userProvider from './user-provider.ts'
 import vectorIndex from './vector-index.ts'
 
-const admin: FastifyPluginAsync = async (fastify) => {
-  fastify.addHook('onRoute', route => { route.config = { ...route.config, auth: 'admin' } })
+const admin: FastifyPluginAsync = async fastify => {
+  fastify.addHook('onRoute', route => {
+    route.config = { ...route.config, auth: 'admin' }
+  })
   await fastify.register(status)
   await fastify.register(provider)
   await fastify.register(userProvider)

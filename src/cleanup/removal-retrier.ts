@@ -7,8 +7,8 @@ import type { ProviderName, VectorProvider } from '../providers/vector-provider.
 import type { PendingRemoval, PendingRemovalStore } from './pending-removals.ts'
 
 export interface RetrierLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
 }
 
 export interface RemovalRetrierOptions {
@@ -31,21 +31,21 @@ export class RemovalRetrier {
   private wake: (() => void) | null = null
   private storeDown = false
 
-  constructor (private readonly options: RemovalRetrierOptions) {}
+  constructor(private readonly options: RemovalRetrierOptions) {}
 
-  start (): void {
+  start(): void {
     if (this.running) return
     this.running = true
     this.loop = this.run()
   }
 
   /** Look for due rows now (after new ones were recorded). */
-  poke (): void {
+  poke(): void {
     this.wake?.()
   }
 
   /** Stops after the round in flight. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.running = false
     this.wake?.()
     await this.loop
@@ -53,12 +53,12 @@ export class RemovalRetrier {
   }
 
   /** Backoff after `attempts` failed tries: base, 2x, 4x, ... up to the ceiling. */
-  delayAfter (attempts: number): number {
+  delayAfter(attempts: number): number {
     return Math.min(this.options.maxDelayMs, this.options.baseDelayMs * 2 ** Math.min(attempts, 30))
   }
 
   /** One round: claims due rows and removes the older copies they name. Returns how many rows were done. */
-  async runOnce (): Promise<number> {
+  async runOnce(): Promise<number> {
     const { store, providers } = this.options
     let claimed: PendingRemoval[]
     try {
@@ -66,7 +66,8 @@ export class RemovalRetrier {
       if (this.storeDown) this.options.logger?.info({}, 'pending removals: MariaDB reachable again')
       this.storeDown = false
     } catch (err) {
-      if (!this.storeDown) this.options.logger?.warn({ err }, 'pending removals: cannot read them from MariaDB; retrying')
+      if (!this.storeDown)
+        this.options.logger?.warn({ err }, 'pending removals: cannot read them from MariaDB; retrying')
       this.storeDown = true
       return 0
     }
@@ -76,20 +77,27 @@ export class RemovalRetrier {
       const provider = providers.get(name)
       try {
         if (provider === undefined) throw new Error(`provider ${name} is not configured on this gateway`)
-        const removed = await provider.deleteOlderKeys(userId, rows.map(r => ({ file_id: r.file_id, chunk_index: r.chunk_index, version: r.version })))
+        const removed = await provider.deleteOlderKeys(
+          userId,
+          rows.map(r => ({ file_id: r.file_id, chunk_index: r.chunk_index, version: r.version }))
+        )
         await store.done(rows)
         done += rows.length
         this.options.logger?.info({ provider: name, userId, keys: rows.length, removed }, 'pending removals done')
       } catch (err) {
         const attempts = Math.min(...rows.map(r => r.attempts))
         await store.failed(rows, (err as Error).message, this.delayAfter(attempts)).catch(() => {})
-        if (attempts === 0) this.options.logger?.warn({ provider: name, userId, keys: rows.length, err }, 'pending removals failed; retrying with backoff')
+        if (attempts === 0)
+          this.options.logger?.warn(
+            { provider: name, userId, keys: rows.length, err },
+            'pending removals failed; retrying with backoff'
+          )
       }
     }
     return done
   }
 
-  private async run (): Promise<void> {
+  private async run(): Promise<void> {
     while (this.running) {
       const done = await this.runOnce()
       if (!this.running) break
@@ -98,7 +106,10 @@ export class RemovalRetrier {
       await new Promise<void>(resolve => {
         const timer = setTimeout(resolve, this.options.baseDelayMs)
         timer.unref()
-        this.wake = () => { clearTimeout(timer); resolve() }
+        this.wake = () => {
+          clearTimeout(timer)
+          resolve()
+        }
       })
       this.wake = null
     }
@@ -106,7 +117,7 @@ export class RemovalRetrier {
 }
 
 /** Rows per (provider, user): one conditional delete each. */
-function groupRows (rows: PendingRemoval[]): PendingRemoval[][] {
+function groupRows(rows: PendingRemoval[]): PendingRemoval[][] {
   const groups = new Map<string, PendingRemoval[]>()
   for (const r of rows) {
     const id = `${r.provider}:${r.userId}`

@@ -11,7 +11,7 @@ export class StaleCopies {
   private readonly newer = new Map<string, number>()
   private readonly perProvider = new Map<ProviderName, number>()
 
-  constructor (rows: PendingRemoval[]) {
+  constructor(rows: PendingRemoval[]) {
     for (const r of rows) {
       const id = idOf(r.provider, r)
       this.newer.set(id, Math.max(this.newer.get(id) ?? 0, r.version))
@@ -19,28 +19,28 @@ export class StaleCopies {
     }
   }
 
-  get size (): number {
+  get size(): number {
     return this.newer.size
   }
 
   /** How many of this provider's copies may be stale: the over-fetch a search needs there (bounded). */
-  overfetch (provider: ProviderName): number {
+  overfetch(provider: ProviderName): number {
     return Math.min(this.perProvider.get(provider) ?? 0, MAX_OVERFETCH)
   }
 
-  isStale (provider: ProviderName, copy: ChunkKey & { version: number }): boolean {
+  isStale(provider: ProviderName, copy: ChunkKey & { version: number }): boolean {
     const newer = this.newer.get(idOf(provider, copy))
     return newer !== undefined && copy.version < newer
   }
 
   /** The copies of `items` (all from `provider`) that are not stale. */
-  fresh<T extends ChunkKey & { version: number }> (provider: ProviderName, items: T[]): T[] {
+  fresh<T extends ChunkKey & { version: number }>(provider: ProviderName, items: T[]): T[] {
     return this.newer.size === 0 ? items : items.filter(i => !this.isStale(provider, i))
   }
 }
 
 export const NO_STALE_COPIES = new StaleCopies([])
 
-function idOf (provider: ProviderName, k: ChunkKey): string {
+function idOf(provider: ProviderName, k: ChunkKey): string {
   return `${provider}:${k.file_id}:${k.chunk_index}`
 }

@@ -28,7 +28,7 @@ export interface ArchiveDeps {
   settings: SettingsStore
   providers: Map<ProviderName, VectorProvider>
   /** removals of older copies not done yet (src/cleanup) */
-  pendingRemovals?: { users (limit?: number): Promise<number[]> }
+  pendingRemovals?: { users(limit?: number): Promise<number[]> }
 }
 
 export interface ArchiveResult {
@@ -42,7 +42,7 @@ export interface ArchiveResult {
 const MAX_LISTED = 10
 
 /** Why archiving is not safe now; empty when it is. */
-export async function archiveRefusals (deps: ArchiveDeps, force: boolean): Promise<string[]> {
+export async function archiveRefusals(deps: ArchiveDeps, force: boolean): Promise<string[]> {
   const { store, settings, providers } = deps
   const reasons: string[] = []
   const running = await store.occupying()
@@ -51,13 +51,17 @@ export async function archiveRefusals (deps: ArchiveDeps, force: boolean): Promi
 
   settings.invalidate()
   const snapshot = await settings.snapshot()
-  if (snapshot.provider !== 'qdrant') reasons.push(`the active provider is ${snapshot.provider}: switch to qdrant first`)
+  if (snapshot.provider !== 'qdrant')
+    reasons.push(`the active provider is ${snapshot.provider}: switch to qdrant first`)
   const pinned = [...snapshot.overrides].filter(([, p]) => p === 'mariadb').map(([u]) => u)
-  if (pinned.length > 0) reasons.push(`${pinned.length} user(s) are pinned to mariadb (${list(pinned)}): remove their overrides first`)
-  const pendingUsers = await deps.pendingRemovals?.users(MAX_LISTED + 1) ?? []
+  if (pinned.length > 0)
+    reasons.push(`${pinned.length} user(s) are pinned to mariadb (${list(pinned)}): remove their overrides first`)
+  const pendingUsers = (await deps.pendingRemovals?.users(MAX_LISTED + 1)) ?? []
   if (pendingUsers.length > 0) {
-    reasons.push(`removals of older copies are pending for user(s) ${list(pendingUsers)}: ` +
-      'their data is not verified until the background retrier has removed them (see pending_removals in the status)')
+    reasons.push(
+      `removals of older copies are pending for user(s) ${list(pendingUsers)}: ` +
+        'their data is not verified until the background retrier has removed them (see pending_removals in the status)'
+    )
   }
   const mariadb = providers.get('mariadb')
   const qdrant = providers.get('qdrant')
@@ -68,30 +72,42 @@ export async function archiveRefusals (deps: ArchiveDeps, force: boolean): Promi
   const users = await mariadb.users()
   const last = await store.lastCompleted('mariadb', 'qdrant')
   if (last === null) {
-    if (users.length > 0) reasons.push(`no mariadb -> qdrant migration has completed, and ${users.length} user(s) hold data in MariaDB`)
+    if (users.length > 0)
+      reasons.push(`no mariadb -> qdrant migration has completed, and ${users.length} user(s) hold data in MariaDB`)
     return reasons
   }
   const verified = await store.completedUsers(last.id)
   const uncovered = users.filter(u => !verified.has(u))
   if (uncovered.length > 0) {
-    reasons.push(`the last completed mariadb -> qdrant migration (${last.id}) did not verify ${uncovered.length} user(s) holding data in MariaDB (${list(uncovered)}): migrate them first`)
+    reasons.push(
+      `the last completed mariadb -> qdrant migration (${last.id}) did not verify ${uncovered.length} user(s) holding data in MariaDB (${list(uncovered)}): migrate them first`
+    )
   }
   const behind: string[] = []
   for (const userId of users.filter(u => verified.has(u))) {
-    const inQdrant = new Map((await qdrant.keys({ user_id: userId })).map(k => [`${k.file_id}:${k.chunk_index}`, k.version]))
-    const missing = (await mariadb.keys({ user_id: userId }))
-      .filter(k => { const v = inQdrant.get(`${k.file_id}:${k.chunk_index}`); return v === undefined || v < k.version }).length
+    const inQdrant = new Map(
+      (await qdrant.keys({ user_id: userId })).map(k => [`${k.file_id}:${k.chunk_index}`, k.version])
+    )
+    const missing = (await mariadb.keys({ user_id: userId })).filter(k => {
+      const v = inQdrant.get(`${k.file_id}:${k.chunk_index}`)
+      return v === undefined || v < k.version
+    }).length
     if (missing > 0) behind.push(`user ${userId}: ${missing}`)
   }
   if (behind.length > 0) {
-    reasons.push(`MariaDB holds chunks that Qdrant lacks or holds in an older version (${list(behind)}), written after migration ${last.id}: run another migration`)
+    reasons.push(
+      `MariaDB holds chunks that Qdrant lacks or holds in an older version (${list(behind)}), written after migration ${last.id}: run another migration`
+    )
   }
   return reasons
 }
 
-export async function archiveTable (deps: ArchiveDeps, force: boolean): Promise<ArchiveResult> {
+export async function archiveTable(deps: ArchiveDeps, force: boolean): Promise<ArchiveResult> {
   const reasons = await archiveRefusals(deps, force)
-  if (reasons.length > 0) throw new ArchiveRefusedError(`Archiving ${deps.table} refused: ${reasons.join('; ')}${force ? '' : ' (force: true skips the coverage checks)'}`)
+  if (reasons.length > 0)
+    throw new ArchiveRefusedError(
+      `Archiving ${deps.table} refused: ${reasons.join('; ')}${force ? '' : ' (force: true skips the coverage checks)'}`
+    )
   const { pool, table } = deps
   const mariadb = deps.providers.get('mariadb')
   const archivedChunks = mariadb === undefined ? 0 : await mariadb.count()
@@ -100,9 +116,14 @@ export async function archiveTable (deps: ArchiveDeps, force: boolean): Promise<
   let archived: string
   try {
     const base = `${table}_archived_${now.toISOString().slice(0, 10).replace(/-/g, '')}`
-    const taken = new Set((await conn.query(
-      'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?',
-      [`${base.replace(/_/g, '\\_')}%`]) as Array<{ name: string }>).map(r => r.name.toLowerCase()))
+    const taken = new Set(
+      (
+        (await conn.query(
+          'SELECT TABLE_NAME AS name FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE ?',
+          [`${base.replace(/_/g, '\\_')}%`]
+        )) as Array<{ name: string }>
+      ).map(r => r.name.toLowerCase())
+    )
     archived = base
     for (let n = 2; taken.has(archived.toLowerCase()); n++) archived = `${base}_${n}`
     const fresh = `${table}_new_${Math.random().toString(36).slice(2, 8)}`
@@ -117,10 +138,16 @@ export async function archiveTable (deps: ArchiveDeps, force: boolean): Promise<
     await conn.release()
   }
   await mariadb?.init()
-  return { archived_table: archived, table, archived_chunks: archivedChunks, forced: force, archived_at: now.toISOString() }
+  return {
+    archived_table: archived,
+    table,
+    archived_chunks: archivedChunks,
+    forced: force,
+    archived_at: now.toISOString()
+  }
 }
 
-function list (items: Array<string | number>): string {
+function list(items: Array<string | number>): string {
   const shown = items.slice(0, MAX_LISTED).join(', ')
   return items.length > MAX_LISTED ? `${shown}, ...` : shown
 }

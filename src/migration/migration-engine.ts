@@ -31,14 +31,14 @@ export interface RunControl {
   /** the lease owner this run writes as */
   readonly owner: string
   /** true when the run must stop before its next step (pause, cancel, lost lease, shutdown) */
-  shouldStop (): Promise<boolean>
+  shouldStop(): Promise<boolean>
   /** waits ms, returning early when the run is being stopped */
-  wait (ms: number): Promise<void>
+  wait(ms: number): Promise<void>
 }
 
 export interface EngineLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
 }
 
 export interface MigrationEngineOptions {
@@ -56,14 +56,14 @@ export interface MigrationEngineOptions {
   /** pause between checks while a provider is unreachable (default 2 s) */
   downPollMs?: number
   /** removals of older copies not done yet (src/cleanup): a user with any is not verified */
-  pendingRemovals?: { countForUser (userId: number): Promise<number> }
+  pendingRemovals?: { countForUser(userId: number): Promise<number> }
   /** how long verification waits for a user's pending removals before failing the user (default 30 s) */
   pendingWaitMs?: number
 }
 
 export type UserOutcome = 'completed' | 'failed' | 'stopped'
 
-type Attempt<T> = { ok: true, value: T } | { ok: false, error: Error } | { stopped: true }
+type Attempt<T> = { ok: true; value: T } | { ok: false; error: Error } | { stopped: true }
 
 const keyString = (k: ChunkKey): string => `${k.file_id}:${k.chunk_index}`
 
@@ -73,7 +73,7 @@ export class MigrationEngine {
   private readonly retryDelayMs: number
   private readonly downPollMs: number
 
-  constructor (private readonly options: MigrationEngineOptions) {
+  constructor(private readonly options: MigrationEngineOptions) {
     this.lockTimeoutS = options.lockTimeoutS ?? 30
     this.maxAttempts = options.maxAttempts ?? 3
     this.retryDelayMs = options.retryDelayMs ?? 250
@@ -81,40 +81,50 @@ export class MigrationEngine {
   }
 
   /** The providers this process can migrate between. */
-  configured (): ProviderName[] {
+  configured(): ProviderName[] {
     return [...this.options.providers.keys()]
   }
 
-  provider (name: ProviderName): VectorProvider {
+  provider(name: ProviderName): VectorProvider {
     const p = this.options.providers.get(name)
     if (p === undefined) throw new Error(`provider ${name} is not configured here (set QDRANT_URL)`)
     return p
   }
 
   /** Copies, verifies and (with delete_source) cleans up one user. */
-  async migrateUser (m: MigrationRow, user: UserRow, ctl: RunControl): Promise<UserOutcome> {
+  async migrateUser(m: MigrationRow, user: UserRow, ctl: RunControl): Promise<UserOutcome> {
     const { store } = this.options
     const source = this.provider(m.from)
     const target = this.provider(m.to)
     const userId = user.userId
-    if (!await store.startUser(m.id, userId, ctl.owner)) return 'stopped'
+    if (!(await store.startUser(m.id, userId, ctl.owner))) return 'stopped'
     let after = user.checkpoint
 
     for (;;) {
       if (await ctl.shouldStop()) return 'stopped'
       const started = performance.now()
-      const batch = await this.attempt(m, ctl, async () => await this.withLock(userId, async () => {
-        const chunks = await source.scan(userId, after, m.batchSize)
-        if (chunks.length === 0) return null
-        await target.upsert(chunks, { insertOnly: true })
-        const last = chunks[chunks.length - 1]
-        const key = { file_id: last.file_id, chunk_index: last.chunk_index }
-        const held = await store.saveBatch(m.id, userId, ctl.owner, key, chunks.length, performance.now() - started)
-        return { key, n: chunks.length, held }
-      }))
+      const batch = await this.attempt(
+        m,
+        ctl,
+        async () =>
+          await this.withLock(userId, async () => {
+            const chunks = await source.scan(userId, after, m.batchSize)
+            if (chunks.length === 0) return null
+            await target.upsert(chunks, { insertOnly: true })
+            const last = chunks[chunks.length - 1]
+            const key = { file_id: last.file_id, chunk_index: last.chunk_index }
+            const held = await store.saveBatch(m.id, userId, ctl.owner, key, chunks.length, performance.now() - started)
+            return { key, n: chunks.length, held }
+          })
+      )
       if ('stopped' in batch) return 'stopped'
       if (!batch.ok) {
-        await store.failUser(m.id, userId, ctl.owner, `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${causeChain(batch.error)}`)
+        await store.failUser(
+          m.id,
+          userId,
+          ctl.owner,
+          `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${causeChain(batch.error)}`
+        )
         return 'failed'
       }
       if (batch.value === null) break
@@ -126,7 +136,11 @@ export class MigrationEngine {
     if (await ctl.shouldStop()) return 'stopped'
     if (await this.waitForPendingRemovals(userId, ctl)) return 'stopped'
     const started = performance.now()
-    const verified = await this.attempt(m, ctl, async () => await this.withLock(userId, async () => await this.verify(m, userId, source, target)))
+    const verified = await this.attempt(
+      m,
+      ctl,
+      async () => await this.withLock(userId, async () => await this.verify(m, userId, source, target))
+    )
     await store.addActiveTime(m.id, performance.now() - started)
     if ('stopped' in verified) return 'stopped'
     if (!verified.ok) {
@@ -135,12 +149,17 @@ export class MigrationEngine {
     }
     const v = verified.value
     if (v.missing > 0) {
-      await store.failUser(m.id, userId, ctl.owner,
+      await store.failUser(
+        m.id,
+        userId,
+        ctl.owner,
         `verification failed: ${v.missing} of the ${v.sourceKeys} chunks in ${m.from} are missing in ${m.to} ` +
-        `(exact counts: ${m.from} ${v.sourceCount}, ${m.to} ${v.targetCount})`, v)
+          `(exact counts: ${m.from} ${v.sourceCount}, ${m.to} ${v.targetCount})`,
+        v
+      )
       return 'failed'
     }
-    if (!await store.completeUser(m.id, userId, ctl.owner, v)) return 'stopped'
+    if (!(await store.completeUser(m.id, userId, ctl.owner, v))) return 'stopped'
     this.options.logger?.info({ migration: m.id, userId, ...v }, 'user migrated and verified')
     return 'completed'
   }
@@ -150,25 +169,30 @@ export class MigrationEngine {
    * holds in an older version), then checks key by key and counts exactly. With
    * delete_source, deletes the source's chunks once everything is there.
    */
-  private async verify (m: MigrationRow, userId: number, source: VectorProvider, target: VectorProvider) {
+  private async verify(m: MigrationRow, userId: number, source: VectorProvider, target: VectorProvider) {
     // a stale copy still waiting for its removal could be counted as migrated: not verified yet
-    const pending = await this.options.pendingRemovals?.countForUser(userId) ?? 0
+    const pending = (await this.options.pendingRemovals?.countForUser(userId)) ?? 0
     if (pending > 0) {
-      throw new Error(`${pending} removal(s) of older copies of user ${userId} are still pending (retried in the background while both providers are up); retry the migration once they are done`)
+      throw new Error(
+        `${pending} removal(s) of older copies of user ${userId} are still pending (retried in the background while both providers are up); retry the migration once they are done`
+      )
     }
     const sourceKeys = await source.keys({ user_id: userId })
     const behind = await this.behind(sourceKeys, target, userId)
     let reconciled = 0
     if (behind.size > 0) reconciled = await this.reconcile(userId, behind, source, target)
     const missing = reconciled > 0 ? (await this.behind(sourceKeys, target, userId)).size : behind.size
-    const [sourceCount, targetCount] = await Promise.all([source.count({ user_id: userId }), target.count({ user_id: userId })])
+    const [sourceCount, targetCount] = await Promise.all([
+      source.count({ user_id: userId }),
+      target.count({ user_id: userId })
+    ])
     let sourceDeleted: number | null = null
     if (missing === 0 && m.deleteSource) sourceDeleted = await source.delete({ user_id: userId })
     return { sourceKeys: sourceKeys.length, missing, sourceCount, targetCount, reconciled, sourceDeleted }
   }
 
   /** Source keys the target lacks, or holds in an older version, with the source's version. */
-  private async behind (sourceKeys: KeyInfo[], target: VectorProvider, userId: number): Promise<Map<string, KeyInfo>> {
+  private async behind(sourceKeys: KeyInfo[], target: VectorProvider, userId: number): Promise<Map<string, KeyInfo>> {
     const targetVersions = new Map<string, number>()
     for (const k of await target.keys({ user_id: userId })) targetVersions.set(keyString(k), k.version)
     const out = new Map<string, KeyInfo>()
@@ -180,7 +204,12 @@ export class MigrationEngine {
   }
 
   /** Copies the given keys from the source: missing ones insert-only, older ones overwritten (nothing else writes this user now). */
-  private async reconcile (userId: number, keys: Map<string, KeyInfo>, source: VectorProvider, target: VectorProvider): Promise<number> {
+  private async reconcile(
+    userId: number,
+    keys: Map<string, KeyInfo>,
+    source: VectorProvider,
+    target: VectorProvider
+  ): Promise<number> {
     const files = [...new Set([...keys.values()].map(k => k.file_id))].sort((a, b) => a - b)
     const targetKeys = new Set((await target.keys({ user_id: userId, file_ids: files })).map(keyString))
     let copied = 0
@@ -195,12 +224,16 @@ export class MigrationEngine {
       if (stale.length > 0) await target.upsert(stale)
       copied += wanted.length
     }
-    if (copied > 0) this.options.logger?.info({ userId, copied }, 'verification copied chunks written to the source behind the checkpoint')
+    if (copied > 0)
+      this.options.logger?.info(
+        { userId, copied },
+        'verification copied chunks written to the source behind the checkpoint'
+      )
     return copied
   }
 
   /** Waits (bounded by pendingWaitMs) for the background retrier to finish the user's pending removals; true when stopped. */
-  private async waitForPendingRemovals (userId: number, ctl: RunControl): Promise<boolean> {
+  private async waitForPendingRemovals(userId: number, ctl: RunControl): Promise<boolean> {
     const log = this.options.pendingRemovals
     if (log === undefined) return false
     const until = Date.now() + (this.options.pendingWaitMs ?? 30_000)
@@ -214,7 +247,7 @@ export class MigrationEngine {
     }
   }
 
-  private async withLock<T> (userId: number, fn: () => Promise<T>): Promise<T> {
+  private async withLock<T>(userId: number, fn: () => Promise<T>): Promise<T> {
     return await withUserLock(this.options.pool, this.options.locks, userId, this.lockTimeoutS, fn)
   }
 
@@ -223,7 +256,7 @@ export class MigrationEngine {
    * waits (the migration shows the reason in its error field) rather than failing
    * users one after the other; any other error is retried maxAttempts times.
    */
-  private async attempt<T> (m: MigrationRow, ctl: RunControl, fn: () => Promise<T>): Promise<Attempt<T>> {
+  private async attempt<T>(m: MigrationRow, ctl: RunControl, fn: () => Promise<T>): Promise<Attempt<T>> {
     let failures = 0
     let waiting = false
     for (;;) {
@@ -237,7 +270,9 @@ export class MigrationEngine {
         if (down !== null) {
           if (!waiting) this.options.logger?.warn({ migration: m.id, err: error }, `migration waits for ${down}`)
           waiting = true
-          await this.options.store.setError(m.id, `waiting for ${down} to come back: ${causeChain(error)}`).catch(() => {})
+          await this.options.store
+            .setError(m.id, `waiting for ${down} to come back: ${causeChain(error)}`)
+            .catch(() => {})
           await ctl.wait(this.downPollMs)
           if (await ctl.shouldStop()) return { stopped: true }
           continue
@@ -252,16 +287,18 @@ export class MigrationEngine {
   }
 
   /** The provider of this migration that is unreachable right now, if any. */
-  private async unreachable (m: MigrationRow): Promise<string | null> {
+  private async unreachable(m: MigrationRow): Promise<string | null> {
     for (const name of [m.from, m.to]) {
-      const health = await this.provider(name).health().catch(() => ({ status: 'disconnected' as const, error: 'health check failed' }))
+      const health = await this.provider(name)
+        .health()
+        .catch(() => ({ status: 'disconnected' as const, error: 'health check failed' }))
       if (health.status !== 'connected') return `${name} (${health.error ?? 'disconnected'})`
     }
     return null
   }
 }
 
-function retryable (err: Error): boolean {
+function retryable(err: Error): boolean {
   // configuration-like errors will not go away by retrying; everything else may
   return !/not configured/.test(err.message) || isProviderDown(err)
 }

@@ -37,22 +37,24 @@ export interface MigrationGuardOptions {
   onError?: (err: unknown) => void
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+const sleep = async (ms: number): Promise<void> => {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
 
 export class MigrationGuard implements MutationGuard {
-  private cached: { coverage: Coverage, loadedAt: number } | null = null
+  private cached: { coverage: Coverage; loadedAt: number } | null = null
   private loading: Promise<Coverage> | null = null
   private conn: Promise<PoolConnection> | null = null
   private closed = false
   private readonly lockTimeoutMs: number
   private readonly retryMs: number
 
-  constructor (private readonly options: MigrationGuardOptions) {
+  constructor(private readonly options: MigrationGuardOptions) {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10000
     this.retryMs = options.retryMs ?? 10
   }
 
-  async run<T> (userIds: number[], fn: () => Promise<T>): Promise<T> {
+  async run<T>(userIds: number[], fn: () => Promise<T>): Promise<T> {
     const coverage = await this.coverage()
     const covered = [...new Set(userIds.filter(u => coverage.all || coverage.users.has(u)))].sort((a, b) => a - b)
     if (covered.length === 0) return await fn()
@@ -71,77 +73,102 @@ export class MigrationGuard implements MutationGuard {
   }
 
   /** Forgets the cached view (this replica just created or resumed a migration). */
-  invalidate (): void {
+  invalidate(): void {
     this.cached = null
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true
     const conn = this.conn
     this.conn = null
     // a pooled connection must not keep named locks: drop them before giving it back
     if (conn !== null) {
-      await conn.then(async c => {
-        try {
-          await c.query('SELECT RELEASE_ALL_LOCKS()')
-          await c.release()
-        } catch {
-          c.destroy()
-        }
-      }).catch(() => {})
+      await conn
+        .then(async c => {
+          try {
+            await c.query('SELECT RELEASE_ALL_LOCKS()')
+            await c.release()
+          } catch {
+            c.destroy()
+          }
+        })
+        .catch(() => {})
     }
   }
 
   /** Which users a running migration covers, at most cacheMs old. */
-  async coverage (): Promise<Coverage> {
+  async coverage(): Promise<Coverage> {
     const cached = this.cached
     if (cached !== null && Date.now() - cached.loadedAt < this.options.cacheMs) return cached.coverage
-    this.loading ??= this.options.store.coverage()
-      .then(coverage => { this.cached = { coverage, loadedAt: Date.now() }; return coverage })
-      .finally(() => { this.loading = null })
+    this.loading ??= this.options.store
+      .coverage()
+      .then(coverage => {
+        this.cached = { coverage, loadedAt: Date.now() }
+        return coverage
+      })
+      .finally(() => {
+        this.loading = null
+      })
     try {
       return await this.loading
     } catch (err) {
       // MariaDB unreachable: keep the last view if there is one; without one the
       // mutation cannot know whether it is safe, and MariaDB is down anyway.
-      if (cached !== null) { this.options.onError?.(err); return cached.coverage }
-      throw new ProviderDownError('Cannot check for running migrations: vector provider mariadb is unavailable; retry later', { cause: err })
+      if (cached !== null) {
+        this.options.onError?.(err)
+        return cached.coverage
+      }
+      throw new ProviderDownError(
+        'Cannot check for running migrations: vector provider mariadb is unavailable; retry later',
+        { cause: err }
+      )
     }
   }
 
-  private async acquire (userId: number, deadline: number): Promise<void> {
+  private async acquire(userId: number, deadline: number): Promise<void> {
     const name = this.options.locks.user(userId)
     for (;;) {
       const ok = await this.query('SELECT GET_LOCK(?, 0) AS ok', [name])
       if (Number(ok) === 1) return
       if (Date.now() >= deadline) {
-        throw new MigrationBusyError(`User ${userId} is being copied by a migration and stayed locked for ${this.lockTimeoutMs} ms; nothing was changed, retry`)
+        throw new MigrationBusyError(
+          `User ${userId} is being copied by a migration and stayed locked for ${this.lockTimeoutMs} ms; nothing was changed, retry`
+        )
       }
       await sleep(this.retryMs)
     }
   }
 
-  private async release (userId: number): Promise<void> {
-    await this.query('SELECT RELEASE_LOCK(?) AS ok', [this.options.locks.user(userId)]).catch(err => { this.options.onError?.(err) })
+  private async release(userId: number): Promise<void> {
+    await this.query('SELECT RELEASE_LOCK(?) AS ok', [this.options.locks.user(userId)]).catch(err => {
+      this.options.onError?.(err)
+    })
   }
 
   /** One query on the dedicated lock connection; a broken connection is replaced on the next call. */
-  private async query (sql: string, params: unknown[]): Promise<unknown> {
+  private async query(sql: string, params: unknown[]): Promise<unknown> {
     if (this.closed) throw new ProviderDownError('The gateway is shutting down')
     this.conn ??= this.options.pool.getConnection()
     const pending = this.conn
     try {
       const conn = await pending
-      const [row] = await conn.query(sql, params) as Array<{ ok: unknown }>
+      const [row] = (await conn.query(sql, params)) as Array<{ ok: unknown }>
       return row?.ok
     } catch (err) {
       if (this.conn === pending) {
         this.conn = null
         // the locks it held are gone with it: in-flight mutations finish unguarded (logged)
-        await pending.then(c => { c.destroy() }).catch(() => {})
+        await pending
+          .then(c => {
+            c.destroy()
+          })
+          .catch(() => {})
       }
       this.options.onError?.(err)
-      throw new ProviderDownError('Cannot take the migration lock: vector provider mariadb is unavailable; retry later', { cause: err })
+      throw new ProviderDownError(
+        'Cannot take the migration lock: vector provider mariadb is unavailable; retry later',
+        { cause: err }
+      )
     }
   }
 }

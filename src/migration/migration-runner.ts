@@ -15,9 +15,9 @@ import type { MigrationEngine, RunControl } from './migration-engine.ts'
 import type { MigrationRow, MigrationStore } from './migration-store.ts'
 
 export interface RunnerLogger {
-  info (obj: object, msg: string): void
-  warn (obj: object, msg: string): void
-  error (obj: object, msg: string): void
+  info(obj: object, msg: string): void
+  warn(obj: object, msg: string): void
+  error(obj: object, msg: string): void
 }
 
 export interface MigrationRunnerOptions {
@@ -50,7 +50,7 @@ export class MigrationRunner {
   private stopping = false
   private readonly waiters = new Set<() => void>()
 
-  constructor (private readonly options: MigrationRunnerOptions) {
+  constructor(private readonly options: MigrationRunnerOptions) {
     this.owner = options.owner ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`
     this.pollMs = options.pollMs ?? 1000
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
@@ -58,26 +58,31 @@ export class MigrationRunner {
     this.planChunk = options.planChunk ?? 100
   }
 
-  start (): void {
+  start(): void {
     if (this.pollTimer !== null || this.stopping) return
-    this.pollTimer = setInterval(() => { this.poke() }, this.pollMs)
+    this.pollTimer = setInterval(() => {
+      this.poke()
+    }, this.pollMs)
     this.pollTimer.unref()
     this.poke()
   }
 
   /** Looks for work now (after this replica created or resumed a migration). */
-  poke (): void {
+  poke(): void {
     if (this.stopping || this.current !== null) return
-    this.current = this.tick().finally(() => { this.current = null; this.currentId = null })
+    this.current = this.tick().finally(() => {
+      this.current = null
+      this.currentId = null
+    })
   }
 
   /** The migration this runner works on, if any. */
-  get running (): number | null {
+  get running(): number | null {
     return this.currentId
   }
 
   /** Stops after the batch in flight and releases the lease. */
-  async stop (): Promise<void> {
+  async stop(): Promise<void> {
     this.stopping = true
     if (this.pollTimer !== null) clearInterval(this.pollTimer)
     this.pollTimer = null
@@ -85,7 +90,7 @@ export class MigrationRunner {
     await this.current?.catch(() => {})
   }
 
-  private async tick (): Promise<void> {
+  private async tick(): Promise<void> {
     let id: number | null
     try {
       id = await this.options.store.claim(this.owner, this.leaseMs, this.options.engine.configured())
@@ -98,13 +103,21 @@ export class MigrationRunner {
     await this.run(id)
   }
 
-  private async run (id: number): Promise<void> {
+  private async run(id: number): Promise<void> {
     const { store, engine, logger } = this.options
     let leaseLost = false
     const renew = setInterval(() => {
-      store.renew(id, this.owner, this.leaseMs).then(held => {
-        if (!held) { leaseLost = true; this.wakeAll() }
-      }, err => { logger?.warn({ err, migration: id }, 'could not renew the migration lease') })
+      store.renew(id, this.owner, this.leaseMs).then(
+        held => {
+          if (!held) {
+            leaseLost = true
+            this.wakeAll()
+          }
+        },
+        err => {
+          logger?.warn({ err, migration: id }, 'could not renew the migration lease')
+        }
+      )
     }, this.renewMs)
     renew.unref()
     const claimedAt = Date.now()
@@ -115,14 +128,16 @@ export class MigrationRunner {
         // one primary-key read per batch: pause and cancel act between batches
         return (await store.get(id))?.status !== 'running'
       },
-      wait: async (ms) => { await this.sleep(ms) }
+      wait: async ms => {
+        await this.sleep(ms)
+      }
     }
     try {
       let m = await store.get(id)
       if (m === null || m.status !== 'running') return
       logger?.info({ migration: id, from: m.from, to: m.to, owner: this.owner }, 'migration runner took the migration')
       if (!m.planned) {
-        if (!await this.plan(m, ctl)) return
+        if (!(await this.plan(m, ctl))) return
         m = { ...m, planned: true }
       }
       const waitMore = claimedAt + this.options.startDelayMs - Date.now()
@@ -136,10 +151,15 @@ export class MigrationRunner {
       }
       if (await ctl.shouldStop()) return
       const failed = await store.failedUserCount(id)
-      const finished = failed === 0
-        ? await store.finish(id, 'complete', null)
-        : await store.finish(id, 'fail', `${failed} user(s) failed; see the per-user rows, then POST .../retry`)
-      if (finished) logger?.info({ migration: id, failed }, failed === 0 ? 'migration completed' : 'migration finished with failed users')
+      const finished =
+        failed === 0
+          ? await store.finish(id, 'complete', null)
+          : await store.finish(id, 'fail', `${failed} user(s) failed; see the per-user rows, then POST .../retry`)
+      if (finished)
+        logger?.info(
+          { migration: id, failed },
+          failed === 0 ? 'migration completed' : 'migration finished with failed users'
+        )
     } catch (err) {
       // MariaDB trouble and the like: keep the state, let this or another runner pick it up again
       logger?.error({ err, migration: id }, 'migration run interrupted; it will be resumed from its checkpoints')
@@ -151,33 +171,39 @@ export class MigrationRunner {
   }
 
   /** Creates the per-user rows: the requested users, or every user of the source, each with its chunk count. */
-  private async plan (m: MigrationRow, ctl: RunControl): Promise<boolean> {
+  private async plan(m: MigrationRow, ctl: RunControl): Promise<boolean> {
     const { store, engine } = this.options
     const source = engine.provider(m.from)
-    const userIds = m.userIds ?? await source.users()
+    const userIds = m.userIds ?? (await source.users())
     const known = await store.plannedUsers(m.id)
     const todo = userIds.filter(u => !known.has(u))
     for (let i = 0; i < todo.length; i += this.planChunk) {
       if (await ctl.shouldStop()) return false
       const slice = todo.slice(i, i + this.planChunk)
-      const counts = await Promise.all(slice.map(async userId => ({ userId, totalChunks: await source.count({ user_id: userId }) })))
+      const counts = await Promise.all(
+        slice.map(async userId => ({ userId, totalChunks: await source.count({ user_id: userId }) }))
+      )
       await store.addUsers(m.id, counts)
     }
     await store.markPlanned(m.id)
     return true
   }
 
-  private async sleep (ms: number): Promise<void> {
+  private async sleep(ms: number): Promise<void> {
     if (this.stopping) return
     await new Promise<void>(resolve => {
-      const done = (): void => { clearTimeout(timer); this.waiters.delete(done); resolve() }
+      const done = (): void => {
+        clearTimeout(timer)
+        this.waiters.delete(done)
+        resolve()
+      }
       const timer = setTimeout(done, ms)
       timer.unref()
       this.waiters.add(done)
     })
   }
 
-  private wakeAll (): void {
+  private wakeAll(): void {
     for (const w of [...this.waiters]) w()
   }
 }

@@ -48,7 +48,7 @@ export interface UserView {
   started_at: string | null
   completed_at: string | null
   error: string | null
-  checkpoint: { file_id: number, chunk_index: number } | null
+  checkpoint: { file_id: number; chunk_index: number } | null
   source_count: number | null
   target_count: number | null
   reconciled_chunks: number | null
@@ -77,52 +77,71 @@ export interface MigrationServiceOptions {
   checkTopology?: () => Promise<void>
 }
 
-const iso = (d: Date | null): string | null => d === null ? null : d.toISOString()
+const iso = (d: Date | null): string | null => (d === null ? null : d.toISOString())
 
 export class MigrationService {
-  constructor (private readonly options: MigrationServiceOptions) {}
+  constructor(private readonly options: MigrationServiceOptions) {}
 
-  get store (): MigrationStore {
+  get store(): MigrationStore {
     return this.options.store
   }
 
   /** Validates and creates a running migration (202 in the API); 409 while another one runs. */
-  async create (input: CreateMigrationInput, actor: string): Promise<MigrationView> {
+  async create(input: CreateMigrationInput, actor: string): Promise<MigrationView> {
     const { from, to } = input
-    if (from === to) throw new BadRequestError(`from and to are both ${from}: a migration copies from one provider to the other`)
+    if (from === to)
+      throw new BadRequestError(`from and to are both ${from}: a migration copies from one provider to the other`)
     for (const name of [from, to]) {
       const provider = this.options.providers.get(name)
-      if (provider === undefined) throw new ProviderUnavailableError(`Cannot migrate ${from} -> ${to}: ${name} is not configured on this gateway (set QDRANT_URL)`)
+      if (provider === undefined)
+        throw new ProviderUnavailableError(
+          `Cannot migrate ${from} -> ${to}: ${name} is not configured on this gateway (set QDRANT_URL)`
+        )
       const health = await provider.health()
-      if (health.status !== 'connected') throw new ProviderUnavailableError(`Cannot migrate ${from} -> ${to}: ${name} is not reachable (${health.error ?? 'disconnected'})`)
+      if (health.status !== 'connected')
+        throw new ProviderUnavailableError(
+          `Cannot migrate ${from} -> ${to}: ${name} is not reachable (${health.error ?? 'disconnected'})`
+        )
     }
     const userIds = input.user_ids === undefined ? null : [...new Set(input.user_ids)].sort((a, b) => a - b)
-    if (userIds !== null && userIds.length === 0) throw new BadRequestError('user_ids is empty: leave it out to migrate every user')
+    if (userIds !== null && userIds.length === 0)
+      throw new BadRequestError('user_ids is empty: leave it out to migrate every user')
     await this.options.checkTopology?.()
     const id = await this.options.store.create({
-      from, to, userIds, batchSize: input.batch_size ?? this.options.defaultBatchSize, deleteSource: input.delete_source ?? false, createdBy: actor
+      from,
+      to,
+      userIds,
+      batchSize: input.batch_size ?? this.options.defaultBatchSize,
+      deleteSource: input.delete_source ?? false,
+      createdBy: actor
     })
     this.options.onChange?.()
     return await this.view(id)
   }
 
-  async list (limit = 50, offset = 0): Promise<{ migrations: MigrationView[], total: number }> {
+  async list(limit = 50, offset = 0): Promise<{ migrations: MigrationView[]; total: number }> {
     const rows = await this.options.store.list(limit, offset)
-    return { migrations: await Promise.all(rows.map(async r => await this.toView(r))), total: await this.options.store.countAll() }
+    return {
+      migrations: await Promise.all(rows.map(async r => await this.toView(r))),
+      total: await this.options.store.countAll()
+    }
   }
 
-  async view (id: number): Promise<MigrationView> {
+  async view(id: number): Promise<MigrationView> {
     const row = await this.options.store.get(id)
     if (row === null) throw new NotFoundError(`No migration ${id}`)
     return await this.toView(row)
   }
 
   /** The single view: the summary plus one page of per-user rows. */
-  async detail (id: number, page: UserPage = {}): Promise<MigrationView & { users: UserView[], pagination: Record<string, number> }> {
+  async detail(
+    id: number,
+    page: UserPage = {}
+  ): Promise<MigrationView & { users: UserView[]; pagination: Record<string, number> }> {
     const view = await this.view(id)
     const usesOffset = page.offset !== undefined || page.limit !== undefined
-    const limit = usesOffset ? page.limit ?? 100 : page.per_page ?? 100
-    const offset = usesOffset ? page.offset ?? 0 : ((page.page ?? 1) - 1) * limit
+    const limit = usesOffset ? (page.limit ?? 100) : (page.per_page ?? 100)
+    const offset = usesOffset ? (page.offset ?? 0) : ((page.page ?? 1) - 1) * limit
     const { rows, total } = await this.options.store.users(id, { limit, offset, status: page.status })
     const pagination: Record<string, number> = usesOffset
       ? { offset, limit, total }
@@ -131,7 +150,7 @@ export class MigrationService {
   }
 
   /** pause | resume | cancel | retry, through the state machine (409 VG_INVALID_STATE otherwise). */
-  async control (id: number, action: AdminAction): Promise<MigrationView> {
+  async control(id: number, action: AdminAction): Promise<MigrationView> {
     await this.options.store.transition(id, action)
     if (action === 'resume' || action === 'retry') this.options.onChange?.()
     if (action === 'pause' || action === 'cancel') await this.untilReleased(id)
@@ -142,7 +161,7 @@ export class MigrationService {
    * After pause or cancel, waits (bounded) for the runner to finish its batch in
    * flight and give the lease back, so that when the answer arrives nothing moves.
    */
-  private async untilReleased (id: number): Promise<void> {
+  private async untilReleased(id: number): Promise<void> {
     const deadline = Date.now() + (this.options.stopWaitMs ?? 5000)
     for (;;) {
       const m = await this.options.store.get(id)
@@ -153,12 +172,12 @@ export class MigrationService {
   }
 
   /** The running or paused migration, else the last one: the `migration` field of the admin status. */
-  async summary (): Promise<MigrationView | null> {
+  async summary(): Promise<MigrationView | null> {
     const row = await this.options.store.current()
     return row === null ? null : await this.toView(row)
   }
 
-  async toView (m: MigrationRow): Promise<MigrationView> {
+  async toView(m: MigrationRow): Promise<MigrationView> {
     const t = await this.options.store.totals(m.id)
     const rate = m.activeMs > 0 ? m.copiedChunks / (m.activeMs / 1000) : null
     return {
@@ -189,7 +208,7 @@ export class MigrationService {
   }
 }
 
-function eta (m: MigrationRow, t: UserTotals, rate: number | null): number | null {
+function eta(m: MigrationRow, t: UserTotals, rate: number | null): number | null {
   if (m.status === 'completed') return 0
   if (m.status !== 'running' || !m.planned) return null
   if (t.remainingChunks === 0) return 0
@@ -197,7 +216,7 @@ function eta (m: MigrationRow, t: UserTotals, rate: number | null): number | nul
   return Math.ceil(t.remainingChunks / rate)
 }
 
-function toUserView (u: UserRow): UserView {
+function toUserView(u: UserRow): UserView {
   return {
     user_id: u.userId,
     status: u.status,

@@ -8,7 +8,12 @@ import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
 import { InvalidStateError, MigrationConflictError, NotFoundError } from '../errors.ts'
 import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
 import {
-  describeRefusal, nextState, OCCUPYING_STATES, type MigrationAction, type MigrationState, type UserMigrationState
+  describeRefusal,
+  nextState,
+  OCCUPYING_STATES,
+  type MigrationAction,
+  type MigrationState,
+  type UserMigrationState
 } from './state-machine.ts'
 import type { LockNames } from './user-locks.ts'
 
@@ -89,19 +94,19 @@ const MIGRATION_COLUMNS = '*, (lease_owner IS NOT NULL AND lease_expires_at > NO
 
 type Row = Record<string, unknown>
 
-function num (v: unknown): number {
+function num(v: unknown): number {
   return Number(v)
 }
 
-function numOrNull (v: unknown): number | null {
+function numOrNull(v: unknown): number | null {
   return v === null || v === undefined ? null : Number(v)
 }
 
-function dateOrNull (v: unknown): Date | null {
+function dateOrNull(v: unknown): Date | null {
   return v === null || v === undefined ? null : new Date(v as string | Date)
 }
 
-function toMigration (r: Row): MigrationRow {
+function toMigration(r: Row): MigrationRow {
   return {
     id: num(r.id),
     from: r.from_provider as ProviderName,
@@ -124,7 +129,7 @@ function toMigration (r: Row): MigrationRow {
   }
 }
 
-function toUser (r: Row): UserRow {
+function toUser(r: Row): UserRow {
   const file = numOrNull(r.checkpoint_file_id)
   const chunk = numOrNull(r.checkpoint_chunk_index)
   return {
@@ -146,12 +151,15 @@ function toUser (r: Row): UserRow {
 }
 
 /** Keeps error texts within what a TEXT column and a JSON answer comfortably hold. */
-export function clip (message: string, max = 2000): string {
+export function clip(message: string, max = 2000): string {
   return message.length <= max ? message : `${message.slice(0, max - 1)}…`
 }
 
 export class MigrationStore {
-  constructor (readonly pool: Pool, readonly locks: LockNames) {}
+  constructor(
+    readonly pool: Pool,
+    readonly locks: LockNames
+  ) {}
 
   // ---------------------------------------------------------------- creation and admin actions
 
@@ -159,13 +167,24 @@ export class MigrationStore {
    * Creates a running migration, unless another one is running or paused (409).
    * A named lock makes the check and the insert atomic across replicas and the CLI.
    */
-  async create (m: NewMigration): Promise<number> {
+  async create(m: NewMigration): Promise<number> {
     return await this.exclusively(async conn => {
       await this.assertNoneOccupying(conn, null)
       const res: UpsertResult = await conn.query(
         `INSERT INTO vg_migrations (from_provider, to_provider, user_ids, batch_size, delete_source, status, created_by, created_at, started_at, updated_at)
          VALUES (?, ?, ?, ?, ?, 'running', ?, ?, ?, ?)`,
-        [m.from, m.to, m.userIds === null ? null : JSON.stringify(m.userIds), m.batchSize, m.deleteSource ? 1 : 0, m.createdBy, new Date(), new Date(), new Date()])
+        [
+          m.from,
+          m.to,
+          m.userIds === null ? null : JSON.stringify(m.userIds),
+          m.batchSize,
+          m.deleteSource ? 1 : 0,
+          m.createdBy,
+          new Date(),
+          new Date(),
+          new Date()
+        ]
+      )
       return Number(res.insertId)
     })
   }
@@ -175,28 +194,36 @@ export class MigrationStore {
    * VG_INVALID_STATE when the action is not allowed from the current state, 409
    * VG_MIGRATION_CONFLICT when it would make a second migration run.
    */
-  async transition (id: number, action: MigrationAction, error: string | null = null): Promise<MigrationRow> {
+  async transition(id: number, action: MigrationAction, error: string | null = null): Promise<MigrationRow> {
     return await this.exclusively(async conn => {
-      const [row] = await conn.query(`SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE id = ? FOR UPDATE`, [id]) as Row[]
+      const [row] = (await conn.query(`SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE id = ? FOR UPDATE`, [
+        id
+      ])) as Row[]
       if (row === undefined) throw new NotFoundError(`No migration ${id}`)
       const current = toMigration(row)
       const to = nextState(current.status, action)
       if (to === null) throw new InvalidStateError(describeRefusal(id, current.status, action))
-      if (OCCUPYING_STATES.includes(to) && !OCCUPYING_STATES.includes(current.status)) await this.assertNoneOccupying(conn, id)
+      if (OCCUPYING_STATES.includes(to) && !OCCUPYING_STATES.includes(current.status))
+        await this.assertNoneOccupying(conn, id)
       if (action === 'retry') {
-        await conn.query(`UPDATE vg_migration_users SET status = 'pending', error = NULL, checkpoint_file_id = NULL,
+        await conn.query(
+          `UPDATE vg_migration_users SET status = 'pending', error = NULL, checkpoint_file_id = NULL,
           checkpoint_chunk_index = NULL, migrated_chunks = 0, completed_at = NULL, source_count = NULL, target_count = NULL,
-          reconciled_chunks = NULL WHERE migration_id = ? AND status = 'failed'`, [id])
+          reconciled_chunks = NULL WHERE migration_id = ? AND status = 'failed'`,
+          [id]
+        )
       }
       const finished = to === 'completed' || to === 'failed' || to === 'cancelled'
-      await conn.query(`UPDATE vg_migrations SET status = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = ? AND status = ?`,
-        [to, error === null ? null : clip(error), finished ? new Date() : null, new Date(), id, current.status])
+      await conn.query(
+        `UPDATE vg_migrations SET status = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = ? AND status = ?`,
+        [to, error === null ? null : clip(error), finished ? new Date() : null, new Date(), id, current.status]
+      )
       return { ...current, status: to, error, completedAt: finished ? new Date() : null }
     })
   }
 
   /** Runner-side transition that loses quietly when an admin changed the state first. */
-  async finish (id: number, action: 'complete' | 'fail', error: string | null): Promise<boolean> {
+  async finish(id: number, action: 'complete' | 'fail', error: string | null): Promise<boolean> {
     try {
       await this.transition(id, action, error)
       return true
@@ -208,50 +235,65 @@ export class MigrationStore {
 
   // ---------------------------------------------------------------- reads
 
-  async get (id: number): Promise<MigrationRow | null> {
-    const [row] = await this.pool.query(`SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE id = ?`, [id]) as Row[]
+  async get(id: number): Promise<MigrationRow | null> {
+    const [row] = (await this.pool.query(`SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE id = ?`, [id])) as Row[]
     return row === undefined ? null : toMigration(row)
   }
 
-  async list (limit: number, offset = 0): Promise<MigrationRow[]> {
-    const rows = await this.pool.query(`SELECT ${MIGRATION_COLUMNS} FROM vg_migrations ORDER BY id DESC LIMIT ? OFFSET ?`, [limit, offset]) as Row[]
+  async list(limit: number, offset = 0): Promise<MigrationRow[]> {
+    const rows = (await this.pool.query(
+      `SELECT ${MIGRATION_COLUMNS} FROM vg_migrations ORDER BY id DESC LIMIT ? OFFSET ?`,
+      [limit, offset]
+    )) as Row[]
     return rows.map(toMigration)
   }
 
-  async countAll (): Promise<number> {
-    const [row] = await this.pool.query('SELECT COUNT(*) AS n FROM vg_migrations') as Row[]
+  async countAll(): Promise<number> {
+    const [row] = (await this.pool.query('SELECT COUNT(*) AS n FROM vg_migrations')) as Row[]
     return num(row.n)
   }
 
   /** The running or paused migration, else the most recent one, else null. */
-  async current (): Promise<MigrationRow | null> {
-    const [row] = await this.pool.query(
+  async current(): Promise<MigrationRow | null> {
+    const [row] = (await this.pool.query(
       `SELECT ${MIGRATION_COLUMNS} FROM vg_migrations ORDER BY status IN (${OCCUPYING_STATES.map(() => '?').join(', ')}) DESC, id DESC LIMIT 1`,
-      [...OCCUPYING_STATES]) as Row[]
+      [...OCCUPYING_STATES]
+    )) as Row[]
     return row === undefined ? null : toMigration(row)
   }
 
-  async lastCompleted (from: ProviderName, to: ProviderName): Promise<MigrationRow | null> {
-    const [row] = await this.pool.query(
+  async lastCompleted(from: ProviderName, to: ProviderName): Promise<MigrationRow | null> {
+    const [row] = (await this.pool.query(
       `SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE from_provider = ? AND to_provider = ? AND status = 'completed' ORDER BY id DESC LIMIT 1`,
-      [from, to]) as Row[]
+      [from, to]
+    )) as Row[]
     return row === undefined ? null : toMigration(row)
   }
 
-  async occupying (): Promise<MigrationRow | null> {
-    const [row] = await this.pool.query(
+  async occupying(): Promise<MigrationRow | null> {
+    const [row] = (await this.pool.query(
       `SELECT ${MIGRATION_COLUMNS} FROM vg_migrations WHERE status IN (${OCCUPYING_STATES.map(() => '?').join(', ')}) ORDER BY id LIMIT 1`,
-      [...OCCUPYING_STATES]) as Row[]
+      [...OCCUPYING_STATES]
+    )) as Row[]
     return row === undefined ? null : toMigration(row)
   }
 
-  async totals (id: number): Promise<UserTotals> {
-    const rows = await this.pool.query(
+  async totals(id: number): Promise<UserTotals> {
+    const rows = (await this.pool.query(
       `SELECT status, COUNT(*) AS users, COALESCE(SUM(total_chunks), 0) AS total, COALESCE(SUM(migrated_chunks), 0) AS migrated,
          COALESCE(SUM(GREATEST(total_chunks - migrated_chunks, 0)), 0) AS remaining
-       FROM vg_migration_users WHERE migration_id = ? GROUP BY status`, [id]) as Row[]
+       FROM vg_migration_users WHERE migration_id = ? GROUP BY status`,
+      [id]
+    )) as Row[]
     const t: UserTotals = {
-      totalUsers: 0, completedUsers: 0, inProgressUsers: 0, pendingUsers: 0, failedUsers: 0, totalChunks: 0, migratedChunks: 0, remainingChunks: 0
+      totalUsers: 0,
+      completedUsers: 0,
+      inProgressUsers: 0,
+      pendingUsers: 0,
+      failedUsers: 0,
+      totalChunks: 0,
+      migratedChunks: 0,
+      remainingChunks: 0
     }
     for (const r of rows) {
       const users = num(r.users)
@@ -269,30 +311,45 @@ export class MigrationStore {
     return t
   }
 
-  async users (id: number, opts: { limit: number, offset: number, status?: UserMigrationState }): Promise<{ rows: UserRow[], total: number }> {
+  async users(
+    id: number,
+    opts: { limit: number; offset: number; status?: UserMigrationState }
+  ): Promise<{ rows: UserRow[]; total: number }> {
     const where = opts.status === undefined ? 'migration_id = ?' : 'migration_id = ? AND status = ?'
     const params: unknown[] = opts.status === undefined ? [id] : [id, opts.status]
-    const rows = await this.pool.query(`SELECT * FROM vg_migration_users WHERE ${where} ORDER BY user_id LIMIT ? OFFSET ?`,
-      [...params, opts.limit, opts.offset]) as Row[]
-    const [count] = await this.pool.query(`SELECT COUNT(*) AS n FROM vg_migration_users WHERE ${where}`, params) as Row[]
+    const rows = (await this.pool.query(
+      `SELECT * FROM vg_migration_users WHERE ${where} ORDER BY user_id LIMIT ? OFFSET ?`,
+      [...params, opts.limit, opts.offset]
+    )) as Row[]
+    const [count] = (await this.pool.query(
+      `SELECT COUNT(*) AS n FROM vg_migration_users WHERE ${where}`,
+      params
+    )) as Row[]
     return { rows: rows.map(toUser), total: num(count.n) }
   }
 
-  async user (id: number, userId: number): Promise<UserRow | null> {
-    const [row] = await this.pool.query('SELECT * FROM vg_migration_users WHERE migration_id = ? AND user_id = ?', [id, userId]) as Row[]
+  async user(id: number, userId: number): Promise<UserRow | null> {
+    const [row] = (await this.pool.query('SELECT * FROM vg_migration_users WHERE migration_id = ? AND user_id = ?', [
+      id,
+      userId
+    ])) as Row[]
     return row === undefined ? null : toUser(row)
   }
 
   /** Users whose copy was verified in migration `id`. */
-  async completedUsers (id: number): Promise<Set<number>> {
-    const rows = await this.pool.query("SELECT user_id FROM vg_migration_users WHERE migration_id = ? AND status = 'completed'", [id]) as Row[]
+  async completedUsers(id: number): Promise<Set<number>> {
+    const rows = (await this.pool.query(
+      "SELECT user_id FROM vg_migration_users WHERE migration_id = ? AND status = 'completed'",
+      [id]
+    )) as Row[]
     return new Set(rows.map(r => num(r.user_id)))
   }
 
   /** Which users a running migration covers (or one whose runner still holds its lease, finishing a batch). */
-  async coverage (): Promise<Coverage> {
-    const rows = await this.pool.query(
-      "SELECT user_ids FROM vg_migrations WHERE status = 'running' OR (lease_owner IS NOT NULL AND lease_expires_at > NOW(6))") as Row[]
+  async coverage(): Promise<Coverage> {
+    const rows = (await this.pool.query(
+      "SELECT user_ids FROM vg_migrations WHERE status = 'running' OR (lease_owner IS NOT NULL AND lease_expires_at > NOW(6))"
+    )) as Row[]
     const users = new Set<number>()
     let all = false
     for (const r of rows) {
@@ -305,62 +362,76 @@ export class MigrationStore {
   // ---------------------------------------------------------------- runner: lease
 
   /** Claims a running migration between providers this runner has, whose lease is free or expired; returns its id or null. */
-  async claim (owner: string, leaseMs: number, providers: readonly ProviderName[]): Promise<number | null> {
+  async claim(owner: string, leaseMs: number, providers: readonly ProviderName[]): Promise<number | null> {
     if (providers.length === 0) return null
     const names = providers.map(() => '?').join(', ')
-    const candidates = await this.pool.query(
+    const candidates = (await this.pool.query(
       `SELECT id FROM vg_migrations WHERE status = 'running' AND (lease_owner IS NULL OR lease_expires_at < NOW(6))
-       AND from_provider IN (${names}) AND to_provider IN (${names}) ORDER BY id LIMIT 5`, [...providers, ...providers]) as Row[]
+       AND from_provider IN (${names}) AND to_provider IN (${names}) ORDER BY id LIMIT 5`,
+      [...providers, ...providers]
+    )) as Row[]
     for (const c of candidates) {
       const res: UpsertResult = await this.pool.query(
         `UPDATE vg_migrations SET lease_owner = ?, lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND, updated_at = ?
          WHERE id = ? AND status = 'running' AND (lease_owner IS NULL OR lease_expires_at < NOW(6))`,
-        [owner, leaseMs * 1000, new Date(), c.id])
+        [owner, leaseMs * 1000, new Date(), c.id]
+      )
       if (res.affectedRows === 1) return num(c.id)
     }
     return null
   }
 
   /** Extends the lease; false when this runner no longer holds it (it expired and someone else took it). */
-  async renew (id: number, owner: string, leaseMs: number): Promise<boolean> {
+  async renew(id: number, owner: string, leaseMs: number): Promise<boolean> {
     const res: UpsertResult = await this.pool.query(
       'UPDATE vg_migrations SET lease_expires_at = NOW(6) + INTERVAL ? MICROSECOND WHERE id = ? AND lease_owner = ?',
-      [leaseMs * 1000, id, owner])
+      [leaseMs * 1000, id, owner]
+    )
     return res.affectedRows === 1
   }
 
-  async release (id: number, owner: string): Promise<void> {
-    await this.pool.query('UPDATE vg_migrations SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?', [id, owner])
+  async release(id: number, owner: string): Promise<void> {
+    await this.pool.query(
+      'UPDATE vg_migrations SET lease_owner = NULL, lease_expires_at = NULL WHERE id = ? AND lease_owner = ?',
+      [id, owner]
+    )
   }
 
-  async setError (id: number, error: string | null): Promise<void> {
-    await this.pool.query('UPDATE vg_migrations SET error = ?, updated_at = ? WHERE id = ?', [error === null ? null : clip(error), new Date(), id])
+  async setError(id: number, error: string | null): Promise<void> {
+    await this.pool.query('UPDATE vg_migrations SET error = ?, updated_at = ? WHERE id = ?', [
+      error === null ? null : clip(error),
+      new Date(),
+      id
+    ])
   }
 
   // ---------------------------------------------------------------- runner: planning and progress
 
   /** Adds user rows (existing ones are kept: planning again after a crash is harmless). */
-  async addUsers (id: number, users: Array<{ userId: number, totalChunks: number }>): Promise<void> {
+  async addUsers(id: number, users: Array<{ userId: number; totalChunks: number }>): Promise<void> {
     if (users.length === 0) return
     await this.pool.query(
       `INSERT IGNORE INTO vg_migration_users (migration_id, user_id, total_chunks) VALUES ${users.map(() => '(?, ?, ?)').join(', ')}`,
-      users.flatMap(u => [id, u.userId, u.totalChunks]))
+      users.flatMap(u => [id, u.userId, u.totalChunks])
+    )
   }
 
-  async plannedUsers (id: number): Promise<Set<number>> {
-    const rows = await this.pool.query('SELECT user_id FROM vg_migration_users WHERE migration_id = ?', [id]) as Row[]
+  async plannedUsers(id: number): Promise<Set<number>> {
+    const rows = (await this.pool.query('SELECT user_id FROM vg_migration_users WHERE migration_id = ?', [id])) as Row[]
     return new Set(rows.map(r => num(r.user_id)))
   }
 
-  async markPlanned (id: number): Promise<void> {
+  async markPlanned(id: number): Promise<void> {
     await this.pool.query('UPDATE vg_migrations SET planned = 1, updated_at = ? WHERE id = ?', [new Date(), id])
   }
 
   /** The next user to work on: one left in progress by a previous run first, then the pending ones, by user id. */
-  async nextUser (id: number): Promise<UserRow | null> {
-    const [row] = await this.pool.query(
+  async nextUser(id: number): Promise<UserRow | null> {
+    const [row] = (await this.pool.query(
       `SELECT * FROM vg_migration_users WHERE migration_id = ? AND status IN ('in_progress', 'pending')
-       ORDER BY status = 'in_progress' DESC, user_id LIMIT 1`, [id]) as Row[]
+       ORDER BY status = 'in_progress' DESC, user_id LIMIT 1`,
+      [id]
+    )) as Row[]
     return row === undefined ? null : toUser(row)
   }
 
@@ -368,67 +439,106 @@ export class MigrationStore {
   // stalled past leaseMs and another took over) cannot overwrite the new runner's
   // checkpoints or verdicts. They return false when the lease is not held.
 
-  async startUser (id: number, userId: number, owner: string): Promise<boolean> {
-    const res: UpsertResult = await this.pool.query(`UPDATE vg_migration_users SET status = 'in_progress', started_at = COALESCE(started_at, ?), attempts = attempts + 1
-      WHERE migration_id = ? AND user_id = ? AND ${LEASED}`, [new Date(), id, userId, id, owner])
+  async startUser(id: number, userId: number, owner: string): Promise<boolean> {
+    const res: UpsertResult = await this.pool.query(
+      `UPDATE vg_migration_users SET status = 'in_progress', started_at = COALESCE(started_at, ?), attempts = attempts + 1
+      WHERE migration_id = ? AND user_id = ? AND ${LEASED}`,
+      [new Date(), id, userId, id, owner]
+    )
     return res.affectedRows > 0
   }
 
   /** Records a copied batch: the checkpoint (last key copied) and the progress, in one transaction. */
-  async saveBatch (id: number, userId: number, owner: string, last: ChunkKey, chunks: number, activeMs: number): Promise<boolean> {
+  async saveBatch(
+    id: number,
+    userId: number,
+    owner: string,
+    last: ChunkKey,
+    chunks: number,
+    activeMs: number
+  ): Promise<boolean> {
     let held = false
     await inTransaction(this.pool, async conn => {
-      const res: UpsertResult = await conn.query(`UPDATE vg_migration_users SET checkpoint_file_id = ?, checkpoint_chunk_index = ?, migrated_chunks = migrated_chunks + ?
-        WHERE migration_id = ? AND user_id = ? AND ${LEASED}`, [last.file_id, last.chunk_index, chunks, id, userId, id, owner])
+      const res: UpsertResult = await conn.query(
+        `UPDATE vg_migration_users SET checkpoint_file_id = ?, checkpoint_chunk_index = ?, migrated_chunks = migrated_chunks + ?
+        WHERE migration_id = ? AND user_id = ? AND ${LEASED}`,
+        [last.file_id, last.chunk_index, chunks, id, userId, id, owner]
+      )
       held = res.affectedRows > 0
       if (!held) return
-      await conn.query('UPDATE vg_migrations SET copied_chunks = copied_chunks + ?, active_ms = active_ms + ?, updated_at = ? WHERE id = ?',
-        [chunks, Math.round(activeMs), new Date(), id])
+      await conn.query(
+        'UPDATE vg_migrations SET copied_chunks = copied_chunks + ?, active_ms = active_ms + ?, updated_at = ? WHERE id = ?',
+        [chunks, Math.round(activeMs), new Date(), id]
+      )
     })
     return held
   }
 
-  async addActiveTime (id: number, activeMs: number): Promise<void> {
+  async addActiveTime(id: number, activeMs: number): Promise<void> {
     await this.pool.query('UPDATE vg_migrations SET active_ms = active_ms + ? WHERE id = ?', [Math.round(activeMs), id])
   }
 
-  async completeUser (id: number, userId: number, owner: string, v: { sourceCount: number, targetCount: number, reconciled: number, sourceDeleted: number | null }): Promise<boolean> {
-    const res: UpsertResult = await this.pool.query(`UPDATE vg_migration_users SET status = 'completed', completed_at = ?, error = NULL, source_count = ?, target_count = ?,
+  async completeUser(
+    id: number,
+    userId: number,
+    owner: string,
+    v: { sourceCount: number; targetCount: number; reconciled: number; sourceDeleted: number | null }
+  ): Promise<boolean> {
+    const res: UpsertResult = await this.pool.query(
+      `UPDATE vg_migration_users SET status = 'completed', completed_at = ?, error = NULL, source_count = ?, target_count = ?,
       reconciled_chunks = ?, source_deleted = ? WHERE migration_id = ? AND user_id = ? AND ${LEASED}`,
-    [new Date(), v.sourceCount, v.targetCount, v.reconciled, v.sourceDeleted, id, userId, id, owner])
+      [new Date(), v.sourceCount, v.targetCount, v.reconciled, v.sourceDeleted, id, userId, id, owner]
+    )
     return res.affectedRows > 0
   }
 
-  async failUser (id: number, userId: number, owner: string, error: string, counts?: { sourceCount: number, targetCount: number }): Promise<boolean> {
-    const res: UpsertResult = await this.pool.query(`UPDATE vg_migration_users SET status = 'failed', completed_at = ?, error = ?,
+  async failUser(
+    id: number,
+    userId: number,
+    owner: string,
+    error: string,
+    counts?: { sourceCount: number; targetCount: number }
+  ): Promise<boolean> {
+    const res: UpsertResult = await this.pool.query(
+      `UPDATE vg_migration_users SET status = 'failed', completed_at = ?, error = ?,
       source_count = COALESCE(?, source_count), target_count = COALESCE(?, target_count) WHERE migration_id = ? AND user_id = ? AND ${LEASED}`,
-    [new Date(), clip(error), counts?.sourceCount ?? null, counts?.targetCount ?? null, id, userId, id, owner])
+      [new Date(), clip(error), counts?.sourceCount ?? null, counts?.targetCount ?? null, id, userId, id, owner]
+    )
     return res.affectedRows > 0
   }
 
-  async failedUserCount (id: number): Promise<number> {
-    const [row] = await this.pool.query("SELECT COUNT(*) AS n FROM vg_migration_users WHERE migration_id = ? AND status = 'failed'", [id]) as Row[]
+  async failedUserCount(id: number): Promise<number> {
+    const [row] = (await this.pool.query(
+      "SELECT COUNT(*) AS n FROM vg_migration_users WHERE migration_id = ? AND status = 'failed'",
+      [id]
+    )) as Row[]
     return num(row.n)
   }
 
   // ---------------------------------------------------------------- internals
 
-  private async assertNoneOccupying (conn: PoolConnection, except: number | null): Promise<void> {
-    const rows = await conn.query(
+  private async assertNoneOccupying(conn: PoolConnection, except: number | null): Promise<void> {
+    const rows = (await conn.query(
       `SELECT id, status, from_provider, to_provider FROM vg_migrations WHERE status IN (${OCCUPYING_STATES.map(() => '?').join(', ')}) AND id <> ?`,
-      [...OCCUPYING_STATES, except ?? 0]) as Row[]
+      [...OCCUPYING_STATES, except ?? 0]
+    )) as Row[]
     if (rows.length > 0) {
       const r = rows[0]
-      throw new MigrationConflictError(`Migration ${String(r.id)} (${String(r.from_provider)} -> ${String(r.to_provider)}) is ${String(r.status)}: ` +
-        'only one migration runs at a time; wait for it, or cancel it first')
+      throw new MigrationConflictError(
+        `Migration ${String(r.id)} (${String(r.from_provider)} -> ${String(r.to_provider)}) is ${String(r.status)}: ` +
+          'only one migration runs at a time; wait for it, or cancel it first'
+      )
     }
   }
 
   /** Runs fn on one connection holding the migration-creation named lock, in a transaction. */
-  private async exclusively<T> (fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
+  private async exclusively<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
     const conn = await this.pool.getConnection()
     try {
-      const [{ ok }] = await conn.query('SELECT GET_LOCK(?, ?) AS ok', [this.locks.create, CREATE_LOCK_TIMEOUT_S]) as Row[]
+      const [{ ok }] = (await conn.query('SELECT GET_LOCK(?, ?) AS ok', [
+        this.locks.create,
+        CREATE_LOCK_TIMEOUT_S
+      ])) as Row[]
       if (num(ok) !== 1) throw new MigrationConflictError('Another migration change is in progress; retry in a moment')
       try {
         return await transactionOn(conn, fn)
@@ -439,5 +549,4 @@ export class MigrationStore {
       await conn.release()
     }
   }
-
 }

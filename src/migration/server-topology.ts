@@ -34,7 +34,7 @@ export interface ServerTopology {
   replicaRunning: string
 }
 
-export type TopologyDecision = { safe: true, description: string } | { safe: false, reason: string }
+export type TopologyDecision = { safe: true; description: string } | { safe: false; reason: string }
 
 export interface TopologyPolicy {
   /** the operator states that every gateway writes to one Galera node (MARIADB_GALERA_SINGLE_WRITER) */
@@ -43,18 +43,20 @@ export interface TopologyPolicy {
 
 const on = (value: string): boolean => value.toUpperCase() !== 'OFF'
 
-export function decideTopology (s: ServerTopology, policy: TopologyPolicy): TopologyDecision {
+export function decideTopology(s: ServerTopology, policy: TopologyPolicy): TopologyDecision {
   if (on(s.readOnly) || on(s.innodbReadOnly)) {
     return {
       safe: false,
-      reason: `the MariaDB server is read-only (read_only=${s.readOnly}, innodb_read_only=${s.innodbReadOnly}): ` +
+      reason:
+        `the MariaDB server is read-only (read_only=${s.readOnly}, innodb_read_only=${s.innodbReadOnly}): ` +
         'it is a replica or a primary being switched over. Point MARIADB_URL at the writable primary.'
     }
   }
   if (on(s.replicaRunning)) {
     return {
       safe: false,
-      reason: 'the MariaDB server is a running replica (Slave_running=ON): migration locks and writes must go to the primary. ' +
+      reason:
+        'the MariaDB server is a running replica (Slave_running=ON): migration locks and writes must go to the primary. ' +
         'Point MARIADB_URL at the primary.'
     }
   }
@@ -62,26 +64,30 @@ export function decideTopology (s: ServerTopology, policy: TopologyPolicy): Topo
     if (!policy.galeraSingleWriter) {
       return {
         safe: false,
-        reason: `the MariaDB server is a node of a ${s.wsrepClusterSize}-node Galera cluster (wsrep_on=ON). Migrations serialise ` +
+        reason:
+          `the MariaDB server is a node of a ${s.wsrepClusterSize}-node Galera cluster (wsrep_on=ON). Migrations serialise ` +
           'users with named locks (GET_LOCK), which Galera does not replicate, so every gateway must write to ONE node. ' +
           'If that is so (all MARIADB_URLs name the same node, or a proxy sends all writes to one node), set ' +
           'MARIADB_GALERA_SINGLE_WRITER=true; otherwise use a single primary.'
       }
     }
-    return { safe: true, description: `Galera cluster of ${s.wsrepClusterSize} nodes, single writer node (MARIADB_GALERA_SINGLE_WRITER)` }
+    return {
+      safe: true,
+      description: `Galera cluster of ${s.wsrepClusterSize} nodes, single writer node (MARIADB_GALERA_SINGLE_WRITER)`
+    }
   }
   if (on(s.wsrepOn)) return { safe: true, description: 'Galera with one node' }
   return { safe: true, description: 'a writable primary' }
 }
 
 /** Reads the variables decideTopology needs (no privilege beyond a plain connection). */
-export async function readServerTopology (pool: Pool): Promise<ServerTopology> {
-  const variables = await pool.query(
+export async function readServerTopology(pool: Pool): Promise<ServerTopology> {
+  const variables = (await pool.query(
     "SHOW GLOBAL VARIABLES WHERE Variable_name IN ('read_only', 'innodb_read_only', 'wsrep_on')"
-  ) as Array<{ Variable_name: string, Value: string }>
-  const status = await pool.query(
+  )) as Array<{ Variable_name: string; Value: string }>
+  const status = (await pool.query(
     "SHOW GLOBAL STATUS WHERE Variable_name IN ('wsrep_cluster_size', 'Slave_running')"
-  ) as Array<{ Variable_name: string, Value: string }>
+  )) as Array<{ Variable_name: string; Value: string }>
   const v = new Map(variables.map(r => [r.Variable_name.toLowerCase(), String(r.Value)]))
   const st = new Map(status.map(r => [r.Variable_name.toLowerCase(), String(r.Value)]))
   return {
@@ -95,7 +101,7 @@ export async function readServerTopology (pool: Pool): Promise<ServerTopology> {
 }
 
 /** The migration start check: reads the server and throws UnsafeTopologyError when it is unsafe. */
-export function topologyCheck (pool: Pool, policy: TopologyPolicy, read = readServerTopology): () => Promise<void> {
+export function topologyCheck(pool: Pool, policy: TopologyPolicy, read = readServerTopology): () => Promise<void> {
   return async () => {
     const decision = decideTopology(await read(pool), policy)
     if (!decision.safe) throw new UnsafeTopologyError(`Cannot start a migration: ${decision.reason}`)

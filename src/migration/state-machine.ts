@@ -12,16 +12,16 @@
 // retry puts failed users back to pending (and their checkpoint back to the start).
 
 export const MIGRATION_STATES = ['running', 'paused', 'completed', 'failed', 'cancelled'] as const
-export type MigrationState = typeof MIGRATION_STATES[number]
+export type MigrationState = (typeof MIGRATION_STATES)[number]
 
 export const USER_STATES = ['pending', 'in_progress', 'completed', 'failed'] as const
-export type UserMigrationState = typeof USER_STATES[number]
+export type UserMigrationState = (typeof USER_STATES)[number]
 
 export type AdminAction = 'pause' | 'resume' | 'cancel' | 'retry'
 export type RunnerAction = 'complete' | 'fail'
 export type MigrationAction = AdminAction | RunnerAction
 
-export const TRANSITIONS: Readonly<Record<MigrationAction, { from: readonly MigrationState[], to: MigrationState }>> = {
+export const TRANSITIONS: Readonly<Record<MigrationAction, { from: readonly MigrationState[]; to: MigrationState }>> = {
   pause: { from: ['running'], to: 'paused' },
   resume: { from: ['paused'], to: 'running' },
   cancel: { from: ['running', 'paused'], to: 'cancelled' },
@@ -35,16 +35,16 @@ export const OCCUPYING_STATES: readonly MigrationState[] = ['running', 'paused']
 
 export const TERMINAL_STATES: readonly MigrationState[] = ['completed', 'cancelled']
 
-export function canTransition (from: MigrationState, action: MigrationAction): boolean {
+export function canTransition(from: MigrationState, action: MigrationAction): boolean {
   return TRANSITIONS[action].from.includes(from)
 }
 
 /** The state `action` leads to from `from`, or null when it is not allowed. */
-export function nextState (from: MigrationState, action: MigrationAction): MigrationState | null {
+export function nextState(from: MigrationState, action: MigrationAction): MigrationState | null {
   return canTransition(from, action) ? TRANSITIONS[action].to : null
 }
 
-export function describeRefusal (id: number, from: MigrationState, action: MigrationAction): string {
+export function describeRefusal(id: number, from: MigrationState, action: MigrationAction): string {
   const allowed = TRANSITIONS[action].from.join(' or ')
   return `Cannot ${action} migration ${id}: it is ${from}; ${action} is allowed only when it is ${allowed}`
 }

@@ -9,22 +9,27 @@ import { createHash } from 'node:crypto'
 import type { Pool } from 'mariadb'
 
 export class LockNames {
-  constructor (readonly namespace: string) {}
+  constructor(readonly namespace: string) {}
 
   /** The lock a batch copy and a live mutation of `userId` both take. */
-  user (userId: number): string {
+  user(userId: number): string {
     return `vg_mig_${this.namespace}_u_${userId}`
   }
 
   /** Taken while creating a migration or changing its state (one migration at a time). */
-  get create (): string {
+  get create(): string {
     return `vg_mig_${this.namespace}_create`
   }
 }
 
-export async function lockNamesFor (pool: Pool): Promise<LockNames> {
-  const [row] = await pool.query('SELECT DATABASE() AS db') as Array<{ db: string | null }>
-  return new LockNames(createHash('sha1').update(row?.db ?? '').digest('hex').slice(0, 10))
+export async function lockNamesFor(pool: Pool): Promise<LockNames> {
+  const [row] = (await pool.query('SELECT DATABASE() AS db')) as Array<{ db: string | null }>
+  return new LockNames(
+    createHash('sha1')
+      .update(row?.db ?? '')
+      .digest('hex')
+      .slice(0, 10)
+  )
 }
 
 export class UserLockTimeout extends Error {}
@@ -34,18 +39,27 @@ export class UserLockTimeout extends Error {}
  * at most timeoutS for it). The runner uses this around each batch; the lock
  * stays held if fn throws until it is released here.
  */
-export async function withUserLock<T> (pool: Pool, names: LockNames, userId: number, timeoutS: number, fn: () => Promise<T>): Promise<T> {
+export async function withUserLock<T>(
+  pool: Pool,
+  names: LockNames,
+  userId: number,
+  timeoutS: number,
+  fn: () => Promise<T>
+): Promise<T> {
   const conn = await pool.getConnection()
   const name = names.user(userId)
   let healthy = true
   try {
-    const [{ ok }] = await conn.query('SELECT GET_LOCK(?, ?) AS ok', [name, timeoutS]) as Array<{ ok: unknown }>
-    if (Number(ok) !== 1) throw new UserLockTimeout(`could not lock user ${userId} within ${timeoutS}s (live writes hold it)`)
+    const [{ ok }] = (await conn.query('SELECT GET_LOCK(?, ?) AS ok', [name, timeoutS])) as Array<{ ok: unknown }>
+    if (Number(ok) !== 1)
+      throw new UserLockTimeout(`could not lock user ${userId} within ${timeoutS}s (live writes hold it)`)
     try {
       return await fn()
     } finally {
       // a connection that may still hold the lock must not go back to the pool
-      await conn.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => { healthy = false })
+      await conn.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => {
+        healthy = false
+      })
     }
   } catch (err) {
     if (!(err instanceof UserLockTimeout) && !conn.isValid()) healthy = false

@@ -14,46 +14,63 @@ export interface GatewayMetrics {
   searchRecallDropped: Counter<'plan'>
 }
 
-export function createMetrics (): GatewayMetrics {
+export function createMetrics(): GatewayMetrics {
   const registry = new Registry()
   collectDefaultMetrics({ register: registry, prefix: 'vg_' })
   return {
     registry,
     httpRequests: new Counter({
-      name: 'vg_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['method', 'route', 'status'], registers: [registry]
+      name: 'vg_http_requests_total',
+      help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'],
+      registers: [registry]
     }),
     httpDuration: new Histogram({
-      name: 'vg_http_request_duration_seconds', help: 'HTTP request latency', labelNames: ['method', 'route', 'status'],
-      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry]
+      name: 'vg_http_request_duration_seconds',
+      help: 'HTTP request latency',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry]
     }),
     providerDuration: new Histogram({
-      name: 'vg_provider_operation_duration_seconds', help: 'Vector provider operations by provider, operation and outcome',
+      name: 'vg_provider_operation_duration_seconds',
+      help: 'Vector provider operations by provider, operation and outcome',
       labelNames: ['provider', 'operation', 'outcome'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [registry]
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry]
     }),
     searchRecall: new Histogram({
-      name: 'vg_search_recall', help: 'recall@k of sampled MariaDB searches against the exact plan, by the plan that answered',
-      labelNames: ['plan'], buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1], registers: [registry]
+      name: 'vg_search_recall',
+      help: 'recall@k of sampled MariaDB searches against the exact plan, by the plan that answered',
+      labelNames: ['plan'],
+      buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1],
+      registers: [registry]
     }),
     searchRecallDropped: new Counter({
-      name: 'vg_search_recall_samples_dropped_total', help: 'recall samples skipped because a shadow check was still running',
-      labelNames: ['plan'], registers: [registry]
+      name: 'vg_search_recall_samples_dropped_total',
+      help: 'recall samples skipped because a shadow check was still running',
+      labelNames: ['plan'],
+      registers: [registry]
     })
   }
 }
 
 /** Feeds the MariaDB provider's recall shadow checks into the metrics. */
-export function recallObserver (metrics: GatewayMetrics): RecallObserver {
+export function recallObserver(metrics: GatewayMetrics): RecallObserver {
   return {
-    observe: (plan, recall) => { metrics.searchRecall.observe({ plan }, recall) },
-    dropped: plan => { metrics.searchRecallDropped.inc({ plan }) }
+    observe: (plan, recall) => {
+      metrics.searchRecall.observe({ plan }, recall)
+    },
+    dropped: plan => {
+      metrics.searchRecallDropped.inc({ plan })
+    }
   }
 }
 
 /** Wraps a provider so every async operation is timed per provider and outcome. */
-export function instrumentProvider<P extends VectorProvider> (provider: P, metrics: GatewayMetrics): P {
+export function instrumentProvider<P extends VectorProvider>(provider: P, metrics: GatewayMetrics): P {
   return new Proxy(provider, {
-    get (target, prop, receiver) {
+    get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver)
       if (typeof value !== 'function' || typeof prop !== 'string') return value
       return function (this: unknown, ...args: unknown[]) {
@@ -61,8 +78,14 @@ export function instrumentProvider<P extends VectorProvider> (provider: P, metri
         if (!(result instanceof Promise)) return result
         const end = metrics.providerDuration.startTimer({ provider: target.name, operation: prop })
         return result.then(
-          (v: unknown) => { end({ outcome: 'ok' }); return v },
-          (err: unknown) => { end({ outcome: 'error' }); throw err }
+          (v: unknown) => {
+            end({ outcome: 'ok' })
+            return v
+          },
+          (err: unknown) => {
+            end({ outcome: 'error' })
+            throw err
+          }
         )
       }
     }

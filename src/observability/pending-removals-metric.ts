@@ -3,12 +3,12 @@
 // same shared number; a failed read keeps the last value.
 import { Gauge, type Registry } from 'prom-client'
 
-export function pendingRemovalsGauge (registry: Registry, count: () => Promise<number>): Gauge {
+export function pendingRemovalsGauge(registry: Registry, count: () => Promise<number>): Gauge {
   return new Gauge({
     name: 'vg_pending_removals',
     help: 'Older chunk copies whose removal from a provider failed and is being retried (vg_pending_removals rows)',
     registers: [registry],
-    async collect () {
+    async collect() {
       try {
         this.set(await count())
       } catch {

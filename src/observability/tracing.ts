@@ -18,7 +18,7 @@ import { SERVICE_VERSION } from '../version.ts'
 export interface Tracing {
   tracer: Tracer
   /** exports what is buffered and stops the SDK */
-  shutdown (): Promise<void>
+  shutdown(): Promise<void>
 }
 
 export interface TracingOptions {
@@ -30,11 +30,15 @@ export interface TracingOptions {
 }
 
 /** null when there is no endpoint (and no exporter): no SDK, no spans, no cost. */
-export function startTracing (options: TracingOptions): Tracing | null {
+export function startTracing(options: TracingOptions): Tracing | null {
   if (options.endpoint === undefined && options.exporter === undefined) return null
-  const exporter = options.exporter ?? new OTLPTraceExporter({ url: `${options.endpoint?.replace(/\/+$/, '') ?? ''}/v1/traces` })
+  const exporter =
+    options.exporter ?? new OTLPTraceExporter({ url: `${options.endpoint?.replace(/\/+$/, '') ?? ''}/v1/traces` })
   const provider = new NodeTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? 'vector-gateway', [ATTR_SERVICE_VERSION]: SERVICE_VERSION }),
+    resource: resourceFromAttributes({
+      [ATTR_SERVICE_NAME]: options.serviceName ?? 'vector-gateway',
+      [ATTR_SERVICE_VERSION]: SERVICE_VERSION
+    }),
     spanProcessors: [new BatchSpanProcessor(exporter)]
   })
   // AsyncLocalStorage context (provider spans find their request span) and W3C
@@ -42,20 +46,27 @@ export function startTracing (options: TracingOptions): Tracing | null {
   provider.register()
   return {
     tracer: provider.getTracer('vector-gateway', SERVICE_VERSION),
-    shutdown: async () => { await provider.shutdown() }
+    shutdown: async () => {
+      await provider.shutdown()
+    }
   }
 }
 
 /** Wraps a provider so every async operation runs in a span of its own. */
-export function traceProvider<P extends VectorProvider> (provider: P, tracer: Tracer): P {
+export function traceProvider<P extends VectorProvider>(provider: P, tracer: Tracer): P {
   return new Proxy(provider, {
-    get (target, prop, receiver) {
+    get(target, prop, receiver) {
       const value = Reflect.get(target, prop, receiver)
       if (typeof value !== 'function' || typeof prop !== 'string') return value
       return function (this: unknown, ...args: unknown[]) {
         const span = tracer.startSpan(`${target.name} ${prop}`, {
           kind: SpanKind.CLIENT,
-          attributes: { 'vg.provider': target.name, 'vg.operation': prop, 'db.system.name': target.name, ...callAttributes(prop, args) }
+          attributes: {
+            'vg.provider': target.name,
+            'vg.operation': prop,
+            'db.system.name': target.name,
+            ...callAttributes(prop, args)
+          }
         })
         let result: unknown
         try {
@@ -64,25 +75,36 @@ export function traceProvider<P extends VectorProvider> (provider: P, tracer: Tr
           endWithError(span, err)
           throw err
         }
-        if (!(result instanceof Promise)) { span.end(); return result }
+        if (!(result instanceof Promise)) {
+          span.end()
+          return result
+        }
         return result.then(
-          (v: unknown) => { if (typeof v === 'number') span.setAttribute('vg.result.count', v); else if (Array.isArray(v)) span.setAttribute('vg.result.count', v.length); span.end(); return v },
-          (err: unknown) => { endWithError(span, err); throw err }
+          (v: unknown) => {
+            if (typeof v === 'number') span.setAttribute('vg.result.count', v)
+            else if (Array.isArray(v)) span.setAttribute('vg.result.count', v.length)
+            span.end()
+            return v
+          },
+          (err: unknown) => {
+            endWithError(span, err)
+            throw err
+          }
         )
       }
     }
   })
 }
 
-function endWithError (span: Span, err: unknown): void {
-  const e = err as { code?: string, message?: string }
+function endWithError(span: Span, err: unknown): void {
+  const e = err as { code?: string; message?: string }
   span.setStatus({ code: SpanStatusCode.ERROR, message: e.code ?? 'error' })
   span.setAttribute('error.type', e.code ?? (err instanceof Error ? err.name : 'error'))
   span.end()
 }
 
 /** What a call may say about itself: the user, batch sizes, limits. Never vectors or texts. */
-function callAttributes (operation: string, args: unknown[]): Record<string, number | boolean> {
+function callAttributes(operation: string, args: unknown[]): Record<string, number | boolean> {
   const first = args[0] as Record<string, unknown> | unknown[] | undefined
   const out: Record<string, number | boolean> = {}
   if (Array.isArray(first)) out['vg.chunks'] = first.length
@@ -92,6 +114,7 @@ function callAttributes (operation: string, args: unknown[]): Record<string, num
     if (Array.isArray(first.file_ids)) out['vg.file_ids'] = first.file_ids.length
     if (typeof first.group_key === 'string') out['vg.group_filter'] = true
   } else if (typeof first === 'number') out['vg.user_id'] = first
-  if (operation === 'upsert' && (args[1] as { insertOnly?: boolean } | undefined)?.insertOnly === true) out['vg.insert_only'] = true
+  if (operation === 'upsert' && (args[1] as { insertOnly?: boolean } | undefined)?.insertOnly === true)
+    out['vg.insert_only'] = true
   return out
 }

@@ -17,7 +17,7 @@ export const ADMIN_UI_PREFIX = '/admin/ui/'
  * when run from the sources, and still found when this file is compiled into a
  * sub-folder (dist/...). undefined when the console is not built.
  */
-export function findAdminUiBuild (from = dirname(fileURLToPath(import.meta.url))): string | undefined {
+export function findAdminUiBuild(from = dirname(fileURLToPath(import.meta.url))): string | undefined {
   for (let dir = from; ; dir = dirname(dir)) {
     if (existsSync(join(dir, 'ui', 'dist', 'index.html'))) return join(dir, 'ui', 'dist')
     if (dirname(dir) === dir) return undefined
@@ -42,7 +42,7 @@ export interface AdminUiOptions {
 }
 
 const adminUi: FastifyPluginAsync<AdminUiOptions> = async (fastify, opts) => {
-  fastify.addHook('onRoute', (route) => {
+  fastify.addHook('onRoute', route => {
     route.config = { ...route.config, auth: 'public' }
   })
   fastify.addHook('onSend', async (_request, reply) => {
@@ -52,15 +52,21 @@ const adminUi: FastifyPluginAsync<AdminUiOptions> = async (fastify, opts) => {
     reply.header('cross-origin-opener-policy', 'same-origin')
   })
 
-  fastify.get(ADMIN_UI_PREFIX.slice(0, -1), { schema: { hide: true }, config: { auth: 'public' } }, async (_request, reply) => {
-    return await reply.redirect(ADMIN_UI_PREFIX, 301)
-  })
+  fastify.get(
+    ADMIN_UI_PREFIX.slice(0, -1),
+    { schema: { hide: true }, config: { auth: 'public' } },
+    async (_request, reply) => {
+      return await reply.redirect(ADMIN_UI_PREFIX, 301)
+    }
+  )
 
   const root = opts.build === undefined ? findAdminUiBuild() : opts.build
   if (root === undefined || root === null) {
     fastify.log.warn('the admin console is not built (ui/dist is missing): run `npm run build:ui`')
     fastify.get(ADMIN_UI_PREFIX, { schema: { hide: true }, config: { auth: 'public' } }, async () => {
-      throw new NotFoundError('The admin console is not built: run `npm run build:ui` (npm test and npm run quickstart build it)')
+      throw new NotFoundError(
+        'The admin console is not built: run `npm run build:ui` (npm test and npm run quickstart build it)'
+      )
     })
     return
   }
@@ -77,7 +83,7 @@ const adminUi: FastifyPluginAsync<AdminUiOptions> = async (fastify, opts) => {
     cacheControl: false,
     // Vite names assets by content hash: cache them for good; index.html must be
     // revalidated so a new build is picked up.
-    setHeaders (res, path) {
+    setHeaders(res, path) {
       res.setHeader('cache-control', path.includes('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache')
     }
   })

@@ -14,7 +14,11 @@ import { ForbiddenError, UnauthorizedError } from '../errors.ts'
 
 export type AuthLevel = 'public' | 'data' | 'admin'
 
-export interface RouteAccess { method: string, url: string, auth: AuthLevel }
+export interface RouteAccess {
+  method: string
+  url: string
+  auth: AuthLevel
+}
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -28,54 +32,67 @@ declare module 'fastify' {
 
 const digest = (key: string): Buffer => createHash('sha256').update(key).digest()
 
-function sameKey (sent: Buffer, expected: Buffer | null): boolean {
+function sameKey(sent: Buffer, expected: Buffer | null): boolean {
   return expected !== null && timingSafeEqual(sent, expected)
 }
 
-function presentedKey (request: FastifyRequest): string | null {
+function presentedKey(request: FastifyRequest): string | null {
   const header = request.headers['x-api-key']
   if (typeof header === 'string' && header !== '') return header
   const match = /^Bearer\s+(.+)$/i.exec(request.headers.authorization ?? '')
   return match?.[1] ?? null
 }
 
-function authLevel (request: FastifyRequest): AuthLevel {
+function authLevel(request: FastifyRequest): AuthLevel {
   if (request.is404) return 'data'
   return request.routeOptions.config?.auth ?? 'data'
 }
 
-export default fp(async (fastify, opts: { config: Config }) => {
-  // Route options are kept, not copied: onRoute hooks of inner plugins (the admin
-  // prefix's) run after this one and may still set `config.auth`.
-  const routes: RouteOptions[] = []
-  fastify.addHook('onRoute', route => { routes.push(route) })
-  fastify.decorate('routeAccess', () => routes.flatMap(route => [route.method].flat().map(method => ({
-    method, url: route.url, auth: route.config?.auth ?? 'data'
-  }))))
+export default fp(
+  async (fastify, opts: { config: Config }) => {
+    // Route options are kept, not copied: onRoute hooks of inner plugins (the admin
+    // prefix's) run after this one and may still set `config.auth`.
+    const routes: RouteOptions[] = []
+    fastify.addHook('onRoute', route => {
+      routes.push(route)
+    })
+    fastify.decorate('routeAccess', () =>
+      routes.flatMap(route =>
+        [route.method].flat().map(method => ({
+          method,
+          url: route.url,
+          auth: route.config?.auth ?? 'data'
+        }))
+      )
+    )
 
-  if (opts.config.AUTH_DISABLED) {
-    fastify.log.warn('AUTH_DISABLED=true: every endpoint is open')
-    return
-  }
-  const dataKey = opts.config.API_KEY === undefined ? null : digest(opts.config.API_KEY)
-  const adminKey = opts.config.ADMIN_API_KEY === undefined ? null : digest(opts.config.ADMIN_API_KEY)
-
-  fastify.addHook('onRequest', async (request) => {
-    const level = authLevel(request)
-    if (level === 'public') return
-    const key = presentedKey(request)
-    if (key === null) throw new UnauthorizedError()
-    const sent = digest(key)
-    const isAdmin = sameKey(sent, adminKey)
-    if (level === 'admin') {
-      if (isAdmin) return
-      if (sameKey(sent, dataKey)) {
-        throw new ForbiddenError(adminKey === null
-          ? 'The admin API is disabled: set ADMIN_API_KEY to use it'
-          : 'The data API key cannot use /admin: send ADMIN_API_KEY')
-      }
-      throw new UnauthorizedError()
+    if (opts.config.AUTH_DISABLED) {
+      fastify.log.warn('AUTH_DISABLED=true: every endpoint is open')
+      return
     }
-    if (!isAdmin && !sameKey(sent, dataKey)) throw new UnauthorizedError()
-  })
-}, { name: 'auth' })
+    const dataKey = opts.config.API_KEY === undefined ? null : digest(opts.config.API_KEY)
+    const adminKey = opts.config.ADMIN_API_KEY === undefined ? null : digest(opts.config.ADMIN_API_KEY)
+
+    fastify.addHook('onRequest', async request => {
+      const level = authLevel(request)
+      if (level === 'public') return
+      const key = presentedKey(request)
+      if (key === null) throw new UnauthorizedError()
+      const sent = digest(key)
+      const isAdmin = sameKey(sent, adminKey)
+      if (level === 'admin') {
+        if (isAdmin) return
+        if (sameKey(sent, dataKey)) {
+          throw new ForbiddenError(
+            adminKey === null
+              ? 'The admin API is disabled: set ADMIN_API_KEY to use it'
+              : 'The data API key cannot use /admin: send ADMIN_API_KEY'
+          )
+        }
+        throw new UnauthorizedError()
+      }
+      if (!isAdmin && !sameKey(sent, dataKey)) throw new UnauthorizedError()
+    })
+  },
+  { name: 'auth' }
+)

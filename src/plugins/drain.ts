@@ -19,31 +19,36 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async (fastify) => {
-  fastify.decorate('draining', false)
-  fastify.decorate('beginDrain', function () {
-    if (!fastify.draining) fastify.log.info('draining: readiness answers 503, connections close after their answer')
-    fastify.draining = true
-  })
-  fastify.decorate('drain', async function (timeoutMs: number): Promise<boolean> {
-    fastify.beginDrain()
-    // Let requests whose bytes already arrived be parsed before idle sockets are
-    // closed: a request sent before SIGTERM must be served, not reset.
-    await nextLoopTurn()
-    let cut = false
-    const timer = setTimeout(() => {
-      cut = true
-      fastify.log.warn(`draining: requests still running after SHUTDOWN_TIMEOUT_MS (${timeoutMs} ms); cutting their connections`)
-      fastify.server.closeAllConnections()
-    }, timeoutMs)
-    try {
-      await fastify.close()
-    } finally {
-      clearTimeout(timer)
-    }
-    return !cut
-  })
-  fastify.addHook('onSend', async (_request, reply) => {
-    if (fastify.draining) void reply.header('connection', 'close')
-  })
-}, { name: 'drain' })
+export default fp(
+  async fastify => {
+    fastify.decorate('draining', false)
+    fastify.decorate('beginDrain', function () {
+      if (!fastify.draining) fastify.log.info('draining: readiness answers 503, connections close after their answer')
+      fastify.draining = true
+    })
+    fastify.decorate('drain', async function (timeoutMs: number): Promise<boolean> {
+      fastify.beginDrain()
+      // Let requests whose bytes already arrived be parsed before idle sockets are
+      // closed: a request sent before SIGTERM must be served, not reset.
+      await nextLoopTurn()
+      let cut = false
+      const timer = setTimeout(() => {
+        cut = true
+        fastify.log.warn(
+          `draining: requests still running after SHUTDOWN_TIMEOUT_MS (${timeoutMs} ms); cutting their connections`
+        )
+        fastify.server.closeAllConnections()
+      }, timeoutMs)
+      try {
+        await fastify.close()
+      } finally {
+        clearTimeout(timer)
+      }
+      return !cut
+    })
+    fastify.addHook('onSend', async (_request, reply) => {
+      if (fastify.draining) void reply.header('connection', 'close')
+    })
+  },
+  { name: 'drain' }
+)

@@ -16,7 +16,7 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_TYPE: 'VG_BAD_REQUEST'
 }
 
-export function errorCode (err: FastifyError): string {
+export function errorCode(err: FastifyError): string {
   if (err.validation !== undefined) {
     return err.validation.some(v => isVectorPath(v.instancePath)) ? 'VG_INVALID_VECTOR' : 'VG_BAD_REQUEST'
   }
@@ -27,30 +27,36 @@ export function errorCode (err: FastifyError): string {
   return status >= 500 ? 'VG_INTERNAL' : 'VG_BAD_REQUEST'
 }
 
-export default fp(async (fastify) => {
-  fastify.setErrorHandler(async (err: FastifyError, request, reply) => {
-    const statusCode = err.validation !== undefined ? 400 : (err.statusCode ?? 500)
-    const code = errorCode(err)
-    if (statusCode >= 500) request.log.error({ err, detail: causeChain(err) }, 'request failed')
-    else request.log.info({ code, msg: err.message }, 'request rejected')
-    // 5xx answers never carry driver text (it is in the log line above): they point at it.
-    const message = statusCode < 500
-      ? err.message
-      : `${code === 'VG_INTERNAL' ? 'Internal error.' : err.message.replace(/\.?$/, '.')} See the gateway log for request ${request.id}`
-    const retryAfter = statusCode === 503 ? RETRY_AFTER_SECONDS[code] : undefined
-    if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
-    // an error may carry its own headers (a busy provider's Retry-After inside a partial delete)
-    const headers = (err as { headers?: Record<string, string> }).headers
-    if (headers !== undefined) void reply.headers(headers)
-    return await reply.code(statusCode).send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, request_id: request.id })
-  })
-  fastify.setNotFoundHandler(async (request, reply) => {
-    return await reply.code(404).send({
-      statusCode: 404,
-      code: 'VG_NOT_FOUND',
-      error: 'Not Found',
-      message: `No route ${request.method} ${request.url.split('?')[0]}; see /docs`,
-      request_id: request.id
+export default fp(
+  async fastify => {
+    fastify.setErrorHandler(async (err: FastifyError, request, reply) => {
+      const statusCode = err.validation !== undefined ? 400 : (err.statusCode ?? 500)
+      const code = errorCode(err)
+      if (statusCode >= 500) request.log.error({ err, detail: causeChain(err) }, 'request failed')
+      else request.log.info({ code, msg: err.message }, 'request rejected')
+      // 5xx answers never carry driver text (it is in the log line above): they point at it.
+      const message =
+        statusCode < 500
+          ? err.message
+          : `${code === 'VG_INTERNAL' ? 'Internal error.' : err.message.replace(/\.?$/, '.')} See the gateway log for request ${request.id}`
+      const retryAfter = statusCode === 503 ? RETRY_AFTER_SECONDS[code] : undefined
+      if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
+      // an error may carry its own headers (a busy provider's Retry-After inside a partial delete)
+      const headers = (err as { headers?: Record<string, string> }).headers
+      if (headers !== undefined) void reply.headers(headers)
+      return await reply
+        .code(statusCode)
+        .send({ statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message, request_id: request.id })
     })
-  })
-}, { name: 'error-handler' })
+    fastify.setNotFoundHandler(async (request, reply) => {
+      return await reply.code(404).send({
+        statusCode: 404,
+        code: 'VG_NOT_FOUND',
+        error: 'Not Found',
+        message: `No route ${request.method} ${request.url.split('?')[0]}; see /docs`,
+        request_id: request.id
+      })
+    })
+  },
+  { name: 'error-handler' }
+)

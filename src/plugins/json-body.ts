@@ -9,12 +9,12 @@ import { BadRequestError, InvalidJsonError, UnsupportedMediaTypeError } from '..
 const CHARSET = /;\s*charset\s*=\s*"?([^";\s]*)"?/i
 
 /** The charset parameter of a Content-Type, lower-cased; undefined when absent. */
-export function charsetOf (contentType: string | undefined): string | undefined {
+export function charsetOf(contentType: string | undefined): string | undefined {
   return CHARSET.exec(contentType ?? '')?.[1]?.toLowerCase()
 }
 
 /** Offset of the first byte that breaks UTF-8 (only called once isUtf8 said no). */
-export function firstInvalidUtf8 (buf: Buffer): number {
+export function firstInvalidUtf8(buf: Buffer): number {
   let i = 0
   while (i < buf.length) {
     const b = buf[i]
@@ -25,32 +25,47 @@ export function firstInvalidUtf8 (buf: Buffer): number {
   return -1
 }
 
-export default fp(async (fastify) => {
-  fastify.removeContentTypeParser('application/json')
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    const buf = body as Buffer
-    const charset = charsetOf(request.headers['content-type'])
-    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-      done(new UnsupportedMediaTypeError(`Content-Type charset ${charset} is not supported: send the JSON body as UTF-8 (charset=utf-8 or no charset)`))
-      return
-    }
-    if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
-      done(new InvalidJsonError('it starts with a UTF-8 byte order mark (EF BB BF), which JSON does not allow; remove it'))
-      return
-    }
-    if (!isUtf8(buf)) {
-      const at = firstInvalidUtf8(buf)
-      done(new BadRequestError(`Request body is not valid UTF-8: byte 0x${buf[at].toString(16).padStart(2, '0')} at offset ${at} does not start or continue a UTF-8 character; send the body as UTF-8`))
-      return
-    }
-    if (buf.length === 0) {
-      done(new InvalidJsonError('the body is empty; send a JSON object'))
-      return
-    }
-    try {
-      done(null, JSON.parse(buf.toString('utf8')))
-    } catch (err) {
-      done(new InvalidJsonError((err as Error).message))
-    }
-  })
-}, { name: 'json-body' })
+export default fp(
+  async fastify => {
+    fastify.removeContentTypeParser('application/json')
+    fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      const buf = body as Buffer
+      const charset = charsetOf(request.headers['content-type'])
+      if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+        done(
+          new UnsupportedMediaTypeError(
+            `Content-Type charset ${charset} is not supported: send the JSON body as UTF-8 (charset=utf-8 or no charset)`
+          )
+        )
+        return
+      }
+      if (buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf) {
+        done(
+          new InvalidJsonError(
+            'it starts with a UTF-8 byte order mark (EF BB BF), which JSON does not allow; remove it'
+          )
+        )
+        return
+      }
+      if (!isUtf8(buf)) {
+        const at = firstInvalidUtf8(buf)
+        done(
+          new BadRequestError(
+            `Request body is not valid UTF-8: byte 0x${buf[at].toString(16).padStart(2, '0')} at offset ${at} does not start or continue a UTF-8 character; send the body as UTF-8`
+          )
+        )
+        return
+      }
+      if (buf.length === 0) {
+        done(new InvalidJsonError('the body is empty; send a JSON object'))
+        return
+      }
+      try {
+        done(null, JSON.parse(buf.toString('utf8')))
+      } catch (err) {
+        done(new InvalidJsonError((err as Error).message))
+      }
+    })
+  },
+  { name: 'json-body' }
+)

@@ -10,7 +10,7 @@ declare module 'fastify' {
   }
 }
 
-export function createMariaDbPool (config: Pick<Config, 'MARIADB_URL' | 'MARIADB_POOL_SIZE'>): Pool {
+export function createMariaDbPool(config: Pick<Config, 'MARIADB_URL' | 'MARIADB_POOL_SIZE'>): Pool {
   const url = new URL(config.MARIADB_URL)
   return mariadb.createPool({
     host: url.hostname,
@@ -28,19 +28,26 @@ export function createMariaDbPool (config: Pick<Config, 'MARIADB_URL' | 'MARIADB
   })
 }
 
-export default fp(async (fastify, opts: { config: Config }) => {
-  const pool = createMariaDbPool(opts.config)
-  try {
-    await pool.query('SELECT 1')
-  } catch (err) {
-    await pool.end()
-    throw new Error(`Cannot reach MariaDB at ${redact(opts.config.MARIADB_URL)}: ${(err as Error).message}`, { cause: err })
-  }
-  fastify.addHook('onClose', async () => { await pool.end() })
-  fastify.decorate('mariadb', pool)
-}, { name: 'mariadb-pool' })
+export default fp(
+  async (fastify, opts: { config: Config }) => {
+    const pool = createMariaDbPool(opts.config)
+    try {
+      await pool.query('SELECT 1')
+    } catch (err) {
+      await pool.end()
+      throw new Error(`Cannot reach MariaDB at ${redact(opts.config.MARIADB_URL)}: ${(err as Error).message}`, {
+        cause: err
+      })
+    }
+    fastify.addHook('onClose', async () => {
+      await pool.end()
+    })
+    fastify.decorate('mariadb', pool)
+  },
+  { name: 'mariadb-pool' }
+)
 
-export function redact (url: string): string {
+export function redact(url: string): string {
   const u = new URL(url)
   if (u.password !== '') u.password = '***'
   return u.toString()

@@ -8,16 +8,23 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async (fastify) => {
-  const metrics = createMetrics()
-  fastify.decorate('metrics', metrics)
-  fastify.addHook('onResponse', async (request, reply) => {
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) }
-    metrics.httpRequests.inc(labels)
-    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000)
-  })
-  fastify.get('/metrics', { schema: { hide: true }, config: { auth: 'public' } }, async (_request, reply) => {
-    reply.type(metrics.registry.contentType)
-    return await metrics.registry.metrics()
-  })
-}, { name: 'metrics' })
+export default fp(
+  async fastify => {
+    const metrics = createMetrics()
+    fastify.decorate('metrics', metrics)
+    fastify.addHook('onResponse', async (request, reply) => {
+      const labels = {
+        method: request.method,
+        route: request.routeOptions.url ?? 'unmatched',
+        status: String(reply.statusCode)
+      }
+      metrics.httpRequests.inc(labels)
+      metrics.httpDuration.observe(labels, reply.elapsedTime / 1000)
+    })
+    fastify.get('/metrics', { schema: { hide: true }, config: { auth: 'public' } }, async (_request, reply) => {
+      reply.type(metrics.registry.contentType)
+      return await metrics.registry.metrics()
+    })
+  },
+  { name: 'metrics' }
+)

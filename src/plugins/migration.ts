@@ -22,51 +22,68 @@ declare module 'fastify' {
 /** Margin on top of SETTINGS_CACHE_MS before a migration's first batch (see migration-guard.ts). */
 export const GUARD_PROPAGATION_MARGIN_MS = 250
 
-export default fp(async (fastify, opts: { config: Config }) => {
-  const { config } = opts
-  const pool = fastify.mariadb
-  const locks = await lockNamesFor(pool)
-  const store = new MigrationStore(pool, locks)
-  const guard = new MigrationGuard({
-    pool,
-    store,
-    locks,
-    cacheMs: config.SETTINGS_CACHE_MS,
-    onError: err => { fastify.log.warn({ err }, 'migration guard: lock connection or refresh failed') }
-  })
-  fastify.router.guard = guard
+export default fp(
+  async (fastify, opts: { config: Config }) => {
+    const { config } = opts
+    const pool = fastify.mariadb
+    const locks = await lockNamesFor(pool)
+    const store = new MigrationStore(pool, locks)
+    const guard = new MigrationGuard({
+      pool,
+      store,
+      locks,
+      cacheMs: config.SETTINGS_CACHE_MS,
+      onError: err => {
+        fastify.log.warn({ err }, 'migration guard: lock connection or refresh failed')
+      }
+    })
+    fastify.router.guard = guard
 
-  const engine = new MigrationEngine({
-    pool, locks, store, providers: fastify.providers.all, logger: fastify.log,
-    pendingRemovals: fastify.pendingRemovals, pendingWaitMs: config.MIGRATION_PENDING_WAIT_MS
-  })
-  const runner = new MigrationRunner({
-    store,
-    engine,
-    startDelayMs: config.SETTINGS_CACHE_MS + GUARD_PROPAGATION_MARGIN_MS,
-    leaseMs: config.MIGRATION_LEASE_MS,
-    pollMs: config.MIGRATION_POLL_MS,
-    renewMs: Math.min(DEFAULT_RENEW_MS, Math.floor(config.MIGRATION_LEASE_MS / 3)),
-    logger: fastify.log
-  })
-  const service = new MigrationService({
-    store,
-    providers: fastify.providers.all,
-    defaultBatchSize: config.MIGRATION_BATCH_SIZE,
-    checkTopology: topologyCheck(pool, { galeraSingleWriter: config.MARIADB_GALERA_SINGLE_WRITER }),
-    onChange: () => { guard.invalidate(); runner.poke() }
-  })
+    const engine = new MigrationEngine({
+      pool,
+      locks,
+      store,
+      providers: fastify.providers.all,
+      logger: fastify.log,
+      pendingRemovals: fastify.pendingRemovals,
+      pendingWaitMs: config.MIGRATION_PENDING_WAIT_MS
+    })
+    const runner = new MigrationRunner({
+      store,
+      engine,
+      startDelayMs: config.SETTINGS_CACHE_MS + GUARD_PROPAGATION_MARGIN_MS,
+      leaseMs: config.MIGRATION_LEASE_MS,
+      pollMs: config.MIGRATION_POLL_MS,
+      renewMs: Math.min(DEFAULT_RENEW_MS, Math.floor(config.MIGRATION_LEASE_MS / 3)),
+      logger: fastify.log
+    })
+    const service = new MigrationService({
+      store,
+      providers: fastify.providers.all,
+      defaultBatchSize: config.MIGRATION_BATCH_SIZE,
+      checkTopology: topologyCheck(pool, { galeraSingleWriter: config.MARIADB_GALERA_SINGLE_WRITER }),
+      onChange: () => {
+        guard.invalidate()
+        runner.poke()
+      }
+    })
 
-  fastify.decorate('migrations', service)
-  fastify.decorate('migrationRunner', runner)
-  fastify.addHook('onReady', async () => { runner.start() })
-  // Stopping starts as the close begins (in parallel with the HTTP drain) so the
-  // lease is released after the batch in flight, not after the last request;
-  // onClose waits for it, before the pools close.
-  let stopped: Promise<void> | undefined
-  fastify.addHook('preClose', async () => { stopped = runner.stop() })
-  fastify.addHook('onClose', async () => {
-    await (stopped ?? runner.stop())
-    await guard.close()
-  })
-}, { name: 'migration', dependencies: ['mariadb-pool', 'vector-storage'] })
+    fastify.decorate('migrations', service)
+    fastify.decorate('migrationRunner', runner)
+    fastify.addHook('onReady', async () => {
+      runner.start()
+    })
+    // Stopping starts as the close begins (in parallel with the HTTP drain) so the
+    // lease is released after the batch in flight, not after the last request;
+    // onClose waits for it, before the pools close.
+    let stopped: Promise<void> | undefined
+    fastify.addHook('preClose', async () => {
+      stopped = runner.stop()
+    })
+    fastify.addHook('onClose', async () => {
+      await (stopped ?? runner.stop())
+      await guard.close()
+    })
+  },
+  { name: 'migration', dependencies: ['mariadb-pool', 'vector-storage'] }
+)

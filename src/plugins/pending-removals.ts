@@ -11,16 +11,23 @@ declare module 'fastify' {
   }
 }
 
-export default fp(async (fastify, opts: { config: Config }) => {
-  const retrier = new RemovalRetrier({
-    store: fastify.pendingRemovals,
-    providers: fastify.providers.all,
-    baseDelayMs: opts.config.CLEANUP_RETRY_BASE_MS,
-    maxDelayMs: opts.config.CLEANUP_RETRY_MAX_MS,
-    logger: fastify.log
-  })
-  pendingRemovalsGauge(fastify.metrics.registry, async () => await fastify.pendingRemovals.count())
-  fastify.decorate('removalRetrier', retrier)
-  fastify.addHook('onReady', async () => { retrier.start() })
-  fastify.addHook('onClose', async () => { await retrier.stop() })
-}, { name: 'pending-removals', dependencies: ['metrics', 'vector-storage'] })
+export default fp(
+  async (fastify, opts: { config: Config }) => {
+    const retrier = new RemovalRetrier({
+      store: fastify.pendingRemovals,
+      providers: fastify.providers.all,
+      baseDelayMs: opts.config.CLEANUP_RETRY_BASE_MS,
+      maxDelayMs: opts.config.CLEANUP_RETRY_MAX_MS,
+      logger: fastify.log
+    })
+    pendingRemovalsGauge(fastify.metrics.registry, async () => await fastify.pendingRemovals.count())
+    fastify.decorate('removalRetrier', retrier)
+    fastify.addHook('onReady', async () => {
+      retrier.start()
+    })
+    fastify.addHook('onClose', async () => {
+      await retrier.stop()
+    })
+  },
+  { name: 'pending-removals', dependencies: ['metrics', 'vector-storage'] }
+)

@@ -11,13 +11,16 @@ export const REQUEST_ID_HEADER = 'x-request-id'
 const SANE_ID = /^[A-Za-z0-9._:-]{1,128}$/
 
 /** Fastify's genReqId: the caller's id when sane, else a UUID. */
-export function requestIdOf (req: IncomingMessage): string {
+export function requestIdOf(req: IncomingMessage): string {
   const sent = req.headers[REQUEST_ID_HEADER]
   return typeof sent === 'string' && SANE_ID.test(sent) ? sent : randomUUID()
 }
 
-export default fp(async (fastify) => {
-  fastify.addHook('onRequest', async (request, reply) => {
-    reply.header(REQUEST_ID_HEADER, request.id)
-  })
-}, { name: 'request-id' })
+export default fp(
+  async fastify => {
+    fastify.addHook('onRequest', async (request, reply) => {
+      reply.header(REQUEST_ID_HEADER, request.id)
+    })
+  },
+  { name: 'request-id' }
+)

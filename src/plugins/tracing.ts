@@ -27,35 +27,49 @@ export interface TracingPluginOptions {
   tracing?: Tracing
 }
 
-export default fp(async (fastify, opts: TracingPluginOptions) => {
-  const tracing = opts.tracing ?? startTracing({ endpoint: opts.config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: opts.config.OTEL_SERVICE_NAME })
-  fastify.decorate('tracer', tracing?.tracer ?? null)
-  if (tracing === null) return
-  const { tracer } = tracing
+export default fp(
+  async (fastify, opts: TracingPluginOptions) => {
+    const tracing =
+      opts.tracing ??
+      startTracing({ endpoint: opts.config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: opts.config.OTEL_SERVICE_NAME })
+    fastify.decorate('tracer', tracing?.tracer ?? null)
+    if (tracing === null) return
+    const { tracer } = tracing
 
-  fastify.addHook('onRequest', async (request) => {
-    const parent = propagation.extract(context.active(), request.headers)
-    const route = request.routeOptions.url ?? 'unmatched'
-    request.traceSpan = tracer.startSpan(`${request.method} ${route}`, {
-      kind: SpanKind.SERVER,
-      attributes: { 'http.request.method': request.method, 'http.route': route, 'vg.request_id': request.id }
-    }, parent)
-  })
-  fastify.addHook('preHandler', (request, _reply, done) => {
-    const span = request.traceSpan
-    if (span === undefined) { done(); return }
-    context.with(trace.setSpan(context.active(), span), done)
-  })
-  fastify.addHook('onResponse', async (request, reply) => {
-    const span = request.traceSpan
-    if (span === undefined) return
-    span.setAttribute('http.response.status_code', reply.statusCode)
-    if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
-    span.end()
-  })
-  fastify.addHook('onRequestAbort', async (request) => {
-    request.traceSpan?.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted' })
-    request.traceSpan?.end()
-  })
-  fastify.addHook('onClose', async () => { await tracing.shutdown() })
-}, { name: 'tracing' })
+    fastify.addHook('onRequest', async request => {
+      const parent = propagation.extract(context.active(), request.headers)
+      const route = request.routeOptions.url ?? 'unmatched'
+      request.traceSpan = tracer.startSpan(
+        `${request.method} ${route}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: { 'http.request.method': request.method, 'http.route': route, 'vg.request_id': request.id }
+        },
+        parent
+      )
+    })
+    fastify.addHook('preHandler', (request, _reply, done) => {
+      const span = request.traceSpan
+      if (span === undefined) {
+        done()
+        return
+      }
+      context.with(trace.setSpan(context.active(), span), done)
+    })
+    fastify.addHook('onResponse', async (request, reply) => {
+      const span = request.traceSpan
+      if (span === undefined) return
+      span.setAttribute('http.response.status_code', reply.statusCode)
+      if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR })
+      span.end()
+    })
+    fastify.addHook('onRequestAbort', async request => {
+      request.traceSpan?.setStatus({ code: SpanStatusCode.ERROR, message: 'client aborted' })
+      request.traceSpan?.end()
+    })
+    fastify.addHook('onClose', async () => {
+      await tracing.shutdown()
+    })
+  },
+  { name: 'tracing' }
+)

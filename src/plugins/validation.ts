@@ -6,48 +6,65 @@ import addFormats from 'ajv-formats'
 import fp from 'fastify-plugin'
 import type { FastifySchemaValidationError } from 'fastify/types/schema.js'
 
-function makeAjv (coerceTypes: boolean): Ajv {
+function makeAjv(coerceTypes: boolean): Ajv {
   // verbose: errors carry the value and its schema, so messages can say what was sent
-  const ajv = new Ajv({ coerceTypes, useDefaults: true, removeAdditional: false, allErrors: false, strict: false, verbose: true })
+  const ajv = new Ajv({
+    coerceTypes,
+    useDefaults: true,
+    removeAdditional: false,
+    allErrors: false,
+    strict: false,
+    verbose: true
+  })
   addFormats.default(ajv)
   return ajv
 }
 
-export default fp(async (fastify) => {
-  const strict = makeAjv(false)
-  const coercing = makeAjv(true)
-  fastify.setValidatorCompiler(({ schema, httpPart }) =>
-    (httpPart === 'body' ? strict : coercing).compile(schema))
-  fastify.setSchemaErrorFormatter((errors, dataVar) => new Error(describeValidation(errors, dataVar)))
-}, { name: 'validation' })
+export default fp(
+  async fastify => {
+    const strict = makeAjv(false)
+    const coercing = makeAjv(true)
+    fastify.setValidatorCompiler(({ schema, httpPart }) => (httpPart === 'body' ? strict : coercing).compile(schema))
+    fastify.setSchemaErrorFormatter((errors, dataVar) => new Error(describeValidation(errors, dataVar)))
+  },
+  { name: 'validation' }
+)
 
 /** Turns the most telling schema error into one sentence naming the field and the rule. */
-export function describeValidation (errors: FastifySchemaValidationError[], dataVar: string): string {
+export function describeValidation(errors: FastifySchemaValidationError[], dataVar: string): string {
   const all = errors as ErrorObject[]
   const e = mostTelling(all)
   const where = `${dataVar}${e.instancePath.replaceAll('/', '.')}`.replace(/\.(\d+)(?=\.|$)/g, '[$1]')
   const p = e.params as Record<string, unknown>
   const vector = isVectorPath(e.instancePath)
   switch (e.keyword) {
-    case 'anyOf': return vector
-      ? `${where} must be ${vectorForms(e.parentSchema)}; got ${kindOf(e.data)}`
-      : `${where} ${e.message ?? 'is invalid'}`
-    case 'required': return `${where} must have the field '${String(p.missingProperty)}'`
-    case 'additionalProperties': return `${where} has an unknown field '${String(p.additionalProperty)}'; remove it`
-    case 'not': return `${where} must not be all zeros: a zero vector has no direction for cosine similarity`
+    case 'anyOf':
+      return vector
+        ? `${where} must be ${vectorForms(e.parentSchema)}; got ${kindOf(e.data)}`
+        : `${where} ${e.message ?? 'is invalid'}`
+    case 'required':
+      return `${where} must have the field '${String(p.missingProperty)}'`
+    case 'additionalProperties':
+      return `${where} has an unknown field '${String(p.additionalProperty)}'; remove it`
+    case 'not':
+      return `${where} must not be all zeros: a zero vector has no direction for cosine similarity`
     case 'minItems':
-    case 'maxItems': return isVectorPath(e.instancePath)
-      ? `${where} must have exactly ${String(p.limit)} numbers (VECTOR_DIMENSION)`
-      : `${where} ${e.message ?? 'has a wrong number of items'}`
+    case 'maxItems':
+      return isVectorPath(e.instancePath)
+        ? `${where} must have exactly ${String(p.limit)} numbers (VECTOR_DIMENSION)`
+        : `${where} ${e.message ?? 'has a wrong number of items'}`
     case 'minimum':
-    case 'maximum': return isVectorPath(e.instancePath)
-      ? `${where} must be a finite number between -1e9 and 1e9`
-      : `${where} ${e.message ?? 'is out of range'}`
-    case 'pattern': return vector
-      ? `${where} must be ${vectorForms(all.find(x => x.keyword === 'anyOf')?.parentSchema)}; got a string that is not base64 ` +
-        '(standard alphabet A-Z a-z 0-9 + /, padded with = to a multiple of 4 characters, no spaces)'
-      : `${where} must match ${String(p.pattern)}`
-    default: return `${where} ${e.message ?? 'is invalid'}`
+    case 'maximum':
+      return isVectorPath(e.instancePath)
+        ? `${where} must be a finite number between -1e9 and 1e9`
+        : `${where} ${e.message ?? 'is out of range'}`
+    case 'pattern':
+      return vector
+        ? `${where} must be ${vectorForms(all.find(x => x.keyword === 'anyOf')?.parentSchema)}; got a string that is not base64 ` +
+            '(standard alphabet A-Z a-z 0-9 + /, padded with = to a multiple of 4 characters, no spaces)'
+        : `${where} must match ${String(p.pattern)}`
+    default:
+      return `${where} ${e.message ?? 'is invalid'}`
   }
 }
 
@@ -57,27 +74,29 @@ export function describeValidation (errors: FastifySchemaValidationError[], data
  * array". Prefer the error of the branch the value's type fits (a bad base64
  * character, a wrong length), else the union's own error.
  */
-function mostTelling (errors: ErrorObject[]): ErrorObject {
+function mostTelling(errors: ErrorObject[]): ErrorObject {
   const union = errors.find(x => x.keyword === 'anyOf')
   if (union === undefined) return errors[0]
-  return errors.find(x => x.keyword !== 'anyOf' && (x.keyword !== 'type' || x.instancePath !== union.instancePath)) ?? union
+  return (
+    errors.find(x => x.keyword !== 'anyOf' && (x.keyword !== 'type' || x.instancePath !== union.instancePath)) ?? union
+  )
 }
 
 /** "an array of 8 numbers (VECTOR_DIMENSION), or a base64 string of 8 little-endian float32 values (32 bytes)" */
-function vectorForms (unionSchema: unknown): string {
+function vectorForms(unionSchema: unknown): string {
   const dimension = (unionSchema as { anyOf?: Array<{ minItems?: number }> } | undefined)?.anyOf?.[0]?.minItems
   const n = dimension === undefined ? 'VECTOR_DIMENSION' : String(dimension)
   const bytes = dimension === undefined ? '' : ` (${dimension * 4} bytes)`
   return `an array of ${n} numbers (VECTOR_DIMENSION), or a base64 string of ${n} little-endian float32 values${bytes}`
 }
 
-function kindOf (value: unknown): string {
+function kindOf(value: unknown): string {
   if (value === null) return 'null'
   if (Array.isArray(value)) return 'an array'
   if (typeof value === 'string') return 'a string that is not base64'
   return `${/^[aeiou]/.test(typeof value) ? 'an' : 'a'} ${typeof value}`
 }
 
-export function isVectorPath (instancePath: string): boolean {
+export function isVectorPath(instancePath: string): boolean {
   return /(^|\/)vector(\/|$)/.test(instancePath)
 }

@@ -16,8 +16,8 @@ export interface ConfiguredProviders {
 
 /** Where providers report: warn for non-fatal findings, error for loud events (a lost collection). */
 export interface ProviderLog {
-  warn (msg: string): void
-  error (msg: string): void
+  warn(msg: string): void
+  error(msg: string): void
 }
 
 export interface CreateProvidersOptions {
@@ -27,7 +27,7 @@ export interface CreateProvidersOptions {
   recallObserver?: RecallObserver
 }
 
-export function createProviders (config: Config, pool: Pool, options: CreateProvidersOptions = {}): ConfiguredProviders {
+export function createProviders(config: Config, pool: Pool, options: CreateProvidersOptions = {}): ConfiguredProviders {
   const { log } = options
   const mariadb = new MariaDbProvider({
     pool,
@@ -42,18 +42,28 @@ export function createProviders (config: Config, pool: Pool, options: CreateProv
     recallSampleRate: config.MARIADB_RECALL_SAMPLE_RATE,
     recallObserver: options.recallObserver
   })
-  const qdrant = config.QDRANT_URL === undefined
-    ? undefined
-    : new QdrantProvider({
-      url: config.QDRANT_URL,
-      apiKey: config.QDRANT_API_KEY,
-      collection: config.QDRANT_COLLECTION,
-      dimension: config.VECTOR_DIMENSION,
-      timeoutMs: config.QDRANT_TIMEOUT_MS,
-      collectionSettings: collectionSettingsFromConfig(config),
-      searchSettings: searchSettingsFromConfig(config),
-      ...(log !== undefined ? { warn: (msg: string) => { log.warn(msg) }, error: (msg: string) => { log.error(msg) } } : {})
-    })
+  const qdrant =
+    config.QDRANT_URL === undefined
+      ? undefined
+      : new QdrantProvider({
+          url: config.QDRANT_URL,
+          apiKey: config.QDRANT_API_KEY,
+          collection: config.QDRANT_COLLECTION,
+          dimension: config.VECTOR_DIMENSION,
+          timeoutMs: config.QDRANT_TIMEOUT_MS,
+          collectionSettings: collectionSettingsFromConfig(config),
+          searchSettings: searchSettingsFromConfig(config),
+          ...(log !== undefined
+            ? {
+                warn: (msg: string) => {
+                  log.warn(msg)
+                },
+                error: (msg: string) => {
+                  log.error(msg)
+                }
+              }
+            : {})
+        })
   const all = new Map<ProviderName, VectorProvider>([['mariadb', mariadb]])
   if (qdrant !== undefined) all.set('qdrant', qdrant)
   return { mariadb, qdrant, all }

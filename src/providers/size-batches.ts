@@ -1,6 +1,6 @@
 // Cuts a list into consecutive batches of at most maxItems items and maxBytes
 // estimated bytes (a single item larger than maxBytes gets a batch of its own).
-export function sizeBatches<T> (items: T[], maxItems: number, maxBytes: number, sizeOf: (item: T) => number): T[][] {
+export function sizeBatches<T>(items: T[], maxItems: number, maxBytes: number, sizeOf: (item: T) => number): T[][] {
   const batches: T[][] = []
   let current: T[] = []
   let bytes = 0

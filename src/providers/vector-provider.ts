@@ -83,42 +83,42 @@ export interface UpsertOptions {
 export interface VectorProvider {
   readonly name: ProviderName
   /** Creates or upgrades the store; throws IncompatibleStoreError when it cannot be used. */
-  init (): Promise<void>
-  close (): Promise<void>
-  health (): Promise<ProviderHealth>
+  init(): Promise<void>
+  close(): Promise<void>
+  health(): Promise<ProviderHealth>
 
   /** Writes chunks, replacing any with the same key (all or nothing). Returns how many were written. */
-  upsert (chunks: ChunkRecord[], options?: UpsertOptions): Promise<number>
+  upsert(chunks: ChunkRecord[], options?: UpsertOptions): Promise<number>
   /** Chunks matching the filter, best score first, at most `limit`, each with score >= min_score. */
-  search (query: SearchQuery): Promise<SearchHit[]>
+  search(query: SearchQuery): Promise<SearchHit[]>
   /** One file's chunks ordered by chunk_index. */
-  list (userId: number, fileId: number, withVectors: boolean): Promise<ChunkView[]>
+  list(userId: number, fileId: number, withVectors: boolean): Promise<ChunkView[]>
   /** Sets the group key of every chunk of one file; returns how many chunks changed. */
-  updateGroupKey (userId: number, fileId: number, groupKey: string): Promise<number>
+  updateGroupKey(userId: number, fileId: number, groupKey: string): Promise<number>
   /** Deletes what the filter selects; returns how many chunks were deleted. */
-  delete (filter: ChunkFilter): Promise<number>
+  delete(filter: ChunkFilter): Promise<number>
   /** Deletes exact keys of one user; returns how many existed. */
-  deleteKeys (userId: number, keys: ChunkKey[]): Promise<number>
+  deleteKeys(userId: number, keys: ChunkKey[]): Promise<number>
   /**
    * Deletes exact keys of one user, each only where the stored copy is older than
    * the version given with it (a newer copy is never touched); returns how many were deleted.
    */
-  deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number>
+  deleteOlderKeys(userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number>
   /** Every key the filter selects, with group and version (for merged stats and checks). */
-  keys (filter: ChunkFilter): Promise<KeyInfo[]>
+  keys(filter: ChunkFilter): Promise<KeyInfo[]>
   /** Exact number of chunks the filter selects, or of the whole store without a filter. */
-  count (filter?: ChunkFilter): Promise<number>
+  count(filter?: ChunkFilter): Promise<number>
 
   /** Users holding at least one chunk, ascending (migration planning). */
-  users (): Promise<number[]>
+  users(): Promise<number[]>
   /** A user's chunks with vectors in key order, strictly after `after` (migration streaming). */
-  scan (userId: number, after: ChunkKey | null, limit: number): Promise<ChunkRecord[]>
+  scan(userId: number, after: ChunkKey | null, limit: number): Promise<ChunkRecord[]>
 }
 
-export function pointId (key: { user_id: number } & ChunkKey): string {
+export function pointId(key: { user_id: number } & ChunkKey): string {
   return `doc_${key.user_id}_${key.file_id}_${key.chunk_index}`
 }
 
-export function compareKeys (a: ChunkKey, b: ChunkKey): number {
+export function compareKeys(a: ChunkKey, b: ChunkKey): number {
   return a.file_id - b.file_id || a.chunk_index - b.chunk_index
 }

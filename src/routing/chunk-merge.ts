@@ -7,12 +7,13 @@ export interface Sourced<T> {
   item: T
 }
 
-export function keyOf (k: ChunkKey): string {
+export function keyOf(k: ChunkKey): string {
   return `${k.file_id}:${k.chunk_index}`
 }
 
-export function mergeByKey<T extends ChunkKey & { version: number }> (
-  sources: Array<Sourced<T[]>>, active: ProviderName
+export function mergeByKey<T extends ChunkKey & { version: number }>(
+  sources: Array<Sourced<T[]>>,
+  active: ProviderName
 ): Array<Sourced<T>> {
   const best = new Map<string, Sourced<T>>()
   for (const { provider, item: items } of sources) {
@@ -25,7 +26,12 @@ export function mergeByKey<T extends ChunkKey & { version: number }> (
   return [...best.values()]
 }
 
-function isNewer<T extends { version: number }> (item: T, provider: ProviderName, current: Sourced<T>, active: ProviderName): boolean {
+function isNewer<T extends { version: number }>(
+  item: T,
+  provider: ProviderName,
+  current: Sourced<T>,
+  active: ProviderName
+): boolean {
   if (item.version !== current.item.version) return item.version > current.item.version
   return provider === active && current.provider !== active
 }

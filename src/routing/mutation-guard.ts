@@ -2,9 +2,11 @@
 // backfill can never undo a live change (SPEC §5). Without a running migration
 // the guard is a pass-through.
 export interface MutationGuard {
-  run<T> (userIds: number[], fn: () => Promise<T>): Promise<T>
+  run<T>(userIds: number[], fn: () => Promise<T>): Promise<T>
 }
 
 export const passThroughGuard: MutationGuard = {
-  async run (_userIds, fn) { return await fn() }
+  async run(_userIds, fn) {
+    return await fn()
+  }
 }

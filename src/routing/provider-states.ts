@@ -8,11 +8,13 @@ export interface ProviderState {
   error?: string
 }
 
-export async function providerStates (router: VectorRouter): Promise<Record<ProviderName, ProviderState>> {
+export async function providerStates(router: VectorRouter): Promise<Record<ProviderName, ProviderState>> {
   const configured = router.configured()
-  const entries = await Promise.all((['mariadb', 'qdrant'] as const).map(async name => {
-    if (!configured.includes(name)) return [name, { status: 'not_configured' }] as const
-    return [name, await router.provider(name).health()] as const
-  }))
+  const entries = await Promise.all(
+    (['mariadb', 'qdrant'] as const).map(async name => {
+      if (!configured.includes(name)) return [name, { status: 'not_configured' }] as const
+      return [name, await router.provider(name).health()] as const
+    })
+  )
   return Object.fromEntries(entries) as Record<ProviderName, ProviderState>
 }

@@ -45,13 +45,18 @@ export class SettingsStore {
   private cached: SettingsSnapshot | null = null
   private loading: Promise<SettingsSnapshot> | null = null
 
-  constructor (private readonly pool: Pool, private readonly options: SettingsStoreOptions) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly options: SettingsStoreOptions
+  ) {}
 
   /** The current settings, at most cacheMs old. A failed refresh keeps serving the last snapshot. */
-  async snapshot (): Promise<SettingsSnapshot> {
+  async snapshot(): Promise<SettingsSnapshot> {
     const cached = this.cached
     if (cached !== null && Date.now() - cached.loadedAt < this.options.cacheMs) return cached
-    this.loading ??= this.load().finally(() => { this.loading = null })
+    this.loading ??= this.load().finally(() => {
+      this.loading = null
+    })
     try {
       return await this.loading
     } catch (err) {
@@ -62,74 +67,96 @@ export class SettingsStore {
   }
 
   /** The provider used when the settings table names none. */
-  fallbackProvider (): ProviderName {
+  fallbackProvider(): ProviderName {
     return this.options.envProvider ?? 'mariadb'
   }
 
   /** SPEC §3.1: the user's override, else the settings table, else the environment, else mariadb. */
-  async resolve (userId: number): Promise<ResolvedProvider> {
+  async resolve(userId: number): Promise<ResolvedProvider> {
     const s = await this.snapshot()
     const override = s.overrides.get(userId)
     return override !== undefined ? { provider: override, source: 'user' } : { provider: s.provider, source: s.source }
   }
 
   /** Forgets the cached snapshot so the next read sees this replica's own change at once. */
-  invalidate (): void {
+  invalidate(): void {
     this.cached = null
   }
 
-  async setProvider (provider: ProviderName, actor: string): Promise<{ previous: ProviderName, changedAt: Date }> {
+  async setProvider(provider: ProviderName, actor: string): Promise<{ previous: ProviderName; changedAt: Date }> {
     return await this.change('global', null, 'provider', provider, actor, async (conn, now) => {
-      await conn.query('UPDATE vg_settings SET provider = ?, changed_by = ?, changed_at = ? WHERE id = 1', [provider, actor, now])
+      await conn.query('UPDATE vg_settings SET provider = ?, changed_by = ?, changed_at = ? WHERE id = 1', [
+        provider,
+        actor,
+        now
+      ])
     })
   }
 
-  async setReadMode (readMode: ReadMode, actor: string): Promise<{ previous: ReadMode, changedAt: Date }> {
+  async setReadMode(readMode: ReadMode, actor: string): Promise<{ previous: ReadMode; changedAt: Date }> {
     return await this.change('global', null, 'read_mode', readMode, actor, async (conn, now) => {
-      await conn.query('UPDATE vg_settings SET read_mode = ?, changed_by = ?, changed_at = ? WHERE id = 1', [readMode, actor, now])
+      await conn.query('UPDATE vg_settings SET read_mode = ?, changed_by = ?, changed_at = ? WHERE id = 1', [
+        readMode,
+        actor,
+        now
+      ])
     })
   }
 
-  async setUserProvider (userId: number, provider: ProviderName | null, actor: string): Promise<void> {
+  async setUserProvider(userId: number, provider: ProviderName | null, actor: string): Promise<void> {
     await this.change('user', userId, 'provider', provider, actor, async (conn, now) => {
       if (provider === null) {
         await conn.query('DELETE FROM vg_user_providers WHERE user_id = ?', [userId])
       } else {
-        await conn.query(`INSERT INTO vg_user_providers (user_id, provider, changed_by, changed_at) VALUES (?, ?, ?, ?)
+        await conn.query(
+          `INSERT INTO vg_user_providers (user_id, provider, changed_by, changed_at) VALUES (?, ?, ?, ?)
           ON DUPLICATE KEY UPDATE provider = VALUES(provider), changed_by = VALUES(changed_by), changed_at = VALUES(changed_at)`,
-        [userId, provider, actor, now])
+          [userId, provider, actor, now]
+        )
       }
     })
   }
 
-  async changes (limit: number): Promise<ProviderChange[]> {
+  async changes(limit: number): Promise<ProviderChange[]> {
     const rows: ProviderChange[] = await this.pool.query(
       'SELECT id, scope, user_id, setting, previous_value, new_value, changed_by, changed_at FROM vg_provider_changes ORDER BY id DESC LIMIT ?',
-      [limit])
+      [limit]
+    )
     return rows.map(r => ({ ...r, changed_at: new Date(r.changed_at).toISOString() }))
   }
 
   /** Reads the previous value, applies the change and logs it, in one transaction. */
-  private async change<T extends string> (
-    scope: 'global' | 'user', userId: number | null, setting: 'provider' | 'read_mode', value: T | null, actor: string,
+  private async change<T extends string>(
+    scope: 'global' | 'user',
+    userId: number | null,
+    setting: 'provider' | 'read_mode',
+    value: T | null,
+    actor: string,
     write: (conn: import('mariadb').PoolConnection, now: Date) => Promise<void>
-  ): Promise<{ previous: T, changedAt: Date }> {
+  ): Promise<{ previous: T; changedAt: Date }> {
     const result = await inTransaction(this.pool, async conn => {
       const before = await this.loadWith(conn, true)
-      const previous = (scope === 'user'
-        ? before.overrides.get(userId as number) ?? null
-        : setting === 'provider' ? before.provider : before.readMode) as T
+      const previous = (
+        scope === 'user'
+          ? (before.overrides.get(userId as number) ?? null)
+          : setting === 'provider'
+            ? before.provider
+            : before.readMode
+      ) as T
       const now = new Date()
       await write(conn, now)
-      await conn.query(`INSERT INTO vg_provider_changes (scope, user_id, setting, previous_value, new_value, changed_by, changed_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?)`, [scope, userId, setting, previous, value, actor, now])
+      await conn.query(
+        `INSERT INTO vg_provider_changes (scope, user_id, setting, previous_value, new_value, changed_by, changed_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        [scope, userId, setting, previous, value, actor, now]
+      )
       return { previous, changedAt: now }
     })
     this.invalidate()
     return result
   }
 
-  private async load (): Promise<SettingsSnapshot> {
+  private async load(): Promise<SettingsSnapshot> {
     const conn = await this.pool.getConnection()
     try {
       this.cached = await this.loadWith(conn, false)
@@ -139,14 +166,21 @@ export class SettingsStore {
     }
   }
 
-  private async loadWith (conn: import('mariadb').PoolConnection, forUpdate: boolean): Promise<SettingsSnapshot> {
+  private async loadWith(conn: import('mariadb').PoolConnection, forUpdate: boolean): Promise<SettingsSnapshot> {
     const lock = forUpdate ? ' FOR UPDATE' : ''
-    const [row] = await conn.query(`SELECT provider, read_mode, changed_by, changed_at FROM vg_settings WHERE id = 1${lock}`)
-    const overrides: Array<{ user_id: number, provider: ProviderName }> = await conn.query('SELECT user_id, provider FROM vg_user_providers')
+    const [row] = await conn.query(
+      `SELECT provider, read_mode, changed_by, changed_at FROM vg_settings WHERE id = 1${lock}`
+    )
+    const overrides: Array<{ user_id: number; provider: ProviderName }> = await conn.query(
+      'SELECT user_id, provider FROM vg_user_providers'
+    )
     const stored = (row?.provider ?? null) as ProviderName | null
-    const [provider, source] = stored !== null
-      ? [stored, 'settings' as const]
-      : this.options.envProvider !== undefined ? [this.options.envProvider, 'env' as const] : ['mariadb' as const, 'default' as const]
+    const [provider, source] =
+      stored !== null
+        ? [stored, 'settings' as const]
+        : this.options.envProvider !== undefined
+          ? [this.options.envProvider, 'env' as const]
+          : ['mariadb' as const, 'default' as const]
     return {
       provider,
       source,

@@ -8,13 +8,17 @@ import type { VectorRouter } from './vector-router.ts'
 
 export interface MigrationSummarySource {
   /** the running or paused migration, else the last one, else null */
-  summary (): Promise<object | null>
+  summary(): Promise<object | null>
 }
 
-export async function storageStatus (deps: {
-  config: Config, settings: SettingsStore, router: VectorRouter, providers: ConfiguredProviders, migrations?: MigrationSummarySource
+export async function storageStatus(deps: {
+  config: Config
+  settings: SettingsStore
+  router: VectorRouter
+  providers: ConfiguredProviders
+  migrations?: MigrationSummarySource
   /** removals of older copies still to retry (src/cleanup) */
-  pendingRemovals?: { count (): Promise<number> }
+  pendingRemovals?: { count(): Promise<number> }
 }) {
   const { config, settings, router, providers } = deps
   const snapshot = await settings.snapshot()
@@ -25,9 +29,9 @@ export async function storageStatus (deps: {
     whenConnected(states.mariadb.status, async () => await providers.mariadb.count(), null),
     whenConnected(states.mariadb.status, async () => await providers.mariadb.vectorIndexInfo(), undefined),
     whenConnected(states.mariadb.status, async () => await providers.mariadb.capacityWarnings(), []),
-    whenConnected(states.qdrant.status, async () => await providers.qdrant?.count() ?? null, null),
+    whenConnected(states.qdrant.status, async () => (await providers.qdrant?.count()) ?? null, null),
     deps.migrations?.summary().catch(() => null) ?? null,
-    whenConnected(states.mariadb.status, async () => await deps.pendingRemovals?.count() ?? null, null)
+    whenConnected(states.mariadb.status, async () => (await deps.pendingRemovals?.count()) ?? null, null)
   ])
   return {
     current_provider: snapshot.provider,
@@ -38,7 +42,13 @@ export async function storageStatus (deps: {
     changed_at: snapshot.changedAt?.toISOString() ?? null,
     changed_by: snapshot.changedBy,
     providers: {
-      mariadb: { ...states.mariadb, table: config.MARIADB_TABLE, vector_index: vectorIndex, chunks: mariadbChunks, warnings },
+      mariadb: {
+        ...states.mariadb,
+        table: config.MARIADB_TABLE,
+        vector_index: vectorIndex,
+        chunks: mariadbChunks,
+        warnings
+      },
       qdrant: {
         ...states.qdrant,
         collection: providers.qdrant !== undefined ? config.QDRANT_COLLECTION : null,

@@ -17,7 +17,7 @@ export interface ReadVector {
 }
 
 /** `input` as numbers (and float32 when it was base64); throws InvalidVectorError naming `where` (e.g. body.chunks[3].vector). */
-export function readVector (input: number[] | string, dimension: number, where: string): ReadVector {
+export function readVector(input: number[] | string, dimension: number, where: string): ReadVector {
   if (typeof input === 'string') {
     const vectorF32 = decodeBase64Vector(input, dimension, where)
     // an indexed loop into a preallocated array: several times faster than Array.from
@@ -31,31 +31,37 @@ export function readVector (input: number[] | string, dimension: number, where: 
 }
 
 /** Base64 of little-endian float32 values (the schema has checked the alphabet), checked value by value. */
-export function decodeBase64Vector (text: string, dimension: number, where: string): Float32Array {
+export function decodeBase64Vector(text: string, dimension: number, where: string): Float32Array {
   if (text.length % 4 !== 0) {
-    throw new InvalidVectorError(`${where} is not base64: ${text.length} characters, not a multiple of 4; pad it with =`)
+    throw new InvalidVectorError(
+      `${where} is not base64: ${text.length} characters, not a multiple of 4; pad it with =`
+    )
   }
-  const bytes = text.length / 4 * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0)
+  const bytes = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0)
   if (bytes % 4 !== 0) {
-    throw new InvalidVectorError(`${where}: the base64 string decodes to ${bytes} bytes, not a whole number of float32 values (4 bytes each); ` +
-      `send ${dimension} values = ${dimension * 4} bytes (${base64VectorLength(dimension)} base64 characters)`)
+    throw new InvalidVectorError(
+      `${where}: the base64 string decodes to ${bytes} bytes, not a whole number of float32 values (4 bytes each); ` +
+        `send ${dimension} values = ${dimension * 4} bytes (${base64VectorLength(dimension)} base64 characters)`
+    )
   }
   if (bytes !== dimension * 4) {
-    throw new InvalidVectorError(`${where}: the base64 string decodes to ${bytes} bytes = ${bytes / 4} float32 values; ` +
-      `VECTOR_DIMENSION is ${dimension} (${dimension * 4} bytes, ${base64VectorLength(dimension)} base64 characters)`)
+    throw new InvalidVectorError(
+      `${where}: the base64 string decodes to ${bytes} bytes = ${bytes / 4} float32 values; ` +
+        `VECTOR_DIMENSION is ${dimension} (${dimension * 4} bytes, ${base64VectorLength(dimension)} base64 characters)`
+    )
   }
   const floats = new Float32Array(dimension)
   // decoded straight into the float32 storage: no intermediate buffer, always aligned
-  const written = LITTLE_ENDIAN
-    ? Buffer.from(floats.buffer).write(text, 'base64')
-    : bigEndianDecode(text, floats)
+  const written = LITTLE_ENDIAN ? Buffer.from(floats.buffer).write(text, 'base64') : bigEndianDecode(text, floats)
   if (written !== bytes) throw new InvalidVectorError(`${where} is not base64`)
   let nonZero = false
   for (let i = 0; i < dimension; i++) {
     const x = floats[i]
     // NaN fails both comparisons, so it is caught here too
     if (!(x >= -VECTOR_COMPONENT_MAX && x <= VECTOR_COMPONENT_MAX)) {
-      throw new InvalidVectorError(`${where}: value ${i} is ${String(x)} (values count from 0); every value must be a finite float32 between -1e9 and 1e9`)
+      throw new InvalidVectorError(
+        `${where}: value ${i} is ${String(x)} (values count from 0); every value must be a finite float32 between -1e9 and 1e9`
+      )
     }
     if (x !== 0) nonZero = true
   }
@@ -64,7 +70,7 @@ export function decodeBase64Vector (text: string, dimension: number, where: stri
 }
 
 /** Base64 of the vector's little-endian float32 bytes (GET /chunks?vector_encoding=base64). */
-export function encodeBase64Vector (vector: readonly number[]): string {
+export function encodeBase64Vector(vector: readonly number[]): string {
   const floats = Float32Array.from(vector)
   if (LITTLE_ENDIAN) return Buffer.from(floats.buffer).toString('base64')
   const buf = Buffer.allocUnsafe(floats.length * 4)
@@ -72,13 +78,15 @@ export function encodeBase64Vector (vector: readonly number[]): string {
   return buf.toString('base64')
 }
 
-function bigEndianDecode (text: string, floats: Float32Array): number {
+function bigEndianDecode(text: string, floats: Float32Array): number {
   const b = Buffer.from(text, 'base64')
   for (let i = 0; i < floats.length && i * 4 + 4 <= b.length; i++) floats[i] = b.readFloatLE(i * 4)
   return b.length
 }
 
-function allZero (where: string): Error {
-  return new InvalidVectorError(`${where} must not be all zeros in float32 (the form the stores keep; ` +
-    'magnitudes below about 1.4e-45 become 0): a zero vector has no direction for cosine similarity')
+function allZero(where: string): Error {
+  return new InvalidVectorError(
+    `${where} must not be all zeros in float32 (the form the stores keep; ` +
+      'magnitudes below about 1.4e-45 become 0): a zero vector has no direction for cosine similarity'
+  )
 }

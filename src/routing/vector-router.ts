@@ -4,12 +4,16 @@
 // providers. No HTTP in here.
 import type { ChunkInput } from '../schemas/chunk.ts'
 import { MAX_TEXT_BYTES } from '../schemas/chunk.ts'
+import { BadRequestError, PartialDeleteError, ProviderDownError, isProviderDown, providerDown } from '../errors.ts'
 import {
-  BadRequestError, PartialDeleteError, ProviderDownError, isProviderDown, providerDown
-} from '../errors.ts'
-import {
-  pointId, type ChunkFilter, type ChunkRecord, type ChunkView, type KeyInfo, type ProviderName,
-  type SearchQuery, type VectorProvider
+  pointId,
+  type ChunkFilter,
+  type ChunkRecord,
+  type ChunkView,
+  type KeyInfo,
+  type ProviderName,
+  type SearchQuery,
+  type VectorProvider
 } from '../providers/vector-provider.ts'
 import { keyOf, mergeByKey, type Sourced } from './chunk-merge.ts'
 import type { PendingRemovalLog } from '../cleanup/pending-removals.ts'
@@ -44,7 +48,7 @@ export interface Stats {
 }
 
 export interface RouterLogger {
-  warn (obj: object, msg: string): void
+  warn(obj: object, msg: string): void
 }
 
 export interface VectorRouterOptions {
@@ -67,7 +71,7 @@ export class VectorRouter {
   private readonly pendingRemovals?: PendingRemovalLog
   guard: MutationGuard
 
-  constructor (options: VectorRouterOptions) {
+  constructor(options: VectorRouterOptions) {
     this.providers = options.providers
     this.settings = options.settings
     this.guard = options.guard ?? passThroughGuard
@@ -75,18 +79,21 @@ export class VectorRouter {
     this.pendingRemovals = options.pendingRemovals
   }
 
-  configured (): ProviderName[] {
+  configured(): ProviderName[] {
     return [...this.providers.keys()]
   }
 
-  provider (name: ProviderName): VectorProvider {
+  provider(name: ProviderName): VectorProvider {
     const provider = this.providers.get(name)
-    if (provider === undefined) throw new ProviderDownError(`Vector provider ${name} is active but not configured on this gateway (set QDRANT_URL)`)
+    if (provider === undefined)
+      throw new ProviderDownError(
+        `Vector provider ${name} is active but not configured on this gateway (set QDRANT_URL)`
+      )
     return provider
   }
 
   /** SPEC §3.2: each user's chunks go to that user's active provider; replace clears the files everywhere first. */
-  async store (inputs: ChunkInput[], replace = false): Promise<{ stored: number, providers: ProviderCounts }> {
+  async store(inputs: ChunkInput[], replace = false): Promise<{ stored: number; providers: ProviderCounts }> {
     const records = dedupeByKey(inputs.map(toRecord))
     const userIds = [...new Set(records.map(r => r.user_id))]
     const targets = await this.targetsByProvider(records)
@@ -94,15 +101,17 @@ export class VectorRouter {
       if (replace) await this.deleteEverywhere(filesOf(records))
       else await this.cleanupRecordableOrThrow(targets)
       const providers: ProviderCounts = {}
-      await Promise.all([...targets].map(async ([name, chunks]) => {
-        providers[name] = await this.provider(name).upsert(chunks)
-      }))
+      await Promise.all(
+        [...targets].map(async ([name, chunks]) => {
+          providers[name] = await this.provider(name).upsert(chunks)
+        })
+      )
       if (!replace) await this.removeOlderCopies(targets)
       return { stored: records.length, providers }
     })
   }
 
-  async search (query: SearchQuery): Promise<SearchOutcome> {
+  async search(query: SearchQuery): Promise<SearchOutcome> {
     const { active, targets } = await this.readTargets(query.user_id)
     const [stale, first] = await Promise.all([
       this.staleCopies(query.user_id, query.file_ids),
@@ -110,20 +119,31 @@ export class VectorRouter {
     ])
     // a provider holding stale copies is asked again for as many more candidates, so
     // `limit` fresh ones still come back once the stale ones are filtered out
-    const settled = stale.size === 0
-      ? first
-      : await Promise.all(targets.map(async (name, i) => {
-        const extra = stale.overfetch(name)
-        if (extra === 0 || first[i].status === 'rejected') return first[i]
-        const [again] = await Promise.allSettled([this.provider(name).search({ ...query, limit: query.limit + extra })])
-        return again
-      }))
+    const settled =
+      stale.size === 0
+        ? first
+        : await Promise.all(
+            targets.map(async (name, i) => {
+              const extra = stale.overfetch(name)
+              if (extra === 0 || first[i].status === 'rejected') return first[i]
+              const [again] = await Promise.allSettled([
+                this.provider(name).search({ ...query, limit: query.limit + extra })
+              ])
+              return again
+            })
+          )
     const sources: Array<Sourced<Array<ChunkView & { score: number }>>> = []
     const unavailable: ProviderName[] = []
     settled.forEach((outcome, i) => {
       const name = targets[i]
       if (outcome.status === 'fulfilled') {
-        sources.push({ provider: name, item: stale.fresh(name, outcome.value.map(h => ({ ...h.chunk, score: h.score }))) })
+        sources.push({
+          provider: name,
+          item: stale.fresh(
+            name,
+            outcome.value.map(h => ({ ...h.chunk, score: h.score }))
+          )
+        })
       } else if (name === active || !isProviderDown(outcome.reason)) {
         throw outcome.reason
       } else {
@@ -133,14 +153,17 @@ export class VectorRouter {
       }
     })
     const results = mergeByKey(sources, active)
-      .sort((a, b) => b.item.score - a.item.score || a.item.file_id - b.item.file_id || a.item.chunk_index - b.item.chunk_index)
+      .sort(
+        (a, b) =>
+          b.item.score - a.item.score || a.item.file_id - b.item.file_id || a.item.chunk_index - b.item.chunk_index
+      )
       .slice(0, query.limit)
       .map(({ provider, item }) => toApi(item, provider))
     return { results, providers_queried: sources.map(s => s.provider), providers_unavailable: unavailable }
   }
 
   /** One file's chunks, merged across providers, ordered by chunk_index. */
-  async list (userId: number, fileId: number, withVectors: boolean): Promise<ApiChunk[]> {
+  async list(userId: number, fileId: number, withVectors: boolean): Promise<ApiChunk[]> {
     const { active, targets } = await this.readTargets(userId)
     const [stale, listed] = await Promise.all([
       this.staleCopies(userId, [fileId]),
@@ -152,7 +175,7 @@ export class VectorRouter {
       .map(({ provider, item }) => toApi(item, provider))
   }
 
-  async stats (userId: number): Promise<Stats> {
+  async stats(userId: number): Promise<Stats> {
     const { active, targets } = await this.readTargets(userId)
     const [stale, keyed] = await Promise.all([
       this.staleCopies(userId),
@@ -174,61 +197,91 @@ export class VectorRouter {
   }
 
   /** SPEC §3.4: a delete reaches every provider, or answers 503 having deleted nothing it cannot account for. */
-  async delete (filter: ChunkFilter): Promise<{ deleted: number, providers: ProviderCounts }> {
+  async delete(filter: ChunkFilter): Promise<{ deleted: number; providers: ProviderCounts }> {
     return await this.guard.run([filter.user_id], async () => await this.deleteEverywhere([filter]))
   }
 
   /** Changes a file's group key in every provider that holds it. */
-  async updateGroupKey (userId: number, fileId: number, groupKey: string): Promise<{ updated: number, providers: ProviderCounts }> {
+  async updateGroupKey(
+    userId: number,
+    fileId: number,
+    groupKey: string
+  ): Promise<{ updated: number; providers: ProviderCounts }> {
     return await this.guard.run([userId], async () => {
       const names = await this.reachableOrThrow('update the group key')
       const before = await this.fromEach(names, async p => await p.keys({ user_id: userId, file_ids: [fileId] }))
-      const providers = await this.applyEverywhere(names, async p => await p.updateGroupKey(userId, fileId, groupKey), 'updated the group key')
+      const providers = await this.applyEverywhere(
+        names,
+        async p => await p.updateGroupKey(userId, fileId, groupKey),
+        'updated the group key'
+      )
       return { updated: distinctKeys(before), providers }
     })
   }
 
-  private async deleteEverywhere (filters: ChunkFilter[]): Promise<{ deleted: number, providers: ProviderCounts }> {
+  private async deleteEverywhere(filters: ChunkFilter[]): Promise<{ deleted: number; providers: ProviderCounts }> {
     const names = await this.reachableOrThrow('delete')
-    const before = await this.fromEach(names, async p => (await Promise.all(filters.map(async f => await p.keys(f)))).flat())
-    const providers = await this.applyEverywhere(names, async p => {
-      let n = 0
-      for (const f of filters) n += await p.delete(f)
-      return n
-    }, 'deleted')
+    const before = await this.fromEach(names, async p =>
+      (await Promise.all(filters.map(async f => await p.keys(f)))).flat()
+    )
+    const providers = await this.applyEverywhere(
+      names,
+      async p => {
+        let n = 0
+        for (const f of filters) n += await p.delete(f)
+        return n
+      },
+      'deleted'
+    )
     return { deleted: distinctKeys(before), providers }
   }
 
   /** Checks every configured provider first so a delete never starts where it cannot finish. */
-  private async reachableOrThrow (action: string): Promise<ProviderName[]> {
+  private async reachableOrThrow(action: string): Promise<ProviderName[]> {
     const names = this.configured()
     const health = await Promise.all(names.map(async n => ({ n, h: await this.provider(n).health() })))
     const down = health.filter(x => x.h.status !== 'connected')
     if (down.length > 0) {
       // The answer names the providers; the driver detail goes to the log through `cause`.
       const detail = down.map(x => `${x.n}: ${x.h.error ?? 'disconnected'}`).join('; ')
-      throw new ProviderDownError(`Cannot ${action}: vector provider ${down.map(x => x.n).join(', ')} is unreachable; nothing was changed, retry when it is back`,
-        { cause: new Error(detail) })
+      throw new ProviderDownError(
+        `Cannot ${action}: vector provider ${down.map(x => x.n).join(', ')} is unreachable; nothing was changed, retry when it is back`,
+        { cause: new Error(detail) }
+      )
     }
     return names
   }
 
   /** Runs a change on every provider; if any fails, answers 503 saying what was done where. */
-  private async applyEverywhere (names: ProviderName[], fn: (p: VectorProvider) => Promise<number>, verb: string): Promise<ProviderCounts> {
+  private async applyEverywhere(
+    names: ProviderName[],
+    fn: (p: VectorProvider) => Promise<number>,
+    verb: string
+  ): Promise<ProviderCounts> {
     const settled = await Promise.allSettled(names.map(async n => await fn(this.provider(n))))
     const counts: ProviderCounts = {}
     const failed: string[] = []
     const reasons: unknown[] = []
     settled.forEach((s, i) => {
       if (s.status === 'fulfilled') counts[names[i]] = s.value
-      else { failed.push(`${names[i]} failed`); reasons.push(s.reason) }
+      else {
+        failed.push(`${names[i]} failed`)
+        reasons.push(s.reason)
+      }
     })
     if (failed.length > 0) {
-      const done = Object.entries(counts).map(([n, c]) => `${verb} ${c} in ${n}`).join(', ') || 'nothing changed'
-      const err = new PartialDeleteError(`Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`,
-        { cause: new AggregateError(reasons, failed.join(', ')) })
+      const done =
+        Object.entries(counts)
+          .map(([n, c]) => `${verb} ${c} in ${n}`)
+          .join(', ') || 'nothing changed'
+      const err = new PartialDeleteError(
+        `Incomplete: ${done}; ${failed.join(', ')}. Retry the request: it is idempotent`,
+        { cause: new AggregateError(reasons, failed.join(', ')) }
+      )
       // a provider busy with concurrent writes asks for a retry after a moment (Retry-After)
-      const busy = settled.find(s => s.status === 'rejected' && (s.reason as { headers?: unknown }).headers !== undefined)
+      const busy = settled.find(
+        s => s.status === 'rejected' && (s.reason as { headers?: unknown }).headers !== undefined
+      )
       throw busy === undefined ? err : Object.assign(err, { headers: (busy as PromiseRejectedResult).reason.headers })
     }
     return counts
@@ -241,16 +294,20 @@ export class VectorRouter {
    * retried in the background, and hidden from reads meanwhile; if it cannot be recorded
    * either, the write answers 503 (it landed; retrying it is idempotent).
    */
-  private async removeOlderCopies (targets: Map<ProviderName, ChunkRecord[]>): Promise<void> {
-    const failed: Array<{ provider: ProviderName, userId: number, chunks: ChunkRecord[], err: unknown }> = []
-    await Promise.all(this.configured().map(async other => {
-      const stale = [...targets].filter(([name]) => name !== other).flatMap(([, chunks]) => chunks)
-      for (const [userId, chunks] of groupBy(stale, c => c.user_id)) {
-        await this.provider(other).deleteOlderKeys(userId, chunks.map(versionedKey)).catch(err => {
-          failed.push({ provider: other, userId, chunks, err })
-        })
-      }
-    }))
+  private async removeOlderCopies(targets: Map<ProviderName, ChunkRecord[]>): Promise<void> {
+    const failed: Array<{ provider: ProviderName; userId: number; chunks: ChunkRecord[]; err: unknown }> = []
+    await Promise.all(
+      this.configured().map(async other => {
+        const stale = [...targets].filter(([name]) => name !== other).flatMap(([, chunks]) => chunks)
+        for (const [userId, chunks] of groupBy(stale, c => c.user_id)) {
+          await this.provider(other)
+            .deleteOlderKeys(userId, chunks.map(versionedKey))
+            .catch(err => {
+              failed.push({ provider: other, userId, chunks, err })
+            })
+        }
+      })
+    )
     if (failed.length === 0) return
     const where = [...new Set(failed.map(f => `${f.provider} (${(f.err as Error).message})`))].join(', ')
     if (this.pendingRemovals === undefined) {
@@ -260,38 +317,49 @@ export class VectorRouter {
     try {
       for (const f of failed) await this.pendingRemovals.record(f.provider, f.userId, f.chunks.map(versionedKey))
     } catch (err) {
-      throw new ProviderDownError(`The chunks were written to ${[...targets.keys()].join(', ')}, but their older copies in ${where} ` +
-        `could neither be removed nor recorded for later removal (mariadb: ${(err as Error).message}); retry the request, it is idempotent`, { cause: err })
+      throw new ProviderDownError(
+        `The chunks were written to ${[...targets.keys()].join(', ')}, but their older copies in ${where} ` +
+          `could neither be removed nor recorded for later removal (mariadb: ${(err as Error).message}); retry the request, it is idempotent`,
+        { cause: err }
+      )
     }
-    this.logger?.warn({ failed: where, keys: failed.reduce((n, f) => n + f.chunks.length, 0) }, 'older copies recorded for removal in the background')
+    this.logger?.warn(
+      { failed: where, keys: failed.reduce((n, f) => n + f.chunks.length, 0) },
+      'older copies recorded for removal in the background'
+    )
   }
 
   /**
    * Failed removals are recorded in MariaDB; when MariaDB itself is where older copies
    * must be removed and it is unreachable, neither can happen: refuse before writing.
    */
-  private async cleanupRecordableOrThrow (targets: Map<ProviderName, ChunkRecord[]>): Promise<void> {
+  private async cleanupRecordableOrThrow(targets: Map<ProviderName, ChunkRecord[]>): Promise<void> {
     if (this.pendingRemovals === undefined || this.configured().length < 2) return
     const elsewhere = [...targets.keys()].filter(n => n !== 'mariadb')
     if (elsewhere.length === 0) return
     const health = await this.provider('mariadb').health()
     if (health.status !== 'connected') {
-      throw new ProviderDownError(`Cannot write to ${elsewhere.join(', ')}: mariadb is unreachable (${health.error ?? 'disconnected'}), ` +
-        'so older copies of these chunks in it could neither be removed nor recorded for removal; nothing was written, retry when it is back')
+      throw new ProviderDownError(
+        `Cannot write to ${elsewhere.join(', ')}: mariadb is unreachable (${health.error ?? 'disconnected'}), ` +
+          'so older copies of these chunks in it could neither be removed nor recorded for removal; nothing was written, retry when it is back'
+      )
     }
   }
 
   /** Pending removals of this user's copies (see src/cleanup); a read cannot be trusted without them. */
-  private async staleCopies (userId: number, fileIds?: number[]): Promise<StaleCopies> {
+  private async staleCopies(userId: number, fileIds?: number[]): Promise<StaleCopies> {
     if (this.pendingRemovals === undefined || this.configured().length < 2) return NO_STALE_COPIES
     try {
       return new StaleCopies(await this.pendingRemovals.forUser(userId, fileIds))
     } catch (err) {
-      throw new ProviderDownError(`Cannot check for stale copies pending removal: mariadb is unavailable (${(err as Error).message})`, { cause: err })
+      throw new ProviderDownError(
+        `Cannot check for stale copies pending removal: mariadb is unavailable (${(err as Error).message})`,
+        { cause: err }
+      )
     }
   }
 
-  private async targetsByProvider (records: ChunkRecord[]): Promise<Map<ProviderName, ChunkRecord[]>> {
+  private async targetsByProvider(records: ChunkRecord[]): Promise<Map<ProviderName, ChunkRecord[]>> {
     const targets = new Map<ProviderName, ChunkRecord[]>()
     for (const [userId, chunks] of groupBy(records, r => r.user_id)) {
       const { provider } = await this.settings.resolve(userId)
@@ -301,39 +369,50 @@ export class VectorRouter {
     return targets
   }
 
-  private async readTargets (userId: number): Promise<{ active: ProviderName, targets: ProviderName[] }> {
-    const [{ provider: active }, snapshot] = await Promise.all([this.settings.resolve(userId), this.settings.snapshot()])
+  private async readTargets(userId: number): Promise<{ active: ProviderName; targets: ProviderName[] }> {
+    const [{ provider: active }, snapshot] = await Promise.all([
+      this.settings.resolve(userId),
+      this.settings.snapshot()
+    ])
     this.provider(active)
     const targets = snapshot.readMode === 'active' ? [active] : [active, ...this.configured().filter(n => n !== active)]
     return { active, targets }
   }
 
   /** Runs a read on each provider; any failure is a 503 naming the provider (lists and stats must be complete). */
-  private async fromEach<T> (names: ProviderName[], fn: (p: VectorProvider) => Promise<T>): Promise<Array<Sourced<T>>> {
-    return await Promise.all(names.map(async name => {
-      try {
-        return { provider: name, item: await fn(this.provider(name)) }
-      } catch (err) {
-        throw isProviderDown(err) ? err : providerDown(name, err)
-      }
-    }))
+  private async fromEach<T>(names: ProviderName[], fn: (p: VectorProvider) => Promise<T>): Promise<Array<Sourced<T>>> {
+    return await Promise.all(
+      names.map(async name => {
+        try {
+          return { provider: name, item: await fn(this.provider(name)) }
+        } catch (err) {
+          throw isProviderDown(err) ? err : providerDown(name, err)
+        }
+      })
+    )
   }
 }
 
 // String.prototype.isWellFormed is ES2024 (Node >= 20); the project's ES2022 lib does not type it.
 const isWellFormed = (s: string): boolean => (s as unknown as { isWellFormed: () => boolean }).isWellFormed()
 
-function toRecord (c: ChunkInput): ChunkRecord {
+function toRecord(c: ChunkInput): ChunkRecord {
   // MariaDB would store a lone surrogate as U+FFFD while Qdrant keeps it: refuse it so both hold the same text.
   if (!isWellFormed(c.text)) {
-    throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is not well-formed Unicode (it holds a lone surrogate, e.g. \\ud800 without its pair); send valid text`)
+    throw new BadRequestError(
+      `chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is not well-formed Unicode (it holds a lone surrogate, e.g. \\ud800 without its pair); send valid text`
+    )
   }
   const bytes = Buffer.byteLength(c.text, 'utf8')
   if (bytes > MAX_TEXT_BYTES) {
-    throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is ${bytes} bytes of UTF-8, at most ${MAX_TEXT_BYTES} allowed; split it`)
+    throw new BadRequestError(
+      `chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: text is ${bytes} bytes of UTF-8, at most ${MAX_TEXT_BYTES} allowed; split it`
+    )
   }
   if (c.start_line > c.end_line) {
-    throw new BadRequestError(`chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: start_line (${c.start_line}) must not be greater than end_line (${c.end_line})`)
+    throw new BadRequestError(
+      `chunk ${c.user_id}/${c.file_id}/${c.chunk_index}: start_line (${c.start_line}) must not be greater than end_line (${c.end_line})`
+    )
   }
   return {
     ...c,
@@ -345,32 +424,33 @@ function toRecord (c: ChunkInput): ChunkRecord {
 }
 
 /** A batch naming one key twice keeps the last occurrence, as a sequence of writes would. */
-function dedupeByKey (records: ChunkRecord[]): ChunkRecord[] {
+function dedupeByKey(records: ChunkRecord[]): ChunkRecord[] {
   const byKey = new Map<string, ChunkRecord>()
   for (const r of records) byKey.set(`${r.user_id}:${keyOf(r)}`, r)
   return [...byKey.values()]
 }
 
-function versionedKey (c: ChunkRecord): { file_id: number, chunk_index: number, version: number } {
+function versionedKey(c: ChunkRecord): { file_id: number; chunk_index: number; version: number } {
   return { file_id: c.file_id, chunk_index: c.chunk_index, version: c.version }
 }
 
-function filesOf (records: ChunkRecord[]): ChunkFilter[] {
+function filesOf(records: ChunkRecord[]): ChunkFilter[] {
   return [...groupBy(records, r => r.user_id)].map(([userId, chunks]) => ({
-    user_id: userId, file_ids: [...new Set(chunks.map(c => c.file_id))]
+    user_id: userId,
+    file_ids: [...new Set(chunks.map(c => c.file_id))]
   }))
 }
 
-function distinctKeys (sources: Array<Sourced<KeyInfo[]>>): number {
+function distinctKeys(sources: Array<Sourced<KeyInfo[]>>): number {
   return new Set(sources.flatMap(s => s.item.map(keyOf))).size
 }
 
-function toApi<T extends ChunkView> (item: T, provider: ProviderName): T & ApiChunk {
+function toApi<T extends ChunkView>(item: T, provider: ProviderName): T & ApiChunk {
   const { version: _version, ...rest } = item
   return { ...rest, point_id: pointId(item), provider } as T & ApiChunk
 }
 
-function groupBy<T, K> (items: T[], keyFn: (item: T) => K): Map<K, T[]> {
+function groupBy<T, K>(items: T[], keyFn: (item: T) => K): Map<K, T[]> {
   const groups = new Map<K, T[]>()
   for (const item of items) {
     const key = keyFn(item)

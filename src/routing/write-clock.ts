@@ -3,13 +3,13 @@
 // correctly. Replicas are ordered by their clocks (keep them NTP-synced).
 let last = 0
 
-export function nextVersion (): number {
+export function nextVersion(): number {
   const now = Math.floor((performance.timeOrigin + performance.now()) * 1000)
   last = now > last ? now : last + 1
   return last
 }
 
 /** The version reported for rows written without one (by the application itself). */
-export function legacyVersion (createdSeconds: number): number {
+export function legacyVersion(createdSeconds: number): number {
   return createdSeconds * 1_000_000
 }

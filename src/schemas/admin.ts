@@ -35,12 +35,14 @@ export const StatusReply = Type.Object({
       collection: Type.Union([Type.String(), Type.Null()]),
       chunks: Type.Union([Type.Integer(), Type.Null()]),
       /** configured collection settings (QDRANT_SHARD_NUMBER, ...) the existing collection does not have; reported, not changed */
-      config_drift: Type.Array(Type.Object({
-        setting: Type.String(),
-        env: Type.String(),
-        configured: Type.Union([Type.Number(), Type.Boolean(), Type.String()]),
-        actual: Type.Union([Type.Number(), Type.Boolean(), Type.String(), Type.Null()])
-      })),
+      config_drift: Type.Array(
+        Type.Object({
+          setting: Type.String(),
+          env: Type.String(),
+          configured: Type.Union([Type.Number(), Type.Boolean(), Type.String()]),
+          actual: Type.Union([Type.Number(), Type.Boolean(), Type.String(), Type.Null()])
+        })
+      ),
       /** times this replica found the collection missing and recreated it (the points it held were lost) */
       collection_recreations: Type.Integer(),
       collection_recreated_at: Type.Union([Timestamp, Type.Null()]),
@@ -49,7 +51,8 @@ export const StatusReply = Type.Object({
   }),
   user_overrides: Type.Integer(),
   pending_removals: Type.Union([Type.Integer(), Type.Null()], {
-    description: 'Older chunk copies whose removal from a provider failed and is retried in the background (hidden from reads meanwhile); null while MariaDB is unreachable'
+    description:
+      'Older chunk copies whose removal from a provider failed and is retried in the background (hidden from reads meanwhile); null while MariaDB is unreachable'
   }),
   migration: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])
 })
@@ -70,26 +73,41 @@ export const UserProviderReply = Type.Object({
   source: Type.Enum(['user', 'settings', 'env', 'default'])
 })
 
-export const ChangesQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }))
-}, { additionalProperties: false })
+export const ChangesQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 }))
+  },
+  { additionalProperties: false }
+)
 
 export const ChangesReply = Type.Object({
-  changes: Type.Array(Type.Object({
-    id: Type.Integer(),
-    scope: Type.Enum(['global', 'user']),
-    user_id: Type.Union([Type.Integer(), Type.Null()]),
-    setting: Type.Enum(['provider', 'read_mode']),
-    previous_value: Type.Union([Type.String(), Type.Null()]),
-    new_value: Type.Union([Type.String(), Type.Null()]),
-    changed_by: Type.Union([Type.String(), Type.Null()]),
-    changed_at: Timestamp
-  }))
+  changes: Type.Array(
+    Type.Object({
+      id: Type.Integer(),
+      scope: Type.Enum(['global', 'user']),
+      user_id: Type.Union([Type.Integer(), Type.Null()]),
+      setting: Type.Enum(['provider', 'read_mode']),
+      previous_value: Type.Union([Type.String(), Type.Null()]),
+      new_value: Type.Union([Type.String(), Type.Null()]),
+      changed_by: Type.Union([Type.String(), Type.Null()]),
+      changed_at: Timestamp
+    })
+  )
 })
 
-export const CreateVectorIndexBody = Type.Object({
-  m: Type.Optional(Type.Integer({ minimum: 3, maximum: 200, default: 16, description: 'HNSW neighbours per node (MariaDB M); larger is more accurate, slower to build' }))
-}, { additionalProperties: false })
+export const CreateVectorIndexBody = Type.Object(
+  {
+    m: Type.Optional(
+      Type.Integer({
+        minimum: 3,
+        maximum: 200,
+        default: 16,
+        description: 'HNSW neighbours per node (MariaDB M); larger is more accurate, slower to build'
+      })
+    )
+  },
+  { additionalProperties: false }
+)
 
 export const VectorIndexReply = Type.Object({
   duration_ms: Type.Number(),

@@ -17,8 +17,8 @@ export const VECTOR_COMPONENT_MAX = 1e9
 export const BASE64_PATTERN = '^[A-Za-z0-9+/]*={0,2}$'
 
 /** Characters of the base64 form of `dimension` float32 values. */
-export function base64VectorLength (dimension: number): number {
-  return 4 * Math.ceil(dimension * 4 / 3)
+export function base64VectorLength(dimension: number): number {
+  return 4 * Math.ceil((dimension * 4) / 3)
 }
 
 /**
@@ -26,23 +26,30 @@ export function base64VectorLength (dimension: number): number {
  * return with encoding_format "base64"). What the schema cannot see (the decoded
  * length and values, zeros after rounding to float32) routing/vector-input.ts checks.
  */
-export function vectorSchema (dimension: number) {
-  return Type.Union([
-    Type.Array(Type.Number({ minimum: -VECTOR_COMPONENT_MAX, maximum: VECTOR_COMPONENT_MAX }), {
-      minItems: dimension,
-      maxItems: dimension,
-      // an all-zero vector has no direction: cosine similarity is undefined for it
-      // ("type" keeps it from matching, and so refusing, values that are not arrays)
-      not: { type: 'array', items: { const: 0 } },
-      description: `Exactly ${dimension} finite numbers in [-1e9, 1e9], not all zero in float32`
-    }),
-    Type.String({
-      contentEncoding: 'base64',
-      pattern: BASE64_PATTERN,
-      description: `Base64 of exactly ${dimension} little-endian float32 values (${dimension * 4} bytes, ` +
-        `${base64VectorLength(dimension)} characters), finite, in [-1e9, 1e9], not all zero`
-    })
-  ], { description: 'The embedding: an array of VECTOR_DIMENSION numbers, or a base64 string of VECTOR_DIMENSION little-endian float32 values' })
+export function vectorSchema(dimension: number) {
+  return Type.Union(
+    [
+      Type.Array(Type.Number({ minimum: -VECTOR_COMPONENT_MAX, maximum: VECTOR_COMPONENT_MAX }), {
+        minItems: dimension,
+        maxItems: dimension,
+        // an all-zero vector has no direction: cosine similarity is undefined for it
+        // ("type" keeps it from matching, and so refusing, values that are not arrays)
+        not: { type: 'array', items: { const: 0 } },
+        description: `Exactly ${dimension} finite numbers in [-1e9, 1e9], not all zero in float32`
+      }),
+      Type.String({
+        contentEncoding: 'base64',
+        pattern: BASE64_PATTERN,
+        description:
+          `Base64 of exactly ${dimension} little-endian float32 values (${dimension * 4} bytes, ` +
+          `${base64VectorLength(dimension)} characters), finite, in [-1e9, 1e9], not all zero`
+      })
+    ],
+    {
+      description:
+        'The embedding: an array of VECTOR_DIMENSION numbers, or a base64 string of VECTOR_DIMENSION little-endian float32 values'
+    }
+  )
 }
 
 const ChunkFields = {
@@ -57,15 +64,20 @@ const ChunkFields = {
   created: Type.Optional(Type.Integer({ minimum: 0, maximum: 253402300799, description: 'Unix seconds; default now' }))
 }
 
-export function chunkInputSchema (dimension: number) {
+export function chunkInputSchema(dimension: number) {
   return Type.Object({ ...ChunkFields, vector: vectorSchema(dimension) }, { additionalProperties: false })
 }
 
-export function storeChunksBody (dimension: number) {
-  return Type.Object({
-    chunks: Type.Array(chunkInputSchema(dimension), { minItems: 1, maxItems: MAX_CHUNKS_PER_REQUEST }),
-    replace: Type.Optional(Type.Boolean({ description: 'First remove every chunk of each (user, file) in the batch, from every provider' }))
-  }, { additionalProperties: false })
+export function storeChunksBody(dimension: number) {
+  return Type.Object(
+    {
+      chunks: Type.Array(chunkInputSchema(dimension), { minItems: 1, maxItems: MAX_CHUNKS_PER_REQUEST }),
+      replace: Type.Optional(
+        Type.Boolean({ description: 'First remove every chunk of each (user, file) in the batch, from every provider' })
+      )
+    },
+    { additionalProperties: false }
+  )
 }
 /** A chunk as the request carries it: the vector as numbers or base64. */
 export type ChunkInputBody = Static<ReturnType<typeof chunkInputSchema>>
@@ -80,15 +92,21 @@ export const ProviderCounts = Type.Object({
 
 export const StoreChunksReply = Type.Object({ stored: Type.Integer(), providers: ProviderCounts })
 
-export const ListChunksQuery = Type.Object({
-  user_id: UserId,
-  file_id: FileId,
-  include_vectors: Type.Optional(Type.Boolean({ default: false })),
-  vector_encoding: Type.Optional(Type.Enum(['float', 'base64'], {
-    default: 'float',
-    description: 'With include_vectors: float = JSON numbers; base64 = base64 of little-endian float32 (as embedding APIs answer)'
-  }))
-}, { additionalProperties: false })
+export const ListChunksQuery = Type.Object(
+  {
+    user_id: UserId,
+    file_id: FileId,
+    include_vectors: Type.Optional(Type.Boolean({ default: false })),
+    vector_encoding: Type.Optional(
+      Type.Enum(['float', 'base64'], {
+        default: 'float',
+        description:
+          'With include_vectors: float = JSON numbers; base64 = base64 of little-endian float32 (as embedding APIs answer)'
+      })
+    )
+  },
+  { additionalProperties: false }
+)
 
 /** A stored chunk as answers carry it: where it lives (point_id, provider) and its fields. */
 export const StoredChunkFields = {
@@ -107,23 +125,31 @@ export const StoredChunkFields = {
 
 export const StoredChunk = Type.Object({
   ...StoredChunkFields,
-  vector: Type.Optional(Type.Union([
-    Type.Array(Type.Number()),
-    Type.String({ contentEncoding: 'base64', description: 'little-endian float32 (vector_encoding=base64)' })
-  ]))
+  vector: Type.Optional(
+    Type.Union([
+      Type.Array(Type.Number()),
+      Type.String({ contentEncoding: 'base64', description: 'little-endian float32 (vector_encoding=base64)' })
+    ])
+  )
 })
 export const ListChunksReply = Type.Object({ chunks: Type.Array(StoredChunk) })
 
-export const PatchChunksBody = Type.Object({
-  user_id: UserId,
-  file_id: FileId,
-  group_key: GroupKey
-}, { additionalProperties: false })
+export const PatchChunksBody = Type.Object(
+  {
+    user_id: UserId,
+    file_id: FileId,
+    group_key: GroupKey
+  },
+  { additionalProperties: false }
+)
 export const PatchChunksReply = Type.Object({ updated: Type.Integer(), providers: ProviderCounts })
 
-export const DeleteChunksQuery = Type.Object({
-  user_id: UserId,
-  file_id: Type.Optional(FileId),
-  group_key: Type.Optional(GroupKey)
-}, { additionalProperties: false })
+export const DeleteChunksQuery = Type.Object(
+  {
+    user_id: UserId,
+    file_id: Type.Optional(FileId),
+    group_key: Type.Optional(GroupKey)
+  },
+  { additionalProperties: false }
+)
 export const DeleteChunksReply = Type.Object({ deleted: Type.Integer(), providers: ProviderCounts })

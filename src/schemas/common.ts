@@ -4,20 +4,34 @@ import { Type, type Static } from 'typebox'
 export const MAX_ID = Number.MAX_SAFE_INTEGER
 export const GROUP_KEY_PATTERN = '^[A-Za-z0-9_:\\-]{1,64}$'
 
-export const UserId = Type.Integer({ minimum: 1, maximum: MAX_ID, description: 'Owner of the chunks; every operation is scoped to one user' })
-export const FileId = Type.Integer({ minimum: 1, maximum: MAX_ID, description: "The application's file or message id (BRAG.BMID)" })
+export const UserId = Type.Integer({
+  minimum: 1,
+  maximum: MAX_ID,
+  description: 'Owner of the chunks; every operation is scoped to one user'
+})
+export const FileId = Type.Integer({
+  minimum: 1,
+  maximum: MAX_ID,
+  description: "The application's file or message id (BRAG.BMID)"
+})
 export const GroupKey = Type.String({ pattern: GROUP_KEY_PATTERN, description: 'Letters, digits, _ : - (1..64)' })
 export const ProviderName = Type.Enum(['mariadb', 'qdrant'])
 export const ReadMode = Type.Enum(['merged', 'active'])
 export const Timestamp = Type.String({ format: 'date-time' })
 
-export const ErrorResponse = Type.Object({
-  statusCode: Type.Integer(),
-  code: Type.String({ description: 'Stable VG_ error code' }),
-  error: Type.String(),
-  message: Type.String({ description: 'What went wrong and what to do' }),
-  request_id: Type.String({ description: 'This request\'s id (the X-Request-Id sent, or a generated one; also a response header and in the gateway log)' })
-}, { $id: 'ErrorResponse' })
+export const ErrorResponse = Type.Object(
+  {
+    statusCode: Type.Integer(),
+    code: Type.String({ description: 'Stable VG_ error code' }),
+    error: Type.String(),
+    message: Type.String({ description: 'What went wrong and what to do' }),
+    request_id: Type.String({
+      description:
+        "This request's id (the X-Request-Id sent, or a generated one; also a response header and in the gateway log)"
+    })
+  },
+  { $id: 'ErrorResponse' }
+)
 
 export type ProviderNameType = Static<typeof ProviderName>
 

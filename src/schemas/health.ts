@@ -4,7 +4,9 @@ import { ProviderName } from './common.ts'
 const ProviderState = Type.Enum(['connected', 'disconnected', 'not_configured'])
 
 export const HealthReply = Type.Object({
-  status: Type.Enum(['ok', 'error', 'draining'], { description: 'draining: the process got SIGTERM and finishes its in-flight requests' }),
+  status: Type.Enum(['ok', 'error', 'draining'], {
+    description: 'draining: the process got SIGTERM and finishes its in-flight requests'
+  }),
   provider: ProviderName,
   mariadb: ProviderState,
   qdrant: ProviderState,

@@ -3,36 +3,78 @@ import { Type, type TSchema } from 'typebox'
 import { MAX_ID, ProviderName, Timestamp, UserId } from './common.ts'
 
 export const MigrationStatus = Type.Enum(['running', 'paused', 'completed', 'failed', 'cancelled'], {
-  description: 'running -> paused -> running; running|paused -> cancelled; running -> completed | failed; failed -> running (retry)'
+  description:
+    'running -> paused -> running; running|paused -> cancelled; running -> completed | failed; failed -> running (retry)'
 })
 export const UserMigrationStatus = Type.Enum(['pending', 'in_progress', 'completed', 'failed'])
 
-export const CreateMigrationBody = Type.Object({
-  from: ProviderName,
-  to: ProviderName,
-  user_ids: Type.Optional(Type.Array(UserId, { minItems: 1, maxItems: 100000, description: 'Only these users (default: every user holding data in the source)' })),
-  batch_size: Type.Optional(Type.Integer({ minimum: 1, maximum: 10000, description: 'Chunks per batch (default MIGRATION_BATCH_SIZE)' })),
-  delete_source: Type.Optional(Type.Boolean({ default: false, description: "Delete each user's chunks from the source once their copy is verified" }))
-}, { additionalProperties: false })
+export const CreateMigrationBody = Type.Object(
+  {
+    from: ProviderName,
+    to: ProviderName,
+    user_ids: Type.Optional(
+      Type.Array(UserId, {
+        minItems: 1,
+        maxItems: 100000,
+        description: 'Only these users (default: every user holding data in the source)'
+      })
+    ),
+    batch_size: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 10000, description: 'Chunks per batch (default MIGRATION_BATCH_SIZE)' })
+    ),
+    delete_source: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Delete each user's chunks from the source once their copy is verified"
+      })
+    )
+  },
+  { additionalProperties: false }
+)
 
-export const MigrationParams = Type.Object({
-  id: Type.Integer({ minimum: 1, maximum: MAX_ID })
-}, { additionalProperties: false })
+export const MigrationParams = Type.Object(
+  {
+    id: Type.Integer({ minimum: 1, maximum: MAX_ID })
+  },
+  { additionalProperties: false }
+)
 
-export const MigrationListQuery = Type.Object({
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ID, default: 0 }))
-}, { additionalProperties: false })
+export const MigrationListQuery = Type.Object(
+  {
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 50 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ID, default: 0 }))
+  },
+  { additionalProperties: false }
+)
 
-export const MigrationDetailQuery = Type.Object({
-  page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000000, description: 'Page of per-user rows (1-based), with per_page' })),
-  per_page: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Per-user rows per page (default 100)' })),
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Alternative to page/per_page: at most this many per-user rows' })),
-  offset: Type.Optional(Type.Integer({ minimum: 0, maximum: MAX_ID, description: 'Alternative to page/per_page: skip this many per-user rows' })),
-  user_status: Type.Optional(UserMigrationStatus)
-}, { additionalProperties: false })
+export const MigrationDetailQuery = Type.Object(
+  {
+    page: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000000, description: 'Page of per-user rows (1-based), with per_page' })
+    ),
+    per_page: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: 1000, description: 'Per-user rows per page (default 100)' })
+    ),
+    limit: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description: 'Alternative to page/per_page: at most this many per-user rows'
+      })
+    ),
+    offset: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: MAX_ID,
+        description: 'Alternative to page/per_page: skip this many per-user rows'
+      })
+    ),
+    user_status: Type.Optional(UserMigrationStatus)
+  },
+  { additionalProperties: false }
+)
 
-function Nullable<T extends TSchema> (schema: T) {
+function Nullable<T extends TSchema>(schema: T) {
   return Type.Union([schema, Type.Null()])
 }
 
@@ -96,9 +138,14 @@ export const MigrationList = Type.Object({
   total: Type.Integer()
 })
 
-export const ArchiveBody = Type.Object({
-  force: Type.Optional(Type.Boolean({ default: false, description: 'Skip the coverage checks (never the running-migration check)' }))
-}, { additionalProperties: false })
+export const ArchiveBody = Type.Object(
+  {
+    force: Type.Optional(
+      Type.Boolean({ default: false, description: 'Skip the coverage checks (never the running-migration check)' })
+    )
+  },
+  { additionalProperties: false }
+)
 
 export const ArchiveReply = Type.Object({
   archived_table: Type.String(),

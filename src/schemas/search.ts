@@ -2,24 +2,32 @@ import { Type, type Static } from 'typebox'
 import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
 import { StoredChunkFields, vectorSchema } from './chunk.ts'
 
-export function searchBody (dimension: number) {
-  return Type.Object({
-    user_id: UserId,
-    vector: vectorSchema(dimension),
-    group_key: Type.Optional(GroupKey),
-    file_ids: Type.Optional(Type.Array(FileId, { minItems: 1, maxItems: 1000, uniqueItems: true })),
-    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
-    min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.3 }))
-  }, { additionalProperties: false })
+export function searchBody(dimension: number) {
+  return Type.Object(
+    {
+      user_id: UserId,
+      vector: vectorSchema(dimension),
+      group_key: Type.Optional(GroupKey),
+      file_ids: Type.Optional(Type.Array(FileId, { minItems: 1, maxItems: 1000, uniqueItems: true })),
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
+      min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.3 }))
+    },
+    { additionalProperties: false }
+  )
 }
 export type SearchBody = Static<ReturnType<typeof searchBody>>
 
-export const SearchResult = Type.Object({ ...StoredChunkFields, score: Type.Number({ description: 'cosine similarity' }) })
+export const SearchResult = Type.Object({
+  ...StoredChunkFields,
+  score: Type.Number({ description: 'cosine similarity' })
+})
 
 export const SearchReply = Type.Object({
   results: Type.Array(SearchResult),
   providers_queried: Type.Array(ProviderName),
-  providers_unavailable: Type.Array(ProviderName, { description: "Non-active providers that could not be reached; their chunks are missing from this answer" }),
+  providers_unavailable: Type.Array(ProviderName, {
+    description: 'Non-active providers that could not be reached; their chunks are missing from this answer'
+  }),
   took_ms: Type.Number()
 })
 

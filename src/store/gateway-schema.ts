@@ -7,7 +7,7 @@ export const GATEWAY_SCHEMA_STEPS: SchemaStep[] = [
   {
     version: 1,
     description: 'settings, per-user provider overrides, provider change log',
-    async apply (conn) {
+    async apply(conn) {
       await conn.query(`CREATE TABLE IF NOT EXISTS vg_settings (
         id TINYINT NOT NULL PRIMARY KEY,
         provider VARCHAR(16) NULL,
@@ -38,7 +38,7 @@ export const GATEWAY_SCHEMA_STEPS: SchemaStep[] = [
   {
     version: 2,
     description: 'background migrations and their per-user status (src/migration)',
-    async apply (conn) {
+    async apply(conn) {
       await conn.query(`CREATE TABLE IF NOT EXISTS vg_migrations (
         id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
         from_provider VARCHAR(16) NOT NULL,
@@ -84,7 +84,7 @@ export const GATEWAY_SCHEMA_STEPS: SchemaStep[] = [
   {
     version: 3,
     description: 'pending removals of older copies the router could not remove (src/cleanup)',
-    async apply (conn) {
+    async apply(conn) {
       // one row per (user, key, provider holding the stale copy); version = the newest
       // write that made it stale (copies older than it are removed, newer ones never)
       await conn.query(`CREATE TABLE IF NOT EXISTS vg_pending_removals (
@@ -105,6 +105,6 @@ export const GATEWAY_SCHEMA_STEPS: SchemaStep[] = [
   }
 ]
 
-export async function migrateGatewaySchema (pool: Pool): Promise<void> {
+export async function migrateGatewaySchema(pool: Pool): Promise<void> {
   await applySchemaSteps(pool, 'gateway', GATEWAY_SCHEMA_STEPS)
 }

@@ -5,12 +5,12 @@ import type { Pool, PoolConnection } from 'mariadb'
 export interface SchemaStep {
   version: number
   description: string
-  apply (conn: PoolConnection): Promise<void>
+  apply(conn: PoolConnection): Promise<void>
 }
 
 const LOCK_TIMEOUT_S = 60
 
-export async function applySchemaSteps (pool: Pool, scope: string, steps: SchemaStep[]): Promise<number[]> {
+export async function applySchemaSteps(pool: Pool, scope: string, steps: SchemaStep[]): Promise<number[]> {
   const conn = await pool.getConnection()
   const lock = `vg_schema:${scope}`.slice(0, 64)
   try {
@@ -23,13 +23,20 @@ export async function applySchemaSteps (pool: Pool, scope: string, steps: Schema
       applied_at DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6),
       PRIMARY KEY (scope, version)
     ) ENGINE=InnoDB`)
-    const rows: Array<{ version: number }> = await conn.query('SELECT version FROM vg_schema_migrations WHERE scope = ?', [scope])
+    const rows: Array<{ version: number }> = await conn.query(
+      'SELECT version FROM vg_schema_migrations WHERE scope = ?',
+      [scope]
+    )
     const done = new Set(rows.map(r => Number(r.version)))
     const applied: number[] = []
     for (const step of [...steps].sort((a, b) => a.version - b.version)) {
       if (done.has(step.version)) continue
       await step.apply(conn)
-      await conn.query('INSERT INTO vg_schema_migrations (scope, version, description) VALUES (?, ?, ?)', [scope, step.version, step.description])
+      await conn.query('INSERT INTO vg_schema_migrations (scope, version, description) VALUES (?, ?, ?)', [
+        scope,
+        step.version,
+        step.description
+      ])
       applied.push(step.version)
     }
     return applied

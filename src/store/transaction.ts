@@ -39,17 +39,19 @@ export interface TransactionOptions extends ConflictRetry {
 }
 
 /** A server error that aborted the statement or transaction because of a concurrent one. */
-export function isWriteConflict (err: unknown): boolean {
+export function isWriteConflict(err: unknown): boolean {
   const errno = (err as { errno?: unknown } | null)?.errno
   return typeof errno === 'number' && WRITE_CONFLICTS.has(errno)
 }
 
-function isRetried (err: unknown): boolean {
+function isRetried(err: unknown): boolean {
   const errno = (err as { errno?: unknown } | null)?.errno
   return typeof errno === 'number' && RETRIED.has(errno)
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+const sleep = async (ms: number): Promise<void> => {
+  await new Promise(resolve => setTimeout(resolve, ms))
+}
 
 /**
  * Runs fn, running it again while it fails with a write conflict, at most
@@ -57,7 +59,7 @@ const sleep = async (ms: number): Promise<void> => { await new Promise(resolve =
  * bound in between (so the racing writers spread out instead of colliding again).
  * fn must be safe to repeat: a whole transaction, or one autocommit statement.
  */
-export async function retryWriteConflicts<T> (fn: () => Promise<T>, options: ConflictRetry = {}): Promise<T> {
+export async function retryWriteConflicts<T>(fn: () => Promise<T>, options: ConflictRetry = {}): Promise<T> {
   const attempts = Math.max(1, options.attempts ?? 8)
   const base = options.baseDelayMs ?? 5
   const cap = options.maxDelayMs ?? 200
@@ -72,7 +74,11 @@ export async function retryWriteConflicts<T> (fn: () => Promise<T>, options: Con
   }
 }
 
-export async function inTransaction<T> (pool: Pool, fn: (conn: PoolConnection) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+export async function inTransaction<T>(
+  pool: Pool,
+  fn: (conn: PoolConnection) => Promise<T>,
+  options: TransactionOptions = {}
+): Promise<T> {
   // the connection goes back to the pool between attempts: a backoff holds nothing
   return await retryWriteConflicts(async () => {
     const conn = await pool.getConnection()
@@ -89,11 +95,19 @@ export async function inTransaction<T> (pool: Pool, fn: (conn: PoolConnection) =
  * a rollback leaves named locks alone, and the retries are bounded, so the lock is
  * held at most for `attempts` short backoffs longer).
  */
-export async function transactionOn<T> (conn: PoolConnection, fn: (conn: PoolConnection) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
+export async function transactionOn<T>(
+  conn: PoolConnection,
+  fn: (conn: PoolConnection) => Promise<T>,
+  options: TransactionOptions = {}
+): Promise<T> {
   return await retryWriteConflicts(async () => await transactionOnce(conn, fn, options.readCommitted === true), options)
 }
 
-async function transactionOnce<T> (conn: PoolConnection, fn: (conn: PoolConnection) => Promise<T>, readCommitted: boolean): Promise<T> {
+async function transactionOnce<T>(
+  conn: PoolConnection,
+  fn: (conn: PoolConnection) => Promise<T>,
+  readCommitted: boolean
+): Promise<T> {
   // applies to the next transaction only
   if (readCommitted) await conn.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED')
   await conn.beginTransaction()

@@ -10,7 +10,9 @@ export const TEST_DIMENSION = 8
 export const DATA_KEY = 'test-data-key-0123456789'
 export const ADMIN_KEY = 'test-admin-key-0123456789'
 
-interface Teardown { teardown (fn: () => unknown): void }
+interface Teardown {
+  teardown(fn: () => unknown): void
+}
 
 export interface TestGateway {
   app: FastifyInstance
@@ -31,19 +33,21 @@ export interface TestGatewayOptions {
 }
 
 /** Starts an emulator (or points at QDRANT_URL) and returns the URL to configure. */
-export async function testQdrant (t: Teardown): Promise<{ url: string, emulator?: QdrantEmulator }> {
+export async function testQdrant(t: Teardown): Promise<{ url: string; emulator?: QdrantEmulator }> {
   if (process.env.QDRANT_URL !== undefined) return { url: process.env.QDRANT_URL }
   const emulator = await startQdrantEmulator()
-  t.teardown(async () => { await emulator.close() })
+  t.teardown(async () => {
+    await emulator.close()
+  })
   return { url: emulator.url, emulator }
 }
 
-export function uniqueName (prefix: string): string {
+export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
 }
 
-export async function buildTestGateway (t: Teardown, options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const db = options.db ?? await createTestDatabase(t)
+export async function buildTestGateway(t: Teardown, options: TestGatewayOptions = {}): Promise<TestGateway> {
+  const db = options.db ?? (await createTestDatabase(t))
   let qdrant: QdrantEmulator | undefined
   let qdrantUrl: string | undefined
   if (options.qdrant === true) {
@@ -67,6 +71,8 @@ export async function buildTestGateway (t: Teardown, options: TestGatewayOptions
   })
   const app = await buildApp(config, options.logger !== undefined ? { logger: options.logger } : {})
   await app.ready()
-  t.teardown(async () => { await app.close() })
+  t.teardown(async () => {
+    await app.close()
+  })
   return { app, config, db, qdrant, data: { 'x-api-key': DATA_KEY }, admin: { 'x-api-key': ADMIN_KEY } }
 }

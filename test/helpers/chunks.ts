@@ -15,14 +15,14 @@ export interface ChunkBody {
 }
 
 /** A unit-ish vector along axis `axis` with a small tilt towards the next axis. */
-export function axisVector (axis: number, tilt = 0, dimension = TEST_DIMENSION): number[] {
+export function axisVector(axis: number, tilt = 0, dimension = TEST_DIMENSION): number[] {
   const v = new Array<number>(dimension).fill(0)
   v[axis % dimension] = 1
   v[(axis + 1) % dimension] = tilt
   return v
 }
 
-export function chunk (userId: number, fileId: number, index: number, overrides: Partial<ChunkBody> = {}): ChunkBody {
+export function chunk(userId: number, fileId: number, index: number, overrides: Partial<ChunkBody> = {}): ChunkBody {
   return {
     user_id: userId,
     file_id: fileId,
@@ -36,8 +36,14 @@ export function chunk (userId: number, fileId: number, index: number, overrides:
   }
 }
 
-export function cosine (a: number[], b: number[]): number {
-  let dot = 0; let na = 0; let nb = 0
-  for (let i = 0; i < a.length; i++) { dot += a[i] * b[i]; na += a[i] * a[i]; nb += b[i] * b[i] }
+export function cosine(a: number[], b: number[]): number {
+  let dot = 0
+  let na = 0
+  let nb = 0
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i]
+    na += a[i] * a[i]
+    nb += b[i] * b[i]
+  }
   return dot / Math.sqrt(na * nb)
 }

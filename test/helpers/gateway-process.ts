@@ -10,10 +10,10 @@ export interface GatewayProcess {
   url: string
   child: ChildProcess
   output: () => string
-  kill (signal?: NodeJS.Signals): Promise<void>
+  kill(signal?: NodeJS.Signals): Promise<void>
 }
 
-export async function freePort (): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = net.createServer()
   await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
   const port = (server.address() as net.AddressInfo).port
@@ -21,7 +21,10 @@ export async function freePort (): Promise<number> {
   return port
 }
 
-export async function startGatewayProcess (env: Record<string, string>, t?: { teardown (fn: () => unknown): void }): Promise<GatewayProcess> {
+export async function startGatewayProcess(
+  env: Record<string, string>,
+  t?: { teardown(fn: () => unknown): void }
+): Promise<GatewayProcess> {
   const port = await freePort()
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
     cwd: ROOT,
@@ -29,14 +32,20 @@ export async function startGatewayProcess (env: Record<string, string>, t?: { te
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
-  child.stdout?.on('data', d => { output += String(d) })
-  child.stderr?.on('data', d => { output += String(d) })
+  child.stdout?.on('data', d => {
+    output += String(d)
+  })
+  child.stderr?.on('data', d => {
+    output += String(d)
+  })
   const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
   const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal)
     await exited
   }
-  t?.teardown(async () => { await kill('SIGKILL') })
+  t?.teardown(async () => {
+    await kill('SIGKILL')
+  })
   const url = `http://127.0.0.1:${port}`
   const deadline = Date.now() + 30000
   while (Date.now() < deadline) {

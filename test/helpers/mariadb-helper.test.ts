@@ -15,8 +15,7 @@ t.test('createTestDatabase gives a fresh database on MariaDB 11.8 with VECTOR', 
   await db.pool.query('CREATE TABLE x (id INT PRIMARY KEY, v VECTOR(4) NOT NULL)')
   const f32 = Buffer.alloc(16)
   ;[0.5, -1.25, 3, 4e-3].forEach((x, i) => f32.writeFloatLE(x, i * 4))
-  const res = await db.pool.query(
-    "INSERT INTO x VALUES (1, VEC_FromText('[1,2,3,4]')), (2, ?)", [f32])
+  const res = await db.pool.query("INSERT INTO x VALUES (1, VEC_FromText('[1,2,3,4]')), (2, ?)", [f32])
   t.equal(res.affectedRows, 2)
 
   const rows = await db.pool.query('SELECT id, v, VEC_ToText(v) AS txt FROM x ORDER BY id')

@@ -8,12 +8,10 @@ import mariadb from 'mariadb'
 import type { Connection, ConnectionConfig, Pool } from 'mariadb'
 
 /** Server (and default database) the tests use. */
-export const MARIADB_TEST_URL: string =
-  process.env.MARIADB_URL ?? 'mariadb://root@127.0.0.1:3307/vector_gateway'
+export const MARIADB_TEST_URL: string = process.env.MARIADB_URL ?? 'mariadb://root@127.0.0.1:3307/vector_gateway'
 
 /** The system's MariaDB 10.11 (no VECTOR type): the gateway must refuse it. */
-export const MARIADB_LEGACY_URL: string =
-  process.env.MARIADB_LEGACY_URL ?? 'mariadb://root@127.0.0.1:3306/test'
+export const MARIADB_LEGACY_URL: string = process.env.MARIADB_LEGACY_URL ?? 'mariadb://root@127.0.0.1:3306/test'
 
 export interface TestDatabase {
   /** URL of the server with the new database as its path. */
@@ -27,13 +25,13 @@ export interface TestDatabase {
 }
 
 /** Returns `url` with its path (the database) replaced by `database`. */
-export function withDatabase (url: string, database: string): string {
+export function withDatabase(url: string, database: string): string {
   const u = new URL(url)
   u.pathname = '/' + encodeURIComponent(database)
   return u.toString()
 }
 
-function connectionConfig (url: string): ConnectionConfig {
+function connectionConfig(url: string): ConnectionConfig {
   const u = new URL(url)
   const config: ConnectionConfig = {
     host: u.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -51,9 +49,7 @@ function connectionConfig (url: string): ConnectionConfig {
  * Creates a fresh, uniquely named database on the test server and a small pool on it.
  * With `t`, the pool is ended and the database dropped in t.teardown.
  */
-export async function createTestDatabase (
-  t?: { teardown(fn: () => unknown): void }
-): Promise<TestDatabase> {
+export async function createTestDatabase(t?: { teardown(fn: () => unknown): void }): Promise<TestDatabase> {
   const name = `vgt_${process.pid}_${randomBytes(4).toString('hex')}`
   const admin = { ...connectionConfig(MARIADB_TEST_URL), database: undefined }
 
@@ -63,7 +59,7 @@ export async function createTestDatabase (
   } catch (err) {
     throw new Error(
       `cannot connect to the test MariaDB at ${MARIADB_TEST_URL} ` +
-      `(start it with "bash scripts/mariadb-local.sh start" or set MARIADB_URL): ${(err as Error).message}`,
+        `(start it with "bash scripts/mariadb-local.sh start" or set MARIADB_URL): ${(err as Error).message}`,
       { cause: err }
     )
   }

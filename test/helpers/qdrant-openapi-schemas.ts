@@ -10,26 +10,39 @@ import { openapiSchemaToJsonSchema } from '@openapi-contrib/openapi-schema-to-js
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
 /** beside the repository (a checkout) or two levels up (a git worktree under wt/) */
-export const QDRANT_OPENAPI_PATH = [path.resolve(repoRoot, '..'), path.resolve(repoRoot, '..', '..')]
-  .map(dir => path.join(dir, 'shared', 'reference', 'qdrant-openapi-v1.19.json'))
-  .find(existsSync) ?? path.resolve(repoRoot, '..', 'shared', 'reference', 'qdrant-openapi-v1.19.json')
+export const QDRANT_OPENAPI_PATH =
+  [path.resolve(repoRoot, '..'), path.resolve(repoRoot, '..', '..')]
+    .map(dir => path.join(dir, 'shared', 'reference', 'qdrant-openapi-v1.19.json'))
+    .find(existsSync) ?? path.resolve(repoRoot, '..', 'shared', 'reference', 'qdrant-openapi-v1.19.json')
 
-/* eslint-disable @typescript-eslint/no-explicit-any */
 type Json = any
 
 const DEFS_ID = 'qdrant-openapi-defs'
 const CLOSED_DEFS_ID = 'qdrant-openapi-closed-defs'
-const CUSTOM_FORMATS = ['uint64', 'uint', 'int64', 'uint32', 'int32', 'uint16', 'int16', 'uint8', 'int8', 'usize', 'float', 'double']
+const CUSTOM_FORMATS = [
+  'uint64',
+  'uint',
+  'int64',
+  'uint32',
+  'int32',
+  'uint16',
+  'int16',
+  'uint8',
+  'int8',
+  'usize',
+  'float',
+  'double'
+]
 const SHAPE_KEYS = ['type', '$ref', 'anyOf', 'oneOf', 'allOf', 'enum', 'properties', 'items']
 
 /**
  * Qdrant writes "X or null" as anyOf: [X, {nullable: true}]; the converter turns a bare
  * {nullable: true} into {} (anything). Make it mean null only, so those branches are checked.
  */
-function tightenNullable (node: Json): Json {
+function tightenNullable(node: Json): Json {
   if (Array.isArray(node)) return node.map(tightenNullable)
   if (node === null || typeof node !== 'object') return node
-  if (node.nullable === true && !SHAPE_KEYS.some((k) => k in node)) {
+  if (node.nullable === true && !SHAPE_KEYS.some(k => k in node)) {
     const { nullable: _n, default: _d, ...rest } = node
     return { ...rest, enum: [null] }
   }
@@ -39,16 +52,20 @@ function tightenNullable (node: Json): Json {
 }
 
 /** Every object schema that lists its properties refuses others (the document has no allOf, so this is exact). */
-function closeObjects (node: Json): Json {
+function closeObjects(node: Json): Json {
   if (Array.isArray(node)) return node.map(closeObjects)
   if (node === null || typeof node !== 'object') return node
   const out: Json = {}
-  for (const [k, v] of Object.entries(node)) out[k] = k === 'properties' ? Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, closeObjects(s)])) : closeObjects(v)
+  for (const [k, v] of Object.entries(node))
+    out[k] =
+      k === 'properties'
+        ? Object.fromEntries(Object.entries(v as Json).map(([p, s]) => [p, closeObjects(s)]))
+        : closeObjects(v)
   if (node.properties !== undefined && node.additionalProperties === undefined) out.additionalProperties = false
   return out
 }
 
-export function convertQdrantSchema (schema: Json, defsId = DEFS_ID): Json {
+export function convertQdrantSchema(schema: Json, defsId = DEFS_ID): Json {
   const converted: Json = openapiSchemaToJsonSchema(tightenNullable(schema), { cloneSchema: true })
   delete converted.$schema
   return JSON.parse(JSON.stringify(converted).split('"#/components/schemas/').join(`"${defsId}#/definitions/`))
@@ -57,12 +74,12 @@ export function convertQdrantSchema (schema: Json, defsId = DEFS_ID): Json {
 export interface QdrantOpenApi {
   spec: Json
   /** a validator for any schema of the document (refs resolve to its components) */
-  compile (schema: Json): ValidateFunction
+  compile(schema: Json): ValidateFunction
   /** a validator for one component, e.g. 'CreateCollection', refusing properties the document does not declare */
-  component (name: string): ValidateFunction
+  component(name: string): ValidateFunction
 }
 
-export function loadQdrantOpenApi (): QdrantOpenApi | null {
+export function loadQdrantOpenApi(): QdrantOpenApi | null {
   if (!existsSync(QDRANT_OPENAPI_PATH)) return null
   const spec: Json = JSON.parse(readFileSync(QDRANT_OPENAPI_PATH, 'utf8'))
   const addFormats = ((addFormatsModule as Json).default ?? addFormatsModule) as (ajv: Ajv) => Ajv
@@ -79,8 +96,8 @@ export function loadQdrantOpenApi (): QdrantOpenApi | null {
   ajv.addSchema({ $id: CLOSED_DEFS_ID, definitions: closed })
   return {
     spec,
-    compile: (schema) => ajv.compile(convertQdrantSchema(schema)),
+    compile: schema => ajv.compile(convertQdrantSchema(schema)),
     // a request body the gateway sends must also not carry fields the document does not list (typos, invented names)
-    component: (name) => ajv.compile({ $ref: `${CLOSED_DEFS_ID}#/definitions/${name}` })
+    component: name => ajv.compile({ $ref: `${CLOSED_DEFS_ID}#/definitions/${name}` })
   }
 }

@@ -24,7 +24,7 @@ export interface Mutation {
   value: unknown
 }
 
-function invalidValues (schema: JsonSchema): unknown[] {
+function invalidValues(schema: JsonSchema): unknown[] {
   const out: unknown[] = []
   // a union: what each branch forbids (every value here breaks the other branches' types too)
   if (schema.anyOf !== undefined) return unionValues(schema.anyOf)
@@ -37,7 +37,7 @@ function invalidValues (schema: JsonSchema): unknown[] {
       if (schema.maximum === Number.MAX_SAFE_INTEGER) out.push(2 ** 53 + 2)
       break
     case 'number':
-      out.push('0.5', null, {}, 1e400)
+      out.push('0.5', null, {}, Number.POSITIVE_INFINITY)
       if (schema.minimum !== undefined) out.push(schema.minimum - 0.5)
       if (schema.maximum !== undefined) out.push(schema.maximum + 0.5)
       break
@@ -53,7 +53,10 @@ function invalidValues (schema: JsonSchema): unknown[] {
       out.push('not-an-array', {})
       if (schema.minItems !== undefined) out.push([])
       if (schema.items?.type === 'number' && schema.minItems !== undefined) {
-        out.push(new Array(schema.minItems + 1).fill(0.5), new Array(schema.minItems).fill(0), [...new Array(schema.minItems - 1).fill(0.5), '1'])
+        out.push(new Array(schema.minItems + 1).fill(0.5), new Array(schema.minItems).fill(0), [
+          ...new Array(schema.minItems - 1).fill(0.5),
+          '1'
+        ])
       }
       break
     case 'object':
@@ -63,7 +66,7 @@ function invalidValues (schema: JsonSchema): unknown[] {
   return out
 }
 
-function unionValues (branches: JsonSchema[]): unknown[] {
+function unionValues(branches: JsonSchema[]): unknown[] {
   const out = branches.flatMap(invalidValues)
   const dimension = branches.find(b => b.type === 'array' && b.items?.type === 'number')?.minItems
   if (branches.some(b => b.type === 'string' && b.contentEncoding === 'base64')) {
@@ -71,15 +74,23 @@ function unionValues (branches: JsonSchema[]): unknown[] {
     out.push('AAAA')
     if (dimension !== undefined) {
       const floats = (values: number[]): string => Buffer.from(Float32Array.from(values).buffer).toString('base64')
-      out.push(floats(new Array(dimension - 1).fill(0.5)), floats(new Array(dimension).fill(0)), floats([NaN, ...new Array(dimension - 1).fill(0.5)]))
+      out.push(
+        floats(new Array(dimension - 1).fill(0.5)),
+        floats(new Array(dimension).fill(0)),
+        floats([NaN, ...new Array(dimension - 1).fill(0.5)])
+      )
     }
   }
   return out
 }
 
 /** Every invalid variant of `valid` that the schema forbids, one change at a time (recursing into objects and first array items). */
-export function mutations (schema: JsonSchema, valid: Record<string, unknown>, path = ''): Array<{ name: string, body: Record<string, unknown> }> {
-  const results: Array<{ name: string, body: Record<string, unknown> }> = []
+export function mutations(
+  schema: JsonSchema,
+  valid: Record<string, unknown>,
+  path = ''
+): Array<{ name: string; body: Record<string, unknown> }> {
+  const results: Array<{ name: string; body: Record<string, unknown> }> = []
   for (const [key, propSchema] of Object.entries(schema.properties ?? {})) {
     const here = `${path}${key}`
     for (const value of invalidValues(propSchema)) {
@@ -91,16 +102,24 @@ export function mutations (schema: JsonSchema, valid: Record<string, unknown>, p
     }
     const current = valid[key]
     if (propSchema.type === 'object' && isRecord(current)) {
-      for (const m of mutations(propSchema, current, `${here}.`)) results.push({ name: m.name, body: { ...valid, [key]: m.body } })
+      for (const m of mutations(propSchema, current, `${here}.`))
+        results.push({ name: m.name, body: { ...valid, [key]: m.body } })
     }
-    if (propSchema.type === 'array' && propSchema.items?.type === 'object' && Array.isArray(current) && isRecord(current[0])) {
-      for (const m of mutations(propSchema.items, current[0], `${here}[0].`)) results.push({ name: m.name, body: { ...valid, [key]: [m.body, ...current.slice(1)] } })
+    if (
+      propSchema.type === 'array' &&
+      propSchema.items?.type === 'object' &&
+      Array.isArray(current) &&
+      isRecord(current[0])
+    ) {
+      for (const m of mutations(propSchema.items, current[0], `${here}[0].`))
+        results.push({ name: m.name, body: { ...valid, [key]: [m.body, ...current.slice(1)] } })
     }
   }
-  if (schema.additionalProperties === false) results.push({ name: `${path}unknown field`, body: { ...valid, surprise: 1 } })
+  if (schema.additionalProperties === false)
+    results.push({ name: `${path}unknown field`, body: { ...valid, surprise: 1 } })
   return results
 }
 
-function isRecord (v: unknown): v is Record<string, unknown> {
+function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v)
 }

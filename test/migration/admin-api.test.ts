@@ -14,7 +14,11 @@ t.test('state machine table', async t => {
   t.equal(nextState('cancelled', 'resume'), null)
   for (const [action, rule] of Object.entries(TRANSITIONS)) {
     for (const state of MIGRATION_STATES) {
-      t.equal(nextState(state, action as keyof typeof TRANSITIONS) !== null, rule.from.includes(state), `${action} from ${state}`)
+      t.equal(
+        nextState(state, action as keyof typeof TRANSITIONS) !== null,
+        rule.from.includes(state),
+        `${action} from ${state}`
+      )
     }
   }
 })
@@ -22,7 +26,13 @@ t.test('state machine table', async t => {
 t.test('input checks and conflicts', async t => {
   const gw = await buildTestGateway(t, { qdrant: true })
   const { app } = gw
-  const post = async (payload: unknown) => await app.inject({ method: 'POST', url: '/admin/vector-storage/migrations', headers: admin, payload: payload as object })
+  const post = async (payload: unknown) =>
+    await app.inject({
+      method: 'POST',
+      url: '/admin/vector-storage/migrations',
+      headers: admin,
+      payload: payload as object
+    })
 
   let res = await post({ from: 'mariadb', to: 'mariadb' })
   t.equal(res.statusCode, 400, 'from == to is a 400')
@@ -33,7 +43,12 @@ t.test('input checks and conflicts', async t => {
   t.equal(res.statusCode, 400, 'batch_size 0 is a 400')
   res = await post({ from: 'mariadb', to: 'qdrant', user_ids: [] })
   t.equal(res.statusCode, 400, 'empty user_ids is a 400')
-  res = await app.inject({ method: 'POST', url: '/admin/vector-storage/migrations', headers: gw.data, payload: { from: 'mariadb', to: 'qdrant' } })
+  res = await app.inject({
+    method: 'POST',
+    url: '/admin/vector-storage/migrations',
+    headers: gw.data,
+    payload: { from: 'mariadb', to: 'qdrant' }
+  })
   t.equal(res.statusCode, 403, 'the data key cannot start migrations')
   res = await app.inject({ url: '/admin/vector-storage/migrations/999', headers: admin })
   t.equal(res.statusCode, 404, 'unknown migration is a 404')
@@ -43,7 +58,8 @@ t.test('input checks and conflicts', async t => {
 
   await storeAll(app, gw.data, dataset({ users: [1, 2, 3], files: 2, perFile: 200 }))
   const id = await startMigration(app, { from: 'mariadb', to: 'qdrant', batch_size: 5 })
-  const action = async (what: string) => await app.inject({ method: 'POST', url: `/admin/vector-storage/migrations/${id}/${what}`, headers: admin })
+  const action = async (what: string) =>
+    await app.inject({ method: 'POST', url: `/admin/vector-storage/migrations/${id}/${what}`, headers: admin })
 
   res = await post({ from: 'qdrant', to: 'mariadb' })
   t.equal(res.statusCode, 409, 'a second migration is refused while one runs')
@@ -88,7 +104,11 @@ t.test('input checks and conflicts', async t => {
 
   const again = await startMigration(app, { from: 'mariadb', to: 'qdrant', batch_size: 500 })
   const done = await waitForMigration(app, again)
-  t.equal(done.status, 'completed', 'a new migration after a cancel completes (what the cancelled one copied is skipped)')
+  t.equal(
+    done.status,
+    'completed',
+    'a new migration after a cancel completes (what the cancelled one copied is skipped)'
+  )
   t.equal(await app.providers.qdrant!.count(), 1200)
   for (const what of ['pause', 'resume', 'cancel', 'retry']) {
     res = await app.inject({ method: 'POST', url: `/admin/vector-storage/migrations/${again}/${what}`, headers: admin })
@@ -98,7 +118,12 @@ t.test('input checks and conflicts', async t => {
 
 t.test('provider not configured: 409 VG_PROVIDER_UNAVAILABLE', async t => {
   const gw = await buildTestGateway(t)
-  const res = await gw.app.inject({ method: 'POST', url: '/admin/vector-storage/migrations', headers: admin, payload: { from: 'mariadb', to: 'qdrant' } })
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/admin/vector-storage/migrations',
+    headers: admin,
+    payload: { from: 'mariadb', to: 'qdrant' }
+  })
   t.equal(res.statusCode, 409)
   t.equal(res.json().code, 'VG_PROVIDER_UNAVAILABLE')
 })
@@ -107,13 +132,20 @@ t.test("one user's failing batches fail that user only; retry completes it", asy
   const gw = await buildTestGateway(t, { qdrant: true })
   const { app } = gw
   const emulator = gw.qdrant
-  if (emulator === undefined) { t.comment('skipped: needs the Qdrant emulator (QDRANT_URL is set)'); return }
+  if (emulator === undefined) {
+    t.comment('skipped: needs the Qdrant emulator (QDRANT_URL is set)')
+    return
+  }
   await storeAll(app, gw.data, dataset({ users: [1, 2, 3, 4, 5], files: 2, perFile: 30 }))
   const FAILING = 3
   emulator.faults.fail(500, {
     message: 'disk quota exceeded (injected)',
-    match: req => req.method === 'PUT' && /\/points$/.test(req.path) &&
-      ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(p => p.payload?.user_id === FAILING)
+    match: req =>
+      req.method === 'PUT' &&
+      /\/points$/.test(req.path) &&
+      ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
+        p => p.payload?.user_id === FAILING
+      )
   })
   const id = await startMigration(app, { from: 'mariadb', to: 'qdrant', batch_size: 25 })
   const failed = await waitForMigration(app, id)
@@ -124,11 +156,18 @@ t.test("one user's failing batches fail that user only; retry completes it", asy
   const bad = failed.users.find(u => u.user_id === FAILING)!
   t.equal(bad.status, 'failed')
   t.match(bad.error, /disk quota exceeded/, 'the user row carries the error')
-  for (const u of failed.users.filter(u => u.user_id !== FAILING)) t.equal(u.status, 'completed', `user ${u.user_id} completed`)
+  for (const u of failed.users.filter(u => u.user_id !== FAILING))
+    t.equal(u.status, 'completed', `user ${u.user_id} completed`)
   t.equal(await app.providers.qdrant!.count({ user_id: FAILING }), 0, 'nothing of the failing user reached qdrant')
 
-  const onlyFailed = (await app.inject({ url: `/admin/vector-storage/migrations/${id}?user_status=failed`, headers: admin })).json()
-  t.same(onlyFailed.users.map((u: { user_id: number }) => u.user_id), [FAILING], '?user_status=failed')
+  const onlyFailed = (
+    await app.inject({ url: `/admin/vector-storage/migrations/${id}?user_status=failed`, headers: admin })
+  ).json()
+  t.same(
+    onlyFailed.users.map((u: { user_id: number }) => u.user_id),
+    [FAILING],
+    '?user_status=failed'
+  )
 
   await emulator.faults.reset()
   const res = await app.inject({ method: 'POST', url: `/admin/vector-storage/migrations/${id}/retry`, headers: admin })

@@ -13,7 +13,15 @@ import { dataset, keyStats, prng } from './helpers.ts'
 const USERS = Array.from({ length: 20 }, (_, i) => i + 1)
 const TOTAL = USERS.length * 3 * 20
 
-interface View { status: string, migrated_chunks: number, total_chunks: number, completed_users: number, failed_users: number, error: string | null, users: Array<{ user_id: number, status: string, source_count: number, target_count: number }> }
+interface View {
+  status: string
+  migrated_chunks: number
+  total_chunks: number
+  completed_users: number
+  failed_users: number
+  error: string | null
+  users: Array<{ user_id: number; status: string; source_count: number; target_count: number }>
+}
 
 t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, no duplicates, idempotent', async t => {
   const db = await createTestDatabase(t)
@@ -28,7 +36,13 @@ t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, 
     SETTINGS_CACHE_MS: '100',
     MIGRATION_BATCH_SIZE: '10'
   }
-  const call = async (gw: GatewayProcess, method: string, path: string, body?: unknown, key = ADMIN_KEY): Promise<{ status: number, json: any }> => {
+  const call = async (
+    gw: GatewayProcess,
+    method: string,
+    path: string,
+    body?: unknown,
+    key = ADMIN_KEY
+  ): Promise<{ status: number; json: any }> => {
     const res = await fetch(`${gw.url}${path}`, {
       method,
       headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -36,7 +50,8 @@ t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, 
     })
     return { status: res.status, json: await res.json() }
   }
-  const view = async (gw: GatewayProcess, id: number): Promise<View> => (await call(gw, 'GET', `/admin/vector-storage/migrations/${id}?per_page=1000`)).json
+  const view = async (gw: GatewayProcess, id: number): Promise<View> =>
+    (await call(gw, 'GET', `/admin/vector-storage/migrations/${id}?per_page=1000`)).json
 
   let gw = await startGatewayProcess(env, t)
   const chunks = dataset({ users: USERS, files: 3, perFile: 20, seed: 11 })
@@ -58,12 +73,18 @@ t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, 
     await new Promise(resolve => setTimeout(resolve, 20))
   }
   await gw.kill('SIGKILL')
-  t.equal(seen.status, 'running', `killed while running, after ${seen.migrated_chunks} of ${TOTAL} chunks (aimed at ${killAt})`)
+  t.equal(
+    seen.status,
+    'running',
+    `killed while running, after ${seen.migrated_chunks} of ${TOTAL} chunks (aimed at ${killAt})`
+  )
 
   // the truth, read straight from the stores
   const config = loadConfig({ ...env, LOG_LEVEL: 'silent' })
   const pool = createMariaDbPool(config)
-  t.teardown(async () => { await pool.end() })
+  t.teardown(async () => {
+    await pool.end()
+  })
   const providers = createProviders(config, pool)
   const [row] = await pool.query('SELECT status, lease_owner FROM vg_migrations WHERE id = ?', [id])
   t.equal(row.status, 'running', 'the migration is still running after the crash')
@@ -73,7 +94,11 @@ t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, 
 
   gw = await startGatewayProcess(env, t)
   // deletes while the migration waits for its lease to expire must stay deleted
-  const deletedFiles: Array<[number, number]> = [[1, 1001], [7, 1002], [20, 1003]]
+  const deletedFiles: Array<[number, number]> = [
+    [1, 1001],
+    [7, 1002],
+    [20, 1003]
+  ]
   for (const [u, f] of deletedFiles) {
     const res = await call(gw, 'DELETE', `/chunks?user_id=${u}&file_id=${f}`, undefined, DATA_KEY)
     t.equal(res.status, 200, `deleted user ${u} file ${f} during the outage`)
@@ -90,15 +115,37 @@ t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, 
   t.equal(done.status, 'completed', `resumed and completed: ${done.error ?? ''}`)
   t.equal(done.completed_users, USERS.length)
   t.equal(done.failed_users, 0)
-  t.ok(done.users.every(u => u.status === 'completed' && u.source_count === u.target_count), 'every user verified with equal exact counts')
-  t.ok(done.migrated_chunks <= TOTAL, `resumed from the checkpoints, not from the start (${done.migrated_chunks} chunks copied in all)`)
-  t.same(await keyStats(providers.qdrant!, USERS), { count: expected, distinct: expected }, `qdrant: exactly ${expected} points, no duplicates`)
-  t.same(await keyStats(providers.mariadb, USERS), { count: expected, distinct: expected }, 'mariadb keeps its rows (no delete_source)')
+  t.ok(
+    done.users.every(u => u.status === 'completed' && u.source_count === u.target_count),
+    'every user verified with equal exact counts'
+  )
+  t.ok(
+    done.migrated_chunks <= TOTAL,
+    `resumed from the checkpoints, not from the start (${done.migrated_chunks} chunks copied in all)`
+  )
+  t.same(
+    await keyStats(providers.qdrant!, USERS),
+    { count: expected, distinct: expected },
+    `qdrant: exactly ${expected} points, no duplicates`
+  )
+  t.same(
+    await keyStats(providers.mariadb, USERS),
+    { count: expected, distinct: expected },
+    'mariadb keeps its rows (no delete_source)'
+  )
   for (const [u, f] of deletedFiles) {
-    t.equal(await providers.qdrant!.count({ user_id: u, file_ids: [f] }), 0, `user ${u} file ${f} not resurrected in qdrant`)
+    t.equal(
+      await providers.qdrant!.count({ user_id: u, file_ids: [f] }),
+      0,
+      `user ${u} file ${f} not resurrected in qdrant`
+    )
   }
 
-  const again = await call(gw, 'POST', '/admin/vector-storage/migrations', { from: 'mariadb', to: 'qdrant', batch_size: 7 })
+  const again = await call(gw, 'POST', '/admin/vector-storage/migrations', {
+    from: 'mariadb',
+    to: 'qdrant',
+    batch_size: 7
+  })
   t.equal(again.status, 202)
   let second: View
   for (;;) {
@@ -107,6 +154,10 @@ t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, 
     await new Promise(resolve => setTimeout(resolve, 200))
   }
   t.equal(second.status, 'completed', 'the same migration again completes')
-  t.same(await keyStats(providers.qdrant!, USERS), { count: expected, distinct: expected }, 'idempotent: still no duplicates, same count')
+  t.same(
+    await keyStats(providers.qdrant!, USERS),
+    { count: expected, distinct: expected },
+    'idempotent: still no duplicates, same count'
+  )
   await gw.kill('SIGTERM')
 })

@@ -23,25 +23,37 @@ t.test('delete_source deletes only verified users', async t => {
   const LOSSY_USER = 2 // the target silently drops chunk 3 of each of this user's files: verification must catch it
   const FAILING_USER = 3 // every write of this user fails
   const lossy = new Proxy(real, {
-    get (target, prop) {
+    get(target, prop) {
       if (prop === 'upsert') {
         return async (chunks: ChunkRecord[], options?: UpsertOptions) =>
-          await target.upsert(chunks.filter(c => !(c.user_id === LOSSY_USER && c.chunk_index === 3)), options)
+          await target.upsert(
+            chunks.filter(c => !(c.user_id === LOSSY_USER && c.chunk_index === 3)),
+            options
+          )
       }
       const value = Reflect.get(target, prop, target)
       return typeof value === 'function' ? value.bind(target) : value
     }
   }) as VectorProvider
   gw.qdrant?.faults.fail(500, {
-    match: req => req.method === 'PUT' && ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(p => p.payload?.user_id === FAILING_USER)
+    match: req =>
+      req.method === 'PUT' &&
+      ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
+        p => p.payload?.user_id === FAILING_USER
+      )
   })
   const pool = app.mariadb
   const locks = await lockNamesFor(pool)
   const store = new MigrationStore(pool, locks)
-  const providers = new Map([['mariadb', app.providers.mariadb as VectorProvider], ['qdrant', lossy]] as const)
+  const providers = new Map([
+    ['mariadb', app.providers.mariadb as VectorProvider],
+    ['qdrant', lossy]
+  ] as const)
   const engine = new MigrationEngine({ pool, locks, store, providers: new Map(providers), retryDelayMs: 10 })
   const runner = new MigrationRunner({ store, engine, startDelayMs: 0, pollMs: 50 })
-  t.teardown(async () => { await runner.stop() })
+  t.teardown(async () => {
+    await runner.stop()
+  })
   const service = new MigrationService({ store, providers: new Map(providers), defaultBatchSize: 4 })
   const created = await service.create({ from: 'mariadb', to: 'qdrant', delete_source: true }, 'test')
   runner.start()
@@ -49,7 +61,11 @@ t.test('delete_source deletes only verified users', async t => {
 
   t.equal(done.status, 'failed')
   const byUser = new Map(done.users.map(u => [u.user_id, u]))
-  t.match(byUser.get(LOSSY_USER)!.error, /verification failed: 2 of the 20 chunks in mariadb are missing in qdrant/, 'the lossy user failed verification, with the count')
+  t.match(
+    byUser.get(LOSSY_USER)!.error,
+    /verification failed: 2 of the 20 chunks in mariadb are missing in qdrant/,
+    'the lossy user failed verification, with the count'
+  )
   t.equal(byUser.get(LOSSY_USER)!.source_count, 20)
   t.equal(byUser.get(LOSSY_USER)!.target_count, 18)
   t.match(byUser.get(FAILING_USER)!.error, /copy after the start failed/, 'the failing user failed on copy')
@@ -62,16 +78,22 @@ t.test('delete_source deletes only verified users', async t => {
     t.equal(await real.count({ user_id: u }), 20)
   }
   // merged reads still see every chunk of every user
-  for (const u of [1, 2, 3, 4]) t.equal((await client(gw).stats(u)).json().total_chunks, 20, `user ${u}: 20 chunks in the merged view`)
+  for (const u of [1, 2, 3, 4])
+    t.equal((await client(gw).stats(u)).json().total_chunks, 20, `user ${u}: 20 chunks in the merged view`)
 })
 
 t.test('archive: refused unless safe, then renames and recreates the table; force', async t => {
   const gw = await buildTestGateway(t, { qdrant: true })
   const { app } = gw
   const c = client(gw)
-  const archive = async (payload?: object) => await app.inject({ method: 'POST', url: '/admin/vector-storage/archive', headers: admin, payload: payload ?? {} })
-  const tables = async (): Promise<string[]> => (await app.mariadb.query(
-    "SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'BRAG%' ORDER BY TABLE_NAME") as Array<{ n: string }>).map(r => r.n)
+  const archive = async (payload?: object) =>
+    await app.inject({ method: 'POST', url: '/admin/vector-storage/archive', headers: admin, payload: payload ?? {} })
+  const tables = async (): Promise<string[]> =>
+    (
+      (await app.mariadb.query(
+        "SELECT TABLE_NAME AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME LIKE 'BRAG%' ORDER BY TABLE_NAME"
+      )) as Array<{ n: string }>
+    ).map(r => r.n)
   await storeAll(app, gw.data, dataset({ users: [1, 2, 3], files: 2, perFile: 5 }))
 
   let res = await archive()
@@ -83,13 +105,19 @@ t.test('archive: refused unless safe, then renames and recreates the table; forc
   t.equal(res.statusCode, 403, 'the data key cannot archive')
 
   // a migration that covers only user 1
-  t.equal((await waitForMigration(app, await startMigration(app, { from: 'mariadb', to: 'qdrant', user_ids: [1] }))).status, 'completed')
+  t.equal(
+    (await waitForMigration(app, await startMigration(app, { from: 'mariadb', to: 'qdrant', user_ids: [1] }))).status,
+    'completed'
+  )
   t.equal((await c.switchTo('qdrant')).statusCode, 200)
   res = await archive()
   t.equal(res.statusCode, 409, 'refused: users 2 and 3 not migrated')
   t.match(res.json().message, /did not verify 2 user\(s\) holding data in MariaDB \(2, 3\)/)
 
-  t.equal((await waitForMigration(app, await startMigration(app, { from: 'mariadb', to: 'qdrant' }))).status, 'completed')
+  t.equal(
+    (await waitForMigration(app, await startMigration(app, { from: 'mariadb', to: 'qdrant' }))).status,
+    'completed'
+  )
   await c.pin(2, 'mariadb')
   res = await archive()
   t.equal(res.statusCode, 409, 'refused: a user is pinned to mariadb')
@@ -97,7 +125,9 @@ t.test('archive: refused unless safe, then renames and recreates the table; forc
   await c.pin(2, null)
 
   // a chunk that reached MariaDB after the migration (written around the gateway)
-  await app.providers.mariadb.upsert([{ ...chunk(3, 1001, 99), group_key: 'DEFAULT', file_type: 0, created: 1700000000, version: Date.now() * 1000 }])
+  await app.providers.mariadb.upsert([
+    { ...chunk(3, 1001, 99), group_key: 'DEFAULT', file_type: 0, created: 1700000000, version: Date.now() * 1000 }
+  ])
   res = await archive()
   t.equal(res.statusCode, 409, 'refused: MariaDB holds a chunk Qdrant lacks')
   t.match(res.json().message, /user 3: 1/)
@@ -116,10 +146,11 @@ t.test('archive: refused unless safe, then renames and recreates the table; forc
   t.equal(res.json().archived_table, `BRAG_archived_${day}`)
   t.equal(res.json().archived_chunks, 30)
   t.same(await tables(), ['BRAG', `BRAG_archived_${day}`])
-  const [{ n }] = await app.mariadb.query(`SELECT COUNT(*) AS n FROM BRAG_archived_${day}`) as Array<{ n: number }>
+  const [{ n }] = (await app.mariadb.query(`SELECT COUNT(*) AS n FROM BRAG_archived_${day}`)) as Array<{ n: number }>
   t.equal(Number(n), 30, 'the archived table keeps the rows')
   t.equal(await app.providers.mariadb.count(), 0, 'BRAG is empty')
-  for (const u of [1, 2, 3]) t.equal((await c.stats(u)).json().total_chunks, 10, `user ${u} still has 10 chunks (in qdrant)`)
+  for (const u of [1, 2, 3])
+    t.equal((await c.stats(u)).json().total_chunks, 10, `user ${u} still has 10 chunks (in qdrant)`)
   // the new table works
   await c.pin(7, 'mariadb')
   t.equal((await c.store([chunk(7, 1, 0)])).statusCode, 200, 'writes to the recreated table')
@@ -132,6 +163,10 @@ t.test('archive: refused unless safe, then renames and recreates the table; forc
   t.equal(res.json().archived_table, `BRAG_archived_${day}_2`, 'the next free suffix')
   t.equal(res.json().forced, true)
   await c.pin(7, null)
-  t.equal((await archive()).json().archived_table, `BRAG_archived_${day}_3`, 'an empty table after a migration: allowed again, _3')
+  t.equal(
+    (await archive()).json().archived_table,
+    `BRAG_archived_${day}_3`,
+    'an empty table after a migration: allowed again, _3'
+  )
   t.same(await tables(), ['BRAG', `BRAG_archived_${day}`, `BRAG_archived_${day}_2`, `BRAG_archived_${day}_3`])
 })

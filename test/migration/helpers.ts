@@ -8,7 +8,7 @@ import type { ChunkBody } from '../helpers/chunks.ts'
 export const admin = { 'x-api-key': ADMIN_KEY }
 
 /** A deterministic pseudo-random generator (tests must be reproducible). */
-export function prng (seed: number): (n?: number) => number {
+export function prng(seed: number): (n?: number) => number {
   let s = seed >>> 0
   return (n?: number) => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0
@@ -18,7 +18,13 @@ export function prng (seed: number): (n?: number) => number {
 }
 
 /** `users` users, each with `files` files of `perFile` chunks, random vectors and metadata. */
-export function dataset (opts: { users: number[], files: number, perFile: number, seed?: number, dimension?: number }): ChunkBody[] {
+export function dataset(opts: {
+  users: number[]
+  files: number
+  perFile: number
+  seed?: number
+  dimension?: number
+}): ChunkBody[] {
   const rnd = prng(opts.seed ?? 7)
   const dim = opts.dimension ?? TEST_DIMENSION
   const out: ChunkBody[] = []
@@ -43,15 +49,29 @@ export function dataset (opts: { users: number[], files: number, perFile: number
   return out
 }
 
-export async function storeAll (app: FastifyInstance, headers: Record<string, string>, chunks: ChunkBody[]): Promise<void> {
+export async function storeAll(
+  app: FastifyInstance,
+  headers: Record<string, string>,
+  chunks: ChunkBody[]
+): Promise<void> {
   for (let i = 0; i < chunks.length; i += 1000) {
-    const res = await app.inject({ method: 'POST', url: '/chunks', headers, payload: { chunks: chunks.slice(i, i + 1000) } })
+    const res = await app.inject({
+      method: 'POST',
+      url: '/chunks',
+      headers,
+      payload: { chunks: chunks.slice(i, i + 1000) }
+    })
     if (res.statusCode !== 200) throw new Error(`store failed: ${res.statusCode} ${res.body}`)
   }
 }
 
-export async function startMigration (app: FastifyInstance, body: Record<string, unknown>): Promise<number> {
-  const res = await app.inject({ method: 'POST', url: '/admin/vector-storage/migrations', headers: admin, payload: body })
+export async function startMigration(app: FastifyInstance, body: Record<string, unknown>): Promise<number> {
+  const res = await app.inject({
+    method: 'POST',
+    url: '/admin/vector-storage/migrations',
+    headers: admin,
+    payload: body
+  })
   if (res.statusCode !== 202) throw new Error(`migration not started: ${res.statusCode} ${res.body}`)
   return res.json().id as number
 }
@@ -68,30 +88,47 @@ export interface MigrationJson {
   chunks_per_second: number | null
   eta_seconds: number | null
   error: string | null
-  users: Array<{ user_id: number, status: string, error: string | null, source_count: number | null, target_count: number | null, migrated_chunks: number, total_chunks: number, source_deleted: number | null }>
+  users: Array<{
+    user_id: number
+    status: string
+    error: string | null
+    source_count: number | null
+    target_count: number | null
+    migrated_chunks: number
+    total_chunks: number
+    source_deleted: number | null
+  }>
 }
 
-export async function getMigration (app: FastifyInstance, id: number, qs = 'per_page=1000'): Promise<MigrationJson> {
+export async function getMigration(app: FastifyInstance, id: number, qs = 'per_page=1000'): Promise<MigrationJson> {
   const res = await app.inject({ url: `/admin/vector-storage/migrations/${id}?${qs}`, headers: admin })
   if (res.statusCode !== 200) throw new Error(`GET migration ${id}: ${res.statusCode} ${res.body}`)
   return res.json()
 }
 
 /** Polls until the migration leaves `running` (or `until` says stop); returns its last view. */
-export async function waitForMigration (app: FastifyInstance, id: number, timeoutMs = 60000, until?: (m: MigrationJson) => boolean): Promise<MigrationJson> {
+export async function waitForMigration(
+  app: FastifyInstance,
+  id: number,
+  timeoutMs = 60000,
+  until?: (m: MigrationJson) => boolean
+): Promise<MigrationJson> {
   const deadline = Date.now() + timeoutMs
   for (;;) {
     const m = await getMigration(app, id)
     if (until !== undefined ? until(m) : m.status !== 'running') return m
-    if (Date.now() > deadline) throw new Error(`migration ${id} still ${m.status} after ${timeoutMs} ms: ${JSON.stringify({ ...m, users: undefined })}`)
+    if (Date.now() > deadline)
+      throw new Error(
+        `migration ${id} still ${m.status} after ${timeoutMs} ms: ${JSON.stringify({ ...m, users: undefined })}`
+      )
     await new Promise(resolve => setTimeout(resolve, 100))
   }
 }
 
 /** Every chunk of a user, in key order, through scan (what a migration reads). */
-export async function scanUser (p: VectorProvider, userId: number, page = 97): Promise<ChunkRecord[]> {
+export async function scanUser(p: VectorProvider, userId: number, page = 97): Promise<ChunkRecord[]> {
   const out: ChunkRecord[] = []
-  let after: { file_id: number, chunk_index: number } | null = null
+  let after: { file_id: number; chunk_index: number } | null = null
   for (;;) {
     const batch = await p.scan(userId, after, page)
     out.push(...batch)
@@ -101,7 +138,7 @@ export async function scanUser (p: VectorProvider, userId: number, page = 97): P
   }
 }
 
-export function unit (v: number[]): number[] {
+export function unit(v: number[]): number[] {
   const norm = Math.hypot(...v)
   return v.map(x => x / norm)
 }
@@ -111,21 +148,22 @@ export function unit (v: number[]): number[] {
  * normalised, so both sides are compared as unit vectors (the seeded ones are unit
  * vectors already, so this only absorbs float32 rounding).
  */
-export function sameVector (a: number[], b: number[]): boolean {
+export function sameVector(a: number[], b: number[]): boolean {
   const ua = unit(a)
   const ub = unit(b)
   return a.length === b.length && ua.every((x, i) => Math.abs(x - ub[i]) <= 2e-7 * 8)
 }
 
 /** A record without its vector, for deep comparison. */
-export function withoutVector (r: ChunkRecord): Omit<ChunkRecord, 'vector'> {
+export function withoutVector(r: ChunkRecord): Omit<ChunkRecord, 'vector'> {
   const { vector: _v, ...rest } = r
   return rest
 }
 
 /** Counts and distinct keys of one provider, over the given users. */
-export async function keyStats (p: VectorProvider, users: number[]): Promise<{ count: number, distinct: number }> {
+export async function keyStats(p: VectorProvider, users: number[]): Promise<{ count: number; distinct: number }> {
   let distinct = 0
-  for (const u of users) distinct += new Set((await p.keys({ user_id: u })).map(k => `${k.file_id}:${k.chunk_index}`)).size
+  for (const u of users)
+    distinct += new Set((await p.keys({ user_id: u })).map(k => `${k.file_id}:${k.chunk_index}`)).size
   return { count: await p.count(), distinct }
 }

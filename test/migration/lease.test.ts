@@ -9,7 +9,11 @@ const USERS = [1, 2, 3, 4, 5, 6]
 
 t.test('two replicas: one runner, exact result', async t => {
   const a = await buildTestGateway(t, { qdrant: true })
-  const b = await buildTestGateway(t, { db: a.db, qdrant: a.qdrant ?? true, env: { QDRANT_COLLECTION: a.config.QDRANT_COLLECTION } })
+  const b = await buildTestGateway(t, {
+    db: a.db,
+    qdrant: a.qdrant ?? true,
+    env: { QDRANT_COLLECTION: a.config.QDRANT_COLLECTION }
+  })
   await storeAll(a.app, a.data, dataset({ users: USERS, files: 2, perFile: 40 }))
   a.qdrant?.faults.slow(5, { match: req => req.method === 'PUT' })
   const id = await startMigration(b.app, { from: 'mariadb', to: 'qdrant', batch_size: 10 })
@@ -34,13 +38,21 @@ t.test('a runner that loses its lease stops; the migration resumes when the leas
   await waitForMigration(app, id, 30000, m => m.migrated_chunks >= 30)
 
   // another process takes the lease (as if ours had stalled past its expiry)
-  await app.mariadb.query("UPDATE vg_migrations SET lease_owner = 'thief', lease_expires_at = NOW(6) + INTERVAL 1 HOUR WHERE id = ?", [id])
+  await app.mariadb.query(
+    "UPDATE vg_migrations SET lease_owner = 'thief', lease_expires_at = NOW(6) + INTERVAL 1 HOUR WHERE id = ?",
+    [id]
+  )
   const deadline = Date.now() + 10000
-  while (app.migrationRunner.running !== null && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
+  while (app.migrationRunner.running !== null && Date.now() < deadline)
+    await new Promise(resolve => setTimeout(resolve, 50))
   t.equal(app.migrationRunner.running, null, 'the runner noticed at its next renewal and stopped')
   const frozen = await getMigration(app, id)
   await new Promise(resolve => setTimeout(resolve, 1200))
-  t.equal((await getMigration(app, id)).migrated_chunks, frozen.migrated_chunks, 'no checkpoint written without the lease')
+  t.equal(
+    (await getMigration(app, id)).migrated_chunks,
+    frozen.migrated_chunks,
+    'no checkpoint written without the lease'
+  )
   t.equal(frozen.status, 'running')
 
   // the thief goes away: its lease is released (or expires), our runner claims the migration again

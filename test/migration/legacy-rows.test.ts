@@ -20,17 +20,30 @@ t.test('legacy BRAG rows migrate to the point ids the application computes', asy
       for (let k = 0; k < n; k++) {
         // BSTART out of insertion order, with ties (broken by BID)
         const start = rnd(4) * 10
-        rows.push({ user, file, group: 'DEFAULT', type: 1, start, end: start + 5, text: `legacy u${user} f${file} #${k}`, vector: unit([1, rnd(), rnd(), 0, 0, rnd(), 0, 0.5]), created: 1690000000 + k })
+        rows.push({
+          user,
+          file,
+          group: 'DEFAULT',
+          type: 1,
+          start,
+          end: start + 5,
+          text: `legacy u${user} f${file} #${k}`,
+          vector: unit([1, rnd(), rnd(), 0, 0, rnd(), 0, 0.5]),
+          created: 1690000000 + k
+        })
       }
     }
   }
   // shuffled insertion: BIDs do not follow BSTART
-  for (let i = rows.length - 1; i > 0; i--) { const j = rnd(i + 1); [rows[i], rows[j]] = [rows[j], rows[i]] }
+  for (let i = rows.length - 1; i > 0; i--) {
+    const j = rnd(i + 1)
+    ;[rows[i], rows[j]] = [rows[j], rows[i]]
+  }
   const bids = await appInsert(db.pool, rows)
 
   // what the application computes: position within (user, file) by BSTART, then BID
-  const expected = new Map<string, { text: string, index: number }>()
-  const byFile = new Map<string, Array<{ bid: number, row: AppRow }>>()
+  const expected = new Map<string, { text: string; index: number }>()
+  const byFile = new Map<string, Array<{ bid: number; row: AppRow }>>()
   rows.forEach((row, i) => {
     const k = `${row.user}:${row.file}`
     byFile.set(k, [...(byFile.get(k) ?? []), { bid: bids[i], row }])
@@ -50,19 +63,23 @@ t.test('legacy BRAG rows migrate to the point ids the application computes', asy
   t.equal(done.total_chunks, rows.length)
   t.equal(await qdrant.count(), rows.length, 'every legacy row is a point')
 
-  const points = await qdrant.qdrant.retrieve(qdrant.collection, { ids: [...expected.keys()], with_payload: true, with_vector: true })
+  const points = await qdrant.qdrant.retrieve(qdrant.collection, {
+    ids: [...expected.keys()],
+    with_payload: true,
+    with_vector: true
+  })
   t.equal(points.length, rows.length, 'every expected point id exists')
   let wrong = 0
   for (const p of points) {
     const want = expected.get(String(p.id))!
-    const payload = p.payload as { text: string, chunk_index: number, _point_id: string }
+    const payload = p.payload as { text: string; chunk_index: number; _point_id: string }
     if (payload.text !== want.text || payload.chunk_index !== want.index) {
       wrong++
       t.same({ text: payload.text, chunk_index: payload.chunk_index }, want, `point ${String(p.id)}`)
     }
   }
   t.equal(wrong, 0, 'each point carries the text of the row at that position')
-  const sample = points[0].payload as { user_id: number, file_id: number, chunk_index: number, _point_id: string }
+  const sample = points[0].payload as { user_id: number; file_id: number; chunk_index: number; _point_id: string }
   t.equal(String(points[0].id), qdrantPointId(sample), 'the id is the UUIDv5 of doc_{user}_{file}_{chunk}')
   t.equal(sample._point_id, `doc_${sample.user_id}_${sample.file_id}_${sample.chunk_index}`)
   t.equal(uuidForPointId('mem_152_1769723312080348'), 'dd188347-154f-55e4-9c69-699010e7828a', 'the SPEC known answer')

@@ -15,14 +15,19 @@ const FILES = [1001, 1002, 1003, 1004]
 const MIN_OPS = 20
 
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0]
-type Model = Map<number, Map<string, { text: string, group: string }>>
+type Model = Map<number, Map<string, { text: string; group: string }>>
 
 /**
  * One sequential writer per user (so the model is exact), all users at once. Each
  * writer starts when the migration starts copying its user and goes on until that
  * user is verified (at least MIN_OPS operations): every user's copy meets live traffic.
  */
-async function traffic (gw: Awaited<ReturnType<typeof buildTestGateway>>, model: Model, seed: number, migrationId: number) {
+async function traffic(
+  gw: Awaited<ReturnType<typeof buildTestGateway>>,
+  model: Model,
+  seed: number,
+  migrationId: number
+) {
   const states = new Map<number, string>()
   let polling = true
   const poller = (async () => {
@@ -34,13 +39,14 @@ async function traffic (gw: Awaited<ReturnType<typeof buildTestGateway>>, model:
     }
   })()
   const started = async (userId: number): Promise<void> => {
-    while (!['in_progress', 'completed', 'failed'].includes(states.get(userId) ?? 'pending')) await new Promise(resolve => setTimeout(resolve, 10))
+    while (!['in_progress', 'completed', 'failed'].includes(states.get(userId) ?? 'pending'))
+      await new Promise(resolve => setTimeout(resolve, 10))
   }
   const keepGoing = (userId: number): boolean => !['completed', 'failed'].includes(states.get(userId) ?? 'pending')
   const c = client(gw)
   const errors: string[] = []
   let ops = 0
-  const check = (what: string, res: { statusCode: number, body: string }): boolean => {
+  const check = (what: string, res: { statusCode: number; body: string }): boolean => {
     if (res.statusCode !== 200) errors.push(`${what}: ${res.statusCode} ${res.body.slice(0, 300)}`)
     return res.statusCode === 200
   }
@@ -56,7 +62,12 @@ async function traffic (gw: Awaited<ReturnType<typeof buildTestGateway>>, model:
         const index = rnd(34)
         const text = `u${userId} f${file} c${index} write #${seq}`
         const group = rnd(2) === 0 ? 'DEFAULT' : `W${seq}`
-        if (check('store', await c.store([chunk(userId, file, index, { text, group_key: group, vector: axisVector(index, 0.3) })]))) {
+        if (
+          check(
+            'store',
+            await c.store([chunk(userId, file, index, { text, group_key: group, vector: axisVector(index, 0.3) })])
+          )
+        ) {
           mine.set(`${file}:${index}`, { text, group })
         }
       } else if (op < 7) {
@@ -65,7 +76,9 @@ async function traffic (gw: Awaited<ReturnType<typeof buildTestGateway>>, model:
         }
       } else if (op < 8) {
         const n = 1 + rnd(4)
-        const body = Array.from({ length: n }, (_, i) => chunk(userId, file, i, { text: `u${userId} f${file} c${i} replaced #${seq}`, group_key: 'R' }))
+        const body = Array.from({ length: n }, (_, i) =>
+          chunk(userId, file, i, { text: `u${userId} f${file} c${i} replaced #${seq}`, group_key: 'R' })
+        )
         if (check('replace', await c.store(body, true))) {
           for (const k of [...mine.keys()]) if (k.startsWith(`${file}:`)) mine.delete(k)
           for (const b of body) mine.set(`${file}:${b.chunk_index}`, { text: b.text, group: 'R' })
@@ -89,21 +102,30 @@ async function traffic (gw: Awaited<ReturnType<typeof buildTestGateway>>, model:
  * between a batch's read of the source and its write to the target, where an
  * unguarded delete would be undone, becomes wide enough to be hit for sure.
  */
-function widenCopyWindow (gw: Awaited<ReturnType<typeof buildTestGateway>>): void {
-  gw.qdrant?.faults.slow(30, { match: req => req.method === 'PUT' && (req.body as { update_mode?: string } | undefined)?.update_mode === 'insert_only' })
+function widenCopyWindow(gw: Awaited<ReturnType<typeof buildTestGateway>>): void {
+  gw.qdrant?.faults.slow(30, {
+    match: req =>
+      req.method === 'PUT' && (req.body as { update_mode?: string } | undefined)?.update_mode === 'insert_only'
+  })
 }
 
-function seedModel (): { model: Model, chunks: ReturnType<typeof dataset> } {
+function seedModel(): { model: Model; chunks: ReturnType<typeof dataset> } {
   const chunks = dataset({ users: USERS, files: FILES.length, perFile: 30, seed: 5 })
   const model: Model = new Map(USERS.map(u => [u, new Map()]))
-  for (const c of chunks) model.get(c.user_id)!.set(`${c.file_id}:${c.chunk_index}`, { text: c.text, group: c.group_key ?? 'DEFAULT' })
+  for (const c of chunks)
+    model.get(c.user_id)!.set(`${c.file_id}:${c.chunk_index}`, { text: c.text, group: c.group_key ?? 'DEFAULT' })
   return { model, chunks }
 }
 
-async function compare (t: TapTest, label: string, model: Model, read: (u: number, f: number) => Promise<Array<{ chunk_index: number, text: string, group_key: string }>>): Promise<void> {
+async function compare(
+  t: TapTest,
+  label: string,
+  model: Model,
+  read: (u: number, f: number) => Promise<Array<{ chunk_index: number; text: string; group_key: string }>>
+): Promise<void> {
   let bad = 0
   for (const u of USERS) {
-    const found: Record<string, { text: string, group: string }> = {}
+    const found: Record<string, { text: string; group: string }> = {}
     let duplicates = 0
     for (const f of FILES) {
       for (const x of await read(u, f)) {
@@ -145,28 +167,39 @@ t.test('operator flow: switch to the target, migrate under load', async t => {
   await compare(t, 'qdrant alone', model, fromProvider(app.providers.qdrant!))
 })
 
-t.test('active provider stays on the source: verification catches up, a second pass leaves the target equal to the model', async t => {
-  const gw = await buildTestGateway(t, { qdrant: true, env: { SETTINGS_CACHE_MS: '50', MIGRATION_BATCH_SIZE: '8' } })
-  const { app } = gw
-  const { model, chunks } = seedModel()
-  await storeAll(app, gw.data, chunks)
-  widenCopyWindow(gw)
+t.test(
+  'active provider stays on the source: verification catches up, a second pass leaves the target equal to the model',
+  async t => {
+    const gw = await buildTestGateway(t, { qdrant: true, env: { SETTINGS_CACHE_MS: '50', MIGRATION_BATCH_SIZE: '8' } })
+    const { app } = gw
+    const { model, chunks } = seedModel()
+    await storeAll(app, gw.data, chunks)
+    widenCopyWindow(gw)
 
-  const id = await startMigration(app, { from: 'mariadb', to: 'qdrant' })
-  const { errors, ops } = await traffic(gw, model, 200, id)
-  const m = await waitForMigration(app, id, 60000)
-  t.same(errors, [], `${ops} live operations, none failed`)
-  t.equal(m.status, 'completed', `migration completed: ${m.error ?? ''}`)
-  const reconciled = (await getMigration(app, id)).users.reduce((n, u) => n + ((u as { reconciled_chunks?: number }).reconciled_chunks ?? 0), 0)
-  t.comment(`verification copied ${reconciled} chunks written to the source behind the checkpoints`)
-  await compare(t, 'merged view', model, listed(app, gw.data))
+    const id = await startMigration(app, { from: 'mariadb', to: 'qdrant' })
+    const { errors, ops } = await traffic(gw, model, 200, id)
+    const m = await waitForMigration(app, id, 60000)
+    t.same(errors, [], `${ops} live operations, none failed`)
+    t.equal(m.status, 'completed', `migration completed: ${m.error ?? ''}`)
+    const reconciled = (await getMigration(app, id)).users.reduce(
+      (n, u) => n + ((u as { reconciled_chunks?: number }).reconciled_chunks ?? 0),
+      0
+    )
+    t.comment(`verification copied ${reconciled} chunks written to the source behind the checkpoints`)
+    await compare(t, 'merged view', model, listed(app, gw.data))
 
-  // writes made after a user was verified are only in the source: a catch-up pass copies them
-  const catchUp = await waitForMigration(app, await startMigration(app, { from: 'mariadb', to: 'qdrant' }))
-  t.equal(catchUp.status, 'completed')
-  await compare(t, 'qdrant alone after the catch-up pass (nothing deleted came back)', model, fromProvider(app.providers.qdrant!))
-  await compare(t, 'merged view after the catch-up pass', model, listed(app, gw.data))
-})
+    // writes made after a user was verified are only in the source: a catch-up pass copies them
+    const catchUp = await waitForMigration(app, await startMigration(app, { from: 'mariadb', to: 'qdrant' }))
+    t.equal(catchUp.status, 'completed')
+    await compare(
+      t,
+      'qdrant alone after the catch-up pass (nothing deleted came back)',
+      model,
+      fromProvider(app.providers.qdrant!)
+    )
+    await compare(t, 'merged view after the catch-up pass', model, listed(app, gw.data))
+  }
+)
 
 t.test('reverse direction: qdrant -> mariadb under load, active switched to mariadb', async t => {
   const gw = await buildTestGateway(t, { qdrant: true, env: { SETTINGS_CACHE_MS: '50', MIGRATION_BATCH_SIZE: '8' } })

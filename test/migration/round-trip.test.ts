@@ -5,7 +5,16 @@ import t from 'tap'
 import type { ChunkRecord } from '../../src/providers/vector-provider.ts'
 import { buildTestGateway } from '../helpers/app.ts'
 import {
-  admin, dataset, getMigration, keyStats, sameVector, scanUser, startMigration, storeAll, waitForMigration, withoutVector
+  admin,
+  dataset,
+  getMigration,
+  keyStats,
+  sameVector,
+  scanUser,
+  startMigration,
+  storeAll,
+  waitForMigration,
+  withoutVector
 } from './helpers.ts'
 
 const USERS = Array.from({ length: 30 }, (_, i) => i + 1)
@@ -26,9 +35,16 @@ t.test('round trip mariadb -> qdrant -> mariadb keeps every chunk identical', as
     for (const u of USERS) {
       const got = await scanUser(p, u)
       const want = original.get(u)!
-      if (got.length !== want.length) { mismatches++; t.fail(`${label}: user ${u} has ${got.length} chunks, expected ${want.length}`); continue }
+      if (got.length !== want.length) {
+        mismatches++
+        t.fail(`${label}: user ${u} has ${got.length} chunks, expected ${want.length}`)
+        continue
+      }
       for (let i = 0; i < want.length; i++) {
-        if (JSON.stringify(withoutVector(got[i])) !== JSON.stringify(withoutVector(want[i])) || !sameVector(got[i].vector, want[i].vector)) {
+        if (
+          JSON.stringify(withoutVector(got[i])) !== JSON.stringify(withoutVector(want[i])) ||
+          !sameVector(got[i].vector, want[i].vector)
+        ) {
           if (mismatches++ < 3) t.same(got[i], want[i], `${label}: user ${u} chunk ${i}`)
         }
       }
@@ -47,10 +63,17 @@ t.test('round trip mariadb -> qdrant -> mariadb keeps every chunk identical', as
   t.equal(done.pending_users, 0)
   t.equal(done.total_chunks, 3000)
   t.equal(done.migrated_chunks, 3000)
-  t.ok(done.chunks_per_second !== null && done.chunks_per_second > 0, `rate reported: ${done.chunks_per_second} chunks/s`)
+  t.ok(
+    done.chunks_per_second !== null && done.chunks_per_second > 0,
+    `rate reported: ${done.chunks_per_second} chunks/s`
+  )
   t.equal(done.eta_seconds, 0)
-  t.ok(done.users.every(u => u.status === 'completed' && u.source_count === 100 && u.target_count === 100 && u.source_deleted === 100),
-    'every user verified with exact counts and removed from the source')
+  t.ok(
+    done.users.every(
+      u => u.status === 'completed' && u.source_count === 100 && u.target_count === 100 && u.source_deleted === 100
+    ),
+    'every user verified with exact counts and removed from the source'
+  )
   t.equal(await mariadb.count(), 0, 'delete_source emptied MariaDB')
   t.same(await keyStats(qdrant, USERS), { count: 3000, distinct: 3000 }, 'qdrant: 3,000 points, no duplicates')
   await compare('qdrant', qdrant)
@@ -64,13 +87,29 @@ t.test('round trip mariadb -> qdrant -> mariadb keeps every chunk identical', as
   await compare('mariadb after the round trip', mariadb)
 
   const list = (await app.inject({ url: '/admin/vector-storage/migrations', headers: admin })).json()
-  t.same(list.migrations.map((m: { id: number }) => m.id), [back, there], 'list, newest first')
+  t.same(
+    list.migrations.map((m: { id: number }) => m.id),
+    [back, there],
+    'list, newest first'
+  )
   const status = (await app.inject({ url: '/admin/vector-storage/status', headers: admin })).json()
   t.equal(status.migration.id, back, 'the admin status shows the last migration')
 
-  const page = (await app.inject({ url: `/admin/vector-storage/migrations/${there}?page=2&per_page=7`, headers: admin })).json()
-  t.same(page.users.map((u: { user_id: number }) => u.user_id), [8, 9, 10, 11, 12, 13, 14], 'page 2 of 7 users')
+  const page = (
+    await app.inject({ url: `/admin/vector-storage/migrations/${there}?page=2&per_page=7`, headers: admin })
+  ).json()
+  t.same(
+    page.users.map((u: { user_id: number }) => u.user_id),
+    [8, 9, 10, 11, 12, 13, 14],
+    'page 2 of 7 users'
+  )
   t.same(page.pagination, { page: 2, per_page: 7, total: 30, pages: 5 })
-  const slice = (await app.inject({ url: `/admin/vector-storage/migrations/${there}?offset=28&limit=5`, headers: admin })).json()
-  t.same(slice.users.map((u: { user_id: number }) => u.user_id), [29, 30], 'offset/limit')
+  const slice = (
+    await app.inject({ url: `/admin/vector-storage/migrations/${there}?offset=28&limit=5`, headers: admin })
+  ).json()
+  t.same(
+    slice.users.map((u: { user_id: number }) => u.user_id),
+    [29, 30],
+    'offset/limit'
+  )
 })

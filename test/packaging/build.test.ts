@@ -13,15 +13,24 @@ import { createTestDatabase } from '../helpers/mariadb.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
-async function run (file: string, args: string[], opts: { cwd: string, env?: Record<string, string> }): Promise<{ code: number, output: string }> {
+async function run(
+  file: string,
+  args: string[],
+  opts: { cwd: string; env?: Record<string, string> }
+): Promise<{ code: number; output: string }> {
   return await new Promise(resolve => {
-    execFile(file, args, { cwd: opts.cwd, env: { PATH: process.env.PATH ?? '', ...opts.env }, timeout: 240000 }, (err, stdout, stderr) => {
-      resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, output: stdout + stderr })
-    })
+    execFile(
+      file,
+      args,
+      { cwd: opts.cwd, env: { PATH: process.env.PATH ?? '', ...opts.env }, timeout: 240000 },
+      (err, stdout, stderr) => {
+        resolve({ code: err === null ? 0 : typeof err.code === 'number' ? err.code : 1, output: stdout + stderr })
+      }
+    )
   })
 }
 
-function jsFiles (dir: string): string[] {
+function jsFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true, recursive: true })
     .filter(e => e.isFile() && e.name.endsWith('.js'))
     .map(e => join(e.parentPath, e.name))
@@ -33,14 +42,24 @@ t.test('npm run build output starts without a TypeScript loader, in the image la
 
   const dist = join(ROOT, 'dist')
   const files = jsFiles(dist)
-  t.ok(files.some(f => f.endsWith(join('dist', 'src', 'server.js'))), 'dist/src/server.js is built')
-  t.ok(files.some(f => f.endsWith(join('dist', 'routes', 'index.js'))), 'the routes are built')
-  const tsImports = files.filter(f => /\bfrom\s+['"]\.{1,2}\/[^'"]+\.ts['"]|import\(\s*['"]\.{1,2}\/[^'"]+\.ts['"]/.test(readFileSync(f, 'utf8')))
+  t.ok(
+    files.some(f => f.endsWith(join('dist', 'src', 'server.js'))),
+    'dist/src/server.js is built'
+  )
+  t.ok(
+    files.some(f => f.endsWith(join('dist', 'routes', 'index.js'))),
+    'the routes are built'
+  )
+  const tsImports = files.filter(f =>
+    /\bfrom\s+['"]\.{1,2}\/[^'"]+\.ts['"]|import\(\s*['"]\.{1,2}\/[^'"]+\.ts['"]/.test(readFileSync(f, 'utf8'))
+  )
   t.same(tsImports, [], 'relative imports are rewritten to .js')
 
   // /app as the Dockerfile's runtime stage lays it out
   const app = mkdtempSync(join(tmpdir(), 'vg-image-'))
-  t.teardown(() => { rmSync(app, { recursive: true, force: true }) })
+  t.teardown(() => {
+    rmSync(app, { recursive: true, force: true })
+  })
   cpSync(dist, join(app, 'dist'), { recursive: true })
   cpSync(join(ROOT, 'bin'), join(app, 'bin'), { recursive: true })
   cpSync(join(ROOT, 'package.json'), join(app, 'package.json'))
@@ -50,14 +69,27 @@ t.test('npm run build output starts without a TypeScript loader, in the image la
   const port = await freePort()
   const child = spawn(process.execPath, ['dist/src/server.js'], {
     cwd: app,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), AUTH_DISABLED: 'true', MARIADB_URL: db.url, LOG_LEVEL: 'warn' },
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      AUTH_DISABLED: 'true',
+      MARIADB_URL: db.url,
+      LOG_LEVEL: 'warn'
+    },
     stdio: ['ignore', 'pipe', 'pipe']
   })
   let output = ''
-  child.stdout.on('data', d => { output += String(d) })
-  child.stderr.on('data', d => { output += String(d) })
+  child.stdout.on('data', d => {
+    output += String(d)
+  })
+  child.stderr.on('data', d => {
+    output += String(d)
+  })
   const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
-  t.teardown(() => { child.kill('SIGKILL') })
+  t.teardown(() => {
+    child.kill('SIGKILL')
+  })
 
   let health: Response | undefined
   while (health === undefined && child.exitCode === null) {
@@ -66,12 +98,19 @@ t.test('npm run build output starts without a TypeScript loader, in the image la
   }
   t.ok(health !== undefined, `the built server answers (${output.slice(-1500)})`)
   t.same(await health?.json(), { status: 'ok', provider: 'mariadb', mariadb: 'connected', qdrant: 'not_configured' })
-  const caps = await (await fetch(`http://127.0.0.1:${port}/capabilities`)).json() as { version: string }
-  t.equal(caps.version, (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version, 'reads its version from package.json beside dist/')
+  const caps = (await (await fetch(`http://127.0.0.1:${port}/capabilities`)).json()) as { version: string }
+  t.equal(
+    caps.version,
+    (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version,
+    'reads its version from package.json beside dist/'
+  )
   child.kill('SIGTERM')
   t.equal(await exited, 0, 'drains and exits 0 on SIGTERM')
 
-  const cli = await run(process.execPath, ['bin/vector-gateway.js', 'status'], { cwd: app, env: { MARIADB_URL: db.url, AUTH_DISABLED: 'true' } })
+  const cli = await run(process.execPath, ['bin/vector-gateway.js', 'status'], {
+    cwd: app,
+    env: { MARIADB_URL: db.url, AUTH_DISABLED: 'true' }
+  })
   t.equal(cli.code, 0, `the CLI runs from dist/ when there are no sources (${cli.output.slice(-800)})`)
   t.match(cli.output, /mariadb/i, 'and reports the storage status')
 })

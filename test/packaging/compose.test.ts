@@ -19,13 +19,13 @@ interface ComposeFile {
 }
 interface Service {
   image?: string
-  build?: string | { context?: string, dockerfile?: string }
-  ports?: Array<string | number | { target: number, published?: string | number }>
+  build?: string | { context?: string; dockerfile?: string }
+  ports?: Array<string | number | { target: number; published?: string | number }>
   environment?: Record<string, string | number | boolean | null> | string[]
   command?: string | string[]
-  volumes?: Array<string | { type?: string, source?: string, target: string }>
+  volumes?: Array<string | { type?: string; source?: string; target: string }>
   depends_on?: string[] | Record<string, { condition?: string }>
-  healthcheck?: { test?: string | string[], disable?: boolean }
+  healthcheck?: { test?: string | string[]; disable?: boolean }
   stop_grace_period?: string
 }
 
@@ -33,46 +33,57 @@ interface Service {
  * Compose interpolation against a given host environment (empty: the file's own
  * defaults): $$, $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e}, ${VAR:+a}, ${VAR+a}.
  */
-function interpolate (value: string, host: Record<string, string> = {}): string {
-  return value.replace(/\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+function interpolate(value: string, host: Record<string, string> = {}): string {
+  return value.replace(
+    /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
     (_m, dollar?: string, braced?: string, op?: string, arg?: string, bare?: string) => {
       if (dollar !== undefined) return '$'
       const name = (braced ?? bare) as string
       const set = Object.hasOwn(host, name)
       const nonEmpty = set && host[name] !== ''
       switch (op) {
-        case ':-': return nonEmpty ? host[name] : arg ?? ''
-        case '-': return set ? host[name] : arg ?? ''
-        case ':?': if (nonEmpty) return host[name]; throw new Error(`required variable ${name}: ${arg ?? ''}`)
-        case '?': if (set) return host[name]; throw new Error(`required variable ${name}: ${arg ?? ''}`)
-        case ':+': return nonEmpty ? arg ?? '' : ''
-        case '+': return set ? arg ?? '' : ''
-        default: return host[name] ?? ''
+        case ':-':
+          return nonEmpty ? host[name] : (arg ?? '')
+        case '-':
+          return set ? host[name] : (arg ?? '')
+        case ':?':
+          if (nonEmpty) return host[name]
+          throw new Error(`required variable ${name}: ${arg ?? ''}`)
+        case '?':
+          if (set) return host[name]
+          throw new Error(`required variable ${name}: ${arg ?? ''}`)
+        case ':+':
+          return nonEmpty ? (arg ?? '') : ''
+        case '+':
+          return set ? (arg ?? '') : ''
+        default:
+          return host[name] ?? ''
       }
-    })
+    }
+  )
 }
 
 /** A service's environment as plain strings, interpolated. `null` (pass-through) is left out. */
-function environment (service: Service, host: Record<string, string> = {}): Record<string, string> {
+function environment(service: Service, host: Record<string, string> = {}): Record<string, string> {
   const raw = service.environment ?? {}
   const entries: Array<[string, string | number | boolean | null]> = Array.isArray(raw)
-    ? raw.map((line) => {
-      const i = line.indexOf('=')
-      return i === -1 ? [line, null] : [line.slice(0, i), line.slice(i + 1)]
-    })
+    ? raw.map(line => {
+        const i = line.indexOf('=')
+        return i === -1 ? [line, null] : [line.slice(0, i), line.slice(i + 1)]
+      })
     : Object.entries(raw)
-  return Object.fromEntries(entries.flatMap(([k, v]) => v === null ? [] : [[k, interpolate(String(v), host)]]))
+  return Object.fromEntries(entries.flatMap(([k, v]) => (v === null ? [] : [[k, interpolate(String(v), host)]])))
 }
 
 /** The raw (uninterpolated) environment values, to see which ones come from the host. */
-function rawEnvironment (service: Service): Record<string, string> {
+function rawEnvironment(service: Service): Record<string, string> {
   const raw = service.environment ?? {}
-  if (Array.isArray(raw)) return Object.fromEntries(raw.map((l) => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]))
+  if (Array.isArray(raw)) return Object.fromEntries(raw.map(l => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]))
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]))
 }
 
 /** loadConfig() with the test process's own configuration variables hidden (env-schema merges process.env). */
-function loadConfigIsolated (env: Record<string, string>): ReturnType<typeof loadConfig> {
+function loadConfigIsolated(env: Record<string, string>): ReturnType<typeof loadConfig> {
   const saved: Record<string, string> = {}
   for (const key of Object.keys(ConfigSchema.properties)) {
     if (process.env[key] !== undefined) {
@@ -88,29 +99,29 @@ function loadConfigIsolated (env: Record<string, string>): ReturnType<typeof loa
 }
 
 /** Container ports of a service's `ports` (short and long syntax). */
-function containerPorts (service: Service): number[] {
-  return (service.ports ?? []).map((p) => {
+function containerPorts(service: Service): number[] {
+  return (service.ports ?? []).map(p => {
     if (typeof p === 'object') return Number(p.target)
     const spec = interpolate(String(p)).replace(/\/(tcp|udp)$/, '')
     return Number(spec.split(':').at(-1))
   })
 }
 
-function dependsOn (service: Service): Record<string, { condition?: string }> {
+function dependsOn(service: Service): Record<string, { condition?: string }> {
   const d = service.depends_on ?? {}
-  return Array.isArray(d) ? Object.fromEntries(d.map((n) => [n, {}])) : d
+  return Array.isArray(d) ? Object.fromEntries(d.map(n => [n, {}])) : d
 }
 
-function healthTest (service: Service): string[] {
+function healthTest(service: Service): string[] {
   const test = service.healthcheck?.test
   if (test === undefined) return []
-  return (typeof test === 'string' ? ['CMD-SHELL', test] : test).map((s) => interpolate(s))
+  return (typeof test === 'string' ? ['CMD-SHELL', test] : test).map(s => interpolate(s))
 }
 
 /** Paths the health routes plugin declares (registered without a prefix in routes/index.ts). */
-function healthRoutes (): string[] {
+function healthRoutes(): string[] {
   const source = readFileSync(join(root, 'routes', 'health.ts'), 'utf8')
-  return [...source.matchAll(/\.get\(\s*['"`]([^'"`]+)['"`]/g)].map((m) => m[1])
+  return [...source.matchAll(/\.get\(\s*['"`]([^'"`]+)['"`]/g)].map(m => m[1])
 }
 
 const PORT_DEFAULT = (ConfigSchema.properties.PORT as unknown as { default: number }).default
@@ -119,25 +130,25 @@ const gateway = services.gateway
 const mariadb = services.mariadb
 const qdrant = services.qdrant
 
-t.test('services gateway, mariadb and qdrant exist', async (t) => {
+t.test('services gateway, mariadb and qdrant exist', async t => {
   t.ok(gateway, 'gateway')
   t.ok(mariadb, 'mariadb')
   t.ok(qdrant, 'qdrant')
 })
 
-t.test('backend images are pinned to the reference versions', async (t) => {
+t.test('backend images are pinned to the reference versions', async t => {
   t.equal(mariadb.image, 'mariadb:11.8')
   t.equal(qdrant.image, 'qdrant/qdrant:v1.19.0')
 })
 
-t.test('the gateway is built from this repository', async (t) => {
+t.test('the gateway is built from this repository', async t => {
   const context = typeof gateway.build === 'string' ? gateway.build : gateway.build?.context
   t.equal(context, '.')
-  const dockerfile = typeof gateway.build === 'object' ? gateway.build.dockerfile ?? 'Dockerfile' : 'Dockerfile'
+  const dockerfile = typeof gateway.build === 'object' ? (gateway.build.dockerfile ?? 'Dockerfile') : 'Dockerfile'
   t.ok(existsSync(join(root, dockerfile)), `${dockerfile} exists`)
 })
 
-t.test('every service has a healthcheck', async (t) => {
+t.test('every service has a healthcheck', async t => {
   for (const [name, service] of Object.entries(services)) {
     const test = healthTest(service)
     t.not(service.healthcheck?.disable, true, `${name}: not disabled`)
@@ -146,17 +157,18 @@ t.test('every service has a healthcheck', async (t) => {
   }
 })
 
-t.test('the gateway waits for healthy backends', async (t) => {
+t.test('the gateway waits for healthy backends', async t => {
   const deps = dependsOn(gateway)
   t.equal(deps.mariadb?.condition, 'service_healthy', 'mariadb')
   t.equal(deps.qdrant?.condition, 'service_healthy', 'qdrant')
 })
 
-t.test('the gateway environment is valid configuration', async (t) => {
+t.test('the gateway environment is valid configuration', async t => {
   const env = environment(gateway)
   const known = new Set(Object.keys(ConfigSchema.properties))
   for (const name of Object.keys(env)) t.ok(known.has(name), `${name} is a ConfigSchema property`)
-  for (const [name, value] of Object.entries(env)) t.not(value, '', `${name} resolves to a value without host variables`)
+  for (const [name, value] of Object.entries(env))
+    t.not(value, '', `${name} resolves to a value without host variables`)
 
   const config = loadConfigIsolated(env)
   t.equal(config.VECTOR_STORAGE_PROVIDER, 'mariadb')
@@ -166,7 +178,7 @@ t.test('the gateway environment is valid configuration', async (t) => {
   t.equal(config.AUTH_DISABLED, false, 'authentication stays on')
 })
 
-t.test('API keys come from the host environment, with defaults', async (t) => {
+t.test('API keys come from the host environment, with defaults', async t => {
   const raw = rawEnvironment(gateway)
   for (const name of ['API_KEY', 'ADMIN_API_KEY']) {
     t.match(raw[name], new RegExp(`^\\$\\{${name}:-[^}]+\\}$`), `${name} is \${${name}:-default}`)
@@ -177,7 +189,7 @@ t.test('API keys come from the host environment, with defaults', async (t) => {
   t.equal(config.ADMIN_API_KEY, host.ADMIN_API_KEY)
 })
 
-t.test('the published port is the port the gateway listens on', async (t) => {
+t.test('the published port is the port the gateway listens on', async t => {
   const port = Number(environment(gateway).PORT ?? PORT_DEFAULT)
   t.equal(port, 8090)
   t.same(containerPorts(gateway), [port])
@@ -185,7 +197,7 @@ t.test('the published port is the port the gateway listens on', async (t) => {
   t.equal(published, `${port}:${port}`)
 })
 
-t.test('MARIADB_URL points at the mariadb service and its account', async (t) => {
+t.test('MARIADB_URL points at the mariadb service and its account', async t => {
   const url = new URL(environment(gateway).MARIADB_URL)
   const db = environment(mariadb)
   t.equal(url.protocol, 'mariadb:')
@@ -198,7 +210,7 @@ t.test('MARIADB_URL points at the mariadb service and its account', async (t) =>
   t.not(db.MARIADB_ROOT_PASSWORD, db.MARIADB_PASSWORD, 'root password differs from the application password')
 })
 
-t.test('mariadb is tuned for vector search', async (t) => {
+t.test('mariadb is tuned for vector search', async t => {
   const command = Array.isArray(mariadb.command) ? mariadb.command : String(mariadb.command ?? '').split(/\s+/)
   for (const flag of ['--mhnsw-max-cache-size=1G', '--innodb-buffer-pool-size=1G', '--max-allowed-packet=256M']) {
     t.ok(command.includes(flag), flag)
@@ -206,7 +218,7 @@ t.test('mariadb is tuned for vector search', async (t) => {
   t.same(healthTest(mariadb), ['CMD', 'healthcheck.sh', '--connect', '--innodb_initialized'])
 })
 
-t.test('QDRANT_URL points at the qdrant service', async (t) => {
+t.test('QDRANT_URL points at the qdrant service', async t => {
   const url = new URL(environment(gateway).QDRANT_URL)
   t.equal(url.protocol, 'http:')
   t.equal(url.hostname, 'qdrant', 'host is the service name')
@@ -214,37 +226,46 @@ t.test('QDRANT_URL points at the qdrant service', async (t) => {
   for (const port of containerPorts(qdrant)) t.equal(port, 6333, 'qdrant publishes its REST port')
 })
 
-t.test('named volumes are declared and mounted where the data lives', async (t) => {
+t.test('named volumes are declared and mounted where the data lives', async t => {
   const declared = new Set(Object.keys(compose.volumes ?? {}))
-  const mounts = (service: Service): Array<{ source: string, target: string }> =>
-    (service.volumes ?? []).map((v) => typeof v === 'string'
-      ? { source: v.split(':')[0], target: v.split(':')[1] }
-      : { source: v.source ?? '', target: v.target })
+  const mounts = (service: Service): Array<{ source: string; target: string }> =>
+    (service.volumes ?? []).map(v =>
+      typeof v === 'string'
+        ? { source: v.split(':')[0], target: v.split(':')[1] }
+        : { source: v.source ?? '', target: v.target }
+    )
   for (const [name, service] of Object.entries(services)) {
     for (const { source } of mounts(service)) {
-      if (!source.startsWith('.') && !source.startsWith('/')) t.ok(declared.has(source), `${name}: volume ${source} is declared`)
+      if (!source.startsWith('.') && !source.startsWith('/'))
+        t.ok(declared.has(source), `${name}: volume ${source} is declared`)
     }
   }
-  const target = (service: Service, path: string): string | undefined => mounts(service).find((m) => m.target === path)?.source
+  const target = (service: Service, path: string): string | undefined =>
+    mounts(service).find(m => m.target === path)?.source
   t.ok(declared.has(target(mariadb, '/var/lib/mysql') ?? ''), 'mariadb data on a named volume')
   t.ok(declared.has(target(qdrant, '/qdrant/storage') ?? ''), 'qdrant storage on a named volume')
 })
 
 // ---------------------------------------------------------------- healthchecks, run for real
 
-
-async function closedPort (): Promise<number> {
+async function closedPort(): Promise<number> {
   let port = 0
-  await withServer(() => {}, async (p) => { port = p })
+  await withServer(
+    () => {},
+    async p => {
+      port = p
+    }
+  )
   return port
 }
 
+const reply =
+  (status: number, body: string): Handler =>
+  (_req, res) => {
+    res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
+  }
 
-const reply = (status: number, body: string): Handler => (_req, res) => {
-  res.writeHead(status, { 'content-type': 'text/plain', 'content-length': Buffer.byteLength(body) }).end(body)
-}
-
-t.test('gateway healthcheck: node fetch against /health on PORT', async (t) => {
+t.test('gateway healthcheck: node fetch against /health on PORT', async t => {
   const test = healthTest(gateway)
   t.same(test.slice(0, 3), ['CMD', 'node', '-e'])
   const script = test[3]
@@ -255,13 +276,17 @@ t.test('gateway healthcheck: node fetch against /health on PORT', async (t) => {
     t.equal(await exitCode(process.execPath, ['-e', script], { PORT: String(port) }), 0, 'healthy on 200')
     t.same(requests, [path], 'asked the health path')
   })
-  await withServer(reply(503, '{"status":"error"}'), async (port) => {
+  await withServer(reply(503, '{"status":"error"}'), async port => {
     t.equal(await exitCode(process.execPath, ['-e', script], { PORT: String(port) }), 1, 'unhealthy on 503')
   })
-  t.equal(await exitCode(process.execPath, ['-e', script], { PORT: String(await closedPort()) }), 1, 'unhealthy when nothing listens')
+  t.equal(
+    await exitCode(process.execPath, ['-e', script], { PORT: String(await closedPort()) }),
+    1,
+    'unhealthy when nothing listens'
+  )
 })
 
-t.test('qdrant healthcheck: bash /dev/tcp probe of /readyz', async (t) => {
+t.test('qdrant healthcheck: bash /dev/tcp probe of /readyz', async t => {
   const test = healthTest(qdrant)
   t.same(test.slice(0, 3), ['CMD', 'bash', '-c'], 'needs only bash (the image has no curl or wget)')
   const script = test[3]
@@ -272,16 +297,21 @@ t.test('qdrant healthcheck: bash /dev/tcp probe of /readyz', async (t) => {
     t.equal(await exitCode('bash', ['-c', on(port)], {}), 0, 'healthy on 200')
     t.same(requests, ['/readyz'], 'asked /readyz')
   })
-  await withServer(reply(503, 'some shards are not ready (200 pending)'), async (port) => {
+  await withServer(reply(503, 'some shards are not ready (200 pending)'), async port => {
     t.not(await exitCode('bash', ['-c', on(port)], {}), 0, 'unhealthy on 503, even with "200" in the body')
   })
-  await withServer((_req, res) => { res.writeHead(503, { 'x-count': '200' }).end() }, async (port) => {
-    t.not(await exitCode('bash', ['-c', on(port)], {}), 0, 'unhealthy on 503, even with "200" in a header')
-  })
+  await withServer(
+    (_req, res) => {
+      res.writeHead(503, { 'x-count': '200' }).end()
+    },
+    async port => {
+      t.not(await exitCode('bash', ['-c', on(port)], {}), 0, 'unhealthy on 503, even with "200" in a header')
+    }
+  )
   t.not(await exitCode('bash', ['-c', on(await closedPort())], {}), 0, 'unhealthy when nothing listens')
 })
 
-t.test('interpolation helper follows compose rules', async (t) => {
+t.test('interpolation helper follows compose rules', async t => {
   t.equal(interpolate('${A:-x}'), 'x')
   t.equal(interpolate('${A:-x}', { A: '' }), 'x')
   t.equal(interpolate('${A-x}', { A: '' }), '')
@@ -290,9 +320,12 @@ t.test('interpolation helper follows compose rules', async (t) => {
   t.throws(() => interpolate('${A:?missing}'))
 })
 
-t.test('the gateway gets more time to stop than its drain may take (SHUTDOWN_TIMEOUT_MS)', async (t) => {
+t.test('the gateway gets more time to stop than its drain may take (SHUTDOWN_TIMEOUT_MS)', async t => {
   const m = /^(\d+)s$/.exec(gateway.stop_grace_period ?? '')
   t.ok(m, `stop_grace_period in seconds (${String(gateway.stop_grace_period)})`)
   const shutdownMs = (ConfigSchema.properties.SHUTDOWN_TIMEOUT_MS as unknown as { default: number }).default
-  t.ok(Number(m?.[1]) * 1000 > shutdownMs, `${String(gateway.stop_grace_period)} > SHUTDOWN_TIMEOUT_MS default ${shutdownMs} ms (Docker's own default is 10 s)`)
+  t.ok(
+    Number(m?.[1]) * 1000 > shutdownMs,
+    `${String(gateway.stop_grace_period)} > SHUTDOWN_TIMEOUT_MS default ${shutdownMs} ms (Docker's own default is 10 s)`
+  )
 })

@@ -10,13 +10,17 @@ const DIMENSION = 8
 providerContract(t, async () => {
   const db = await createTestDatabase()
   const provider = new MariaDbProvider({
-    pool: db.pool, table: 'BRAG', dimension: DIMENSION, exactSearchMaxRows: 3000, efSearch: 100
+    pool: db.pool,
+    table: 'BRAG',
+    dimension: DIMENSION,
+    exactSearchMaxRows: 3000,
+    efSearch: 100
   })
   await provider.init()
   return {
     provider,
     dimension: DIMENSION,
-    async cleanup () {
+    async cleanup() {
       await provider.close()
       await db.drop()
     }

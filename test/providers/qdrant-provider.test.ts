@@ -9,7 +9,11 @@ const DIMENSION = 64
 
 const target = await qdrantTarget()
 t.teardown(() => target.close())
-t.comment(REAL_QDRANT_URL !== undefined ? `against the real Qdrant at ${REAL_QDRANT_URL}` : `against the Qdrant emulator at ${target.url}`)
+t.comment(
+  REAL_QDRANT_URL !== undefined
+    ? `against the real Qdrant at ${REAL_QDRANT_URL}`
+    : `against the Qdrant emulator at ${target.url}`
+)
 
 providerContract(t, async () => {
   const { provider, cleanup } = await freshProvider(target, DIMENSION)

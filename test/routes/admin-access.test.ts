@@ -24,7 +24,7 @@ const BODIES: Record<string, unknown> = {
 
 const PARAMS: Record<string, string> = { user_id: '7', id: '1' }
 
-function concrete (url: string): string {
+function concrete(url: string): string {
   return url.replace(/:([A-Za-z_]+)/g, (_m, name: string) => PARAMS[name] ?? '1')
 }
 
@@ -34,8 +34,14 @@ const hex = (c: string, lower = false): string => {
 }
 
 /** Spellings Fastify 5's router (find-my-way, default options) routes to the same handler. */
-function routedSpellings (path: string): string[] {
-  const out = [path, `${path}?x=1`, `${path}#frag`, `http://127.0.0.1${path}`, `http://127.0.0.1/${hex('a')}${path.slice(2)}`]
+function routedSpellings(path: string): string[] {
+  const out = [
+    path,
+    `${path}?x=1`,
+    `${path}#frag`,
+    `http://127.0.0.1${path}`,
+    `http://127.0.0.1/${hex('a')}${path.slice(2)}`
+  ]
   for (let i = 1; i < path.length; i++) {
     if (path[i] === '/') continue
     out.push(path.slice(0, i) + hex(path[i]) + path.slice(i + 1)) // one character encoded
@@ -45,7 +51,7 @@ function routedSpellings (path: string): string[] {
 }
 
 /** Spellings the router does not route (default options): they must answer 404 after auth. */
-function unroutedSpellings (path: string): string[] {
+function unroutedSpellings(path: string): string[] {
   const out = [
     `${path}/`, // trailing slash (ignoreTrailingSlash: false)
     `${path};x=1`, // matrix params (useSemicolonDelimiter: false)
@@ -60,7 +66,10 @@ function unroutedSpellings (path: string): string[] {
   ]
   for (let i = 0; i < path.length; i++) {
     if (path[i] !== '/') continue
-    if (i === 0) { out.push(`/${path}`); continue } // a path must start with a real slash
+    if (i === 0) {
+      out.push(`/${path}`)
+      continue
+    } // a path must start with a real slash
     out.push(path.slice(0, i) + '%2F' + path.slice(i + 1)) // an encoded slash is not a separator
     out.push(path.slice(0, i) + '%2f' + path.slice(i + 1))
     out.push(path.slice(0, i) + '//' + path.slice(i + 1)) // ignoreDuplicateSlashes: false
@@ -68,32 +77,51 @@ function unroutedSpellings (path: string): string[] {
   return out
 }
 
-interface Answer { status: number, body: string }
+interface Answer {
+  status: number
+  body: string
+}
 
 t.test('admin routes refuse the data key and no key through every spelling the router accepts', async t => {
   const { app, db } = await buildTestGateway(t)
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as AddressInfo).port
   const agent = new http.Agent({ keepAlive: true, maxSockets: 4 })
-  t.teardown(() => { agent.destroy() })
+  t.teardown(() => {
+    agent.destroy()
+  })
 
   const send = async (method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Answer> =>
     await new Promise(resolve => {
       const payload = body === undefined ? undefined : JSON.stringify(body)
-      const req = http.request({
-        host: '127.0.0.1',
-        port,
-        path,
-        method,
-        agent,
-        headers: { ...headers, ...(payload !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) } : {}) }
-      }, res => {
-        let text = ''
-        res.setEncoding('utf8')
-        res.on('data', (d: string) => { text += d })
-        res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: text }) })
+      const req = http.request(
+        {
+          host: '127.0.0.1',
+          port,
+          path,
+          method,
+          agent,
+          headers: {
+            ...headers,
+            ...(payload !== undefined
+              ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
+              : {})
+          }
+        },
+        res => {
+          let text = ''
+          res.setEncoding('utf8')
+          res.on('data', (d: string) => {
+            text += d
+          })
+          res.on('end', () => {
+            resolve({ status: res.statusCode ?? 0, body: text })
+          })
+        }
+      )
+      req.on('error', err => {
+        resolve({ status: -1, body: err.message })
       })
-      req.on('error', err => { resolve({ status: -1, body: err.message }) })
       req.end(payload)
     })
 
@@ -110,12 +138,16 @@ t.test('admin routes refuse the data key and no key through every spelling the r
 
   const adminRoutes = app.routeAccess().filter(r => r.url === PREFIX || r.url.startsWith(`${PREFIX}/`))
   t.ok(adminRoutes.length >= 15, `the route list has the admin routes (${adminRoutes.length})`)
-  t.ok(adminRoutes.some(r => r.method === 'PUT' && r.url === `${PREFIX}/read-mode`), 'read-mode is in the list')
+  t.ok(
+    adminRoutes.some(r => r.method === 'PUT' && r.url === `${PREFIX}/read-mode`),
+    'read-mode is in the list'
+  )
   for (const r of adminRoutes) t.equal(r.auth, 'admin', `${r.method} ${r.url} is declared admin`)
 
   for (const route of adminRoutes) {
     const path = concrete(route.url)
-    const body = route.method === 'GET' || route.method === 'HEAD' ? undefined : (BODIES[`${route.method} ${route.url}`] ?? {})
+    const body =
+      route.method === 'GET' || route.method === 'HEAD' ? undefined : (BODIES[`${route.method} ${route.url}`] ?? {})
     const wrong: string[] = []
     for (const spelling of routedSpellings(path)) {
       const asData = await send(route.method, spelling, { 'x-api-key': DATA_KEY }, body)
@@ -128,7 +160,8 @@ t.test('admin routes refuse the data key and no key through every spelling the r
       if (asData.status !== 404 && asData.status !== 403) wrong.push(`data key ${spelling} -> ${asData.status}`)
       const asAdmin = await send(route.method, spelling, { 'x-api-key': ADMIN_KEY }, body)
       // 404, or 400 when the spelling lands in another admin route's parameter (/migrations/ -> :id = '')
-      if (asAdmin.status !== 404 && asAdmin.status !== 400) wrong.push(`admin key ${spelling} (not routed) -> ${asAdmin.status}`)
+      if (asAdmin.status !== 404 && asAdmin.status !== 400)
+        wrong.push(`admin key ${spelling} (not routed) -> ${asAdmin.status}`)
       const bare = await send(route.method, spelling, {}, body)
       if (bare.status !== 401) wrong.push(`no key ${spelling} -> ${bare.status}`)
     }
@@ -143,7 +176,12 @@ t.test('admin routes refuse the data key and no key through every spelling the r
 
 t.test('without ADMIN_API_KEY no spelling opens the admin API', async t => {
   const { app, data } = await buildTestGateway(t, { env: { ADMIN_API_KEY: '' } })
-  const res = await app.inject({ method: 'PUT', url: '/%61dmin/vector-storage/read-mode', headers: data, payload: { read_mode: 'active' } })
+  const res = await app.inject({
+    method: 'PUT',
+    url: '/%61dmin/vector-storage/read-mode',
+    headers: data,
+    payload: { read_mode: 'active' }
+  })
   t.match(res.json(), { statusCode: 403, code: 'VG_FORBIDDEN', message: /ADMIN_API_KEY/ })
   const status = await app.inject({ url: '/admin/vector-storage/status', headers: { 'x-api-key': ADMIN_KEY } })
   t.equal(status.statusCode, 401, 'the unset admin key matches nothing')
@@ -157,7 +195,11 @@ t.test('every route declares its access level; unknown paths are 401 before 404'
   t.ok(docs.length > 0 && docs.every(r => r.auth === 'public'), 'swagger routes declare public')
 
   const unknown = await app.inject({ url: '/no-such-route' })
-  t.match(unknown.json(), { statusCode: 401, code: 'VG_UNAUTHORIZED' }, 'no key: 401, not a 404 that reveals the routing')
+  t.match(
+    unknown.json(),
+    { statusCode: 401, code: 'VG_UNAUTHORIZED' },
+    'no key: 401, not a 404 that reveals the routing'
+  )
   const unknownAdmin = await app.inject({ url: '/admin/vector-storage/no-such-route' })
   t.equal(unknownAdmin.statusCode, 401)
   const known = await app.inject({ url: '/no-such-route', headers: data })

@@ -12,11 +12,19 @@ t.test('API keys guard data and admin routes', async t => {
   const noKey = await call('/stats?user_id=1')
   t.match(noKey.json(), { statusCode: 401, code: 'VG_UNAUTHORIZED' })
   t.equal((await call('/stats?user_id=1', { 'x-api-key': 'wrong-key-wrong-key' })).statusCode, 401)
-  t.equal((await call('/stats?user_id=1', { 'x-api-key': DATA_KEY.slice(0, -1) })).statusCode, 401, 'a prefix of the key is not the key')
+  t.equal(
+    (await call('/stats?user_id=1', { 'x-api-key': DATA_KEY.slice(0, -1) })).statusCode,
+    401,
+    'a prefix of the key is not the key'
+  )
   t.equal((await call('/stats?user_id=1', { 'x-api-key': DATA_KEY })).statusCode, 200)
   t.equal((await call('/stats?user_id=1', { authorization: `Bearer ${DATA_KEY}` })).statusCode, 200, 'Bearer works')
   t.equal((await call('/stats?user_id=1', { authorization: `Basic ${DATA_KEY}` })).statusCode, 401)
-  t.equal((await call('/stats?user_id=1', { 'x-api-key': ADMIN_KEY })).statusCode, 200, 'the admin key may use data routes')
+  t.equal(
+    (await call('/stats?user_id=1', { 'x-api-key': ADMIN_KEY })).statusCode,
+    200,
+    'the admin key may use data routes'
+  )
 
   const asData = await call('/admin/vector-storage/status', { 'x-api-key': DATA_KEY })
   t.match(asData.json(), { statusCode: 403, code: 'VG_FORBIDDEN' })
@@ -25,7 +33,11 @@ t.test('API keys guard data and admin routes', async t => {
 
   const write = await app.inject({ method: 'POST', url: '/chunks', payload: { chunks: [chunk(1, 1, 0)] } })
   t.equal(write.statusCode, 401, 'writes need a key too')
-  t.equal((await call('/stats?user_id=1', { 'x-api-key': DATA_KEY })).json().total_chunks, 0, 'the refused write stored nothing')
+  t.equal(
+    (await call('/stats?user_id=1', { 'x-api-key': DATA_KEY })).json().total_chunks,
+    0,
+    'the refused write stored nothing'
+  )
 })
 
 t.test('without ADMIN_API_KEY the admin API is closed', async t => {

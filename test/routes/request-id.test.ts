@@ -25,9 +25,15 @@ t.test('a sane X-Request-Id is used, echoed, and named in error answers and log 
 
   const mine = log.lines.filter(l => l.reqId === 'trace-7')
   t.ok(mine.length >= 2, 'several log lines carry the id (incoming, rejected, completed)')
-  t.ok(mine.some(l => l.msg === 'request rejected'), 'the rejection is logged with the id')
+  t.ok(
+    mine.some(l => l.msg === 'request rejected'),
+    'the rejection is logged with the id'
+  )
   const requestLines = log.lines.filter(l => l.req !== undefined || l.res !== undefined || l.msg === 'request rejected')
-  t.ok(requestLines.length > 0 && requestLines.every(l => typeof l.reqId === 'string'), 'every request log line has a reqId')
+  t.ok(
+    requestLines.length > 0 && requestLines.every(l => typeof l.reqId === 'string'),
+    'every request log line has a reqId'
+  )
 })
 
 t.test('an unusable X-Request-Id is replaced by a generated one', async t => {

@@ -12,10 +12,17 @@ import { SetProviderBody, SetReadModeBody, ChangesQuery } from '../../src/schema
 t.test('malformed requests are 4xx with a VG_ code and change nothing', async t => {
   const gw = await buildTestGateway(t)
   const { app, data, admin, db } = gw
-  await app.inject({ method: 'POST', url: '/chunks', headers: data, payload: { chunks: [chunk(1, 1, 0), chunk(1, 1, 1)] } })
+  await app.inject({
+    method: 'POST',
+    url: '/chunks',
+    headers: data,
+    payload: { chunks: [chunk(1, 1, 0), chunk(1, 1, 1)] }
+  })
 
   const fingerprint = async (): Promise<string> => {
-    const [brag] = await db.pool.query('SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(CONCAT_WS(\'|\', BUID, BMID, BCHUNK, BGROUPKEY, BTEXT, HEX(BEMBED)))), 0) AS h FROM BRAG')
+    const [brag] = await db.pool.query(
+      "SELECT COUNT(*) AS n, COALESCE(SUM(CRC32(CONCAT_WS('|', BUID, BMID, BCHUNK, BGROUPKEY, BTEXT, HEX(BEMBED)))), 0) AS h FROM BRAG"
+    )
     const settings = await db.pool.query('SELECT provider, read_mode FROM vg_settings')
     const [overrides] = await db.pool.query('SELECT COUNT(*) AS n FROM vg_user_providers')
     const [changes] = await db.pool.query('SELECT COUNT(*) AS n FROM vg_provider_changes')
@@ -24,18 +31,52 @@ t.test('malformed requests are 4xx with a VG_ code and change nothing', async t 
   const before = await fingerprint()
 
   const validChunk = chunk(1, 1, 5)
-  const validSearch = { user_id: 1, vector: validChunk.vector, limit: 5, min_score: 0.1, group_key: 'DEFAULT', file_ids: [1] }
-  const qs = (o: Record<string, unknown>): string => new URLSearchParams(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))).toString()
-
-  type Case = { name: string, method: 'POST' | 'GET' | 'PATCH' | 'DELETE' | 'PUT', url: string, payload?: unknown, headers?: Record<string, string> }
-  const cases: Case[] = []
-  const bodyCases = (method: Case['method'], url: string, schema: object, valid: Record<string, unknown>, headers = data): void => {
-    for (const m of mutations(schema as never, valid)) cases.push({ name: `${method} ${url}: ${m.name}`, method, url, payload: m.body, headers })
+  const validSearch = {
+    user_id: 1,
+    vector: validChunk.vector,
+    limit: 5,
+    min_score: 0.1,
+    group_key: 'DEFAULT',
+    file_ids: [1]
   }
-  const queryCases = (method: Case['method'], url: string, schema: object, valid: Record<string, unknown>, headers = data): void => {
+  const qs = (o: Record<string, unknown>): string =>
+    new URLSearchParams(
+      Object.fromEntries(Object.entries(o).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))
+    ).toString()
+
+  type Case = {
+    name: string
+    method: 'POST' | 'GET' | 'PATCH' | 'DELETE' | 'PUT'
+    url: string
+    payload?: unknown
+    headers?: Record<string, string>
+  }
+  const cases: Case[] = []
+  const bodyCases = (
+    method: Case['method'],
+    url: string,
+    schema: object,
+    valid: Record<string, unknown>,
+    headers = data
+  ): void => {
+    for (const m of mutations(schema as never, valid))
+      cases.push({ name: `${method} ${url}: ${m.name}`, method, url, payload: m.body, headers })
+  }
+  const queryCases = (
+    method: Case['method'],
+    url: string,
+    schema: object,
+    valid: Record<string, unknown>,
+    headers = data
+  ): void => {
     for (const m of mutations(schema as never, valid)) {
       // query strings are text: only values that stay invalid as text are meaningful
-      if (Object.values(m.body).some(v => v === null || typeof v === 'boolean' || Array.isArray(v) || typeof v === 'object')) continue
+      if (
+        Object.values(m.body).some(
+          v => v === null || typeof v === 'boolean' || Array.isArray(v) || typeof v === 'object'
+        )
+      )
+        continue
       cases.push({ name: `${method} ${url}: ${m.name}`, method, url: `${url}?${qs(m.body)}`, headers })
     }
   }
@@ -54,26 +95,121 @@ t.test('malformed requests are 4xx with a VG_ code and change nothing', async t 
   const big = 'x'.repeat(1024 * 1024 + 1)
   const tooMany = Array.from({ length: 1001 }, (_, i) => chunk(1, 2, i))
   cases.push(
-    { name: 'bad JSON', method: 'POST', url: '/chunks', payload: '{"chunks": [', headers: { ...data, 'content-type': 'application/json' } },
-    { name: 'empty JSON body', method: 'POST', url: '/search', payload: '', headers: { ...data, 'content-type': 'application/json' } },
-    { name: 'text/plain body', method: 'POST', url: '/chunks', payload: 'hello', headers: { ...data, 'content-type': 'text/plain' } },
+    {
+      name: 'bad JSON',
+      method: 'POST',
+      url: '/chunks',
+      payload: '{"chunks": [',
+      headers: { ...data, 'content-type': 'application/json' }
+    },
+    {
+      name: 'empty JSON body',
+      method: 'POST',
+      url: '/search',
+      payload: '',
+      headers: { ...data, 'content-type': 'application/json' }
+    },
+    {
+      name: 'text/plain body',
+      method: 'POST',
+      url: '/chunks',
+      payload: 'hello',
+      headers: { ...data, 'content-type': 'text/plain' }
+    },
     { name: 'JSON array body', method: 'POST', url: '/chunks', payload: [], headers: data },
-    { name: 'huge number parses to Infinity', method: 'POST', url: '/search', payload: `{"user_id":1,"vector":[1e400${',0.5'.repeat(TEST_DIMENSION - 1)}]}`, headers: { ...data, 'content-type': 'application/json' } },
-    { name: 'vector component too large for float32 norms', method: 'POST', url: '/chunks', payload: { chunks: [{ ...chunk(1, 1, 9), vector: [1e20, ...new Array(TEST_DIMENSION - 1).fill(0.5)] }] }, headers: data },
-    { name: '__proto__ key (prototype poisoning)', method: 'POST', url: '/search', payload: `{"user_id":1,"vector":[${new Array(TEST_DIMENSION).fill(0.5).join(',')}],"__proto__":{"admin":true}}`, headers: { ...data, 'content-type': 'application/json' } },
-    { name: 'constructor.prototype key', method: 'POST', url: '/chunks', payload: `{"chunks":[${JSON.stringify(chunk(1, 1, 9)).slice(0, -1)},"constructor":{"prototype":{"x":1}}}]}`, headers: { ...data, 'content-type': 'application/json' } },
-    { name: 'text over 1 MiB', method: 'POST', url: '/chunks', payload: { chunks: [chunk(1, 1, 9, { text: big })] }, headers: data },
-    { name: 'multi-byte text over 1 MiB', method: 'POST', url: '/chunks', payload: { chunks: [chunk(1, 1, 9, { text: 'é'.repeat(600 * 1024) })] }, headers: data },
-    { name: 'start_line after end_line', method: 'POST', url: '/chunks', payload: { chunks: [chunk(1, 1, 9, { start_line: 5, end_line: 4 })] }, headers: data },
-    { name: 'second chunk bad in a batch', method: 'POST', url: '/chunks', payload: { chunks: [chunk(1, 1, 7), { ...chunk(1, 1, 8), vector: [1] }] }, headers: data },
+    {
+      name: 'huge number parses to Infinity',
+      method: 'POST',
+      url: '/search',
+      payload: `{"user_id":1,"vector":[1e400${',0.5'.repeat(TEST_DIMENSION - 1)}]}`,
+      headers: { ...data, 'content-type': 'application/json' }
+    },
+    {
+      name: 'vector component too large for float32 norms',
+      method: 'POST',
+      url: '/chunks',
+      payload: { chunks: [{ ...chunk(1, 1, 9), vector: [1e20, ...new Array(TEST_DIMENSION - 1).fill(0.5)] }] },
+      headers: data
+    },
+    {
+      name: '__proto__ key (prototype poisoning)',
+      method: 'POST',
+      url: '/search',
+      payload: `{"user_id":1,"vector":[${new Array(TEST_DIMENSION).fill(0.5).join(',')}],"__proto__":{"admin":true}}`,
+      headers: { ...data, 'content-type': 'application/json' }
+    },
+    {
+      name: 'constructor.prototype key',
+      method: 'POST',
+      url: '/chunks',
+      payload: `{"chunks":[${JSON.stringify(chunk(1, 1, 9)).slice(0, -1)},"constructor":{"prototype":{"x":1}}}]}`,
+      headers: { ...data, 'content-type': 'application/json' }
+    },
+    {
+      name: 'text over 1 MiB',
+      method: 'POST',
+      url: '/chunks',
+      payload: { chunks: [chunk(1, 1, 9, { text: big })] },
+      headers: data
+    },
+    {
+      name: 'multi-byte text over 1 MiB',
+      method: 'POST',
+      url: '/chunks',
+      payload: { chunks: [chunk(1, 1, 9, { text: 'é'.repeat(600 * 1024) })] },
+      headers: data
+    },
+    {
+      name: 'start_line after end_line',
+      method: 'POST',
+      url: '/chunks',
+      payload: { chunks: [chunk(1, 1, 9, { start_line: 5, end_line: 4 })] },
+      headers: data
+    },
+    {
+      name: 'second chunk bad in a batch',
+      method: 'POST',
+      url: '/chunks',
+      payload: { chunks: [chunk(1, 1, 7), { ...chunk(1, 1, 8), vector: [1] }] },
+      headers: data
+    },
     { name: 'more than 1000 chunks', method: 'POST', url: '/chunks', payload: { chunks: tooMany }, headers: data },
-    { name: 'oversize body', method: 'POST', url: '/chunks', payload: `{"chunks":[{"text":"${'y'.repeat(65 * 1024 * 1024)}"}]}`, headers: { ...data, 'content-type': 'application/json' } },
-    { name: 'delete with file_id and group_key', method: 'DELETE', url: '/chunks?user_id=1&file_id=1&group_key=DEFAULT', headers: data },
+    {
+      name: 'oversize body',
+      method: 'POST',
+      url: '/chunks',
+      payload: `{"chunks":[{"text":"${'y'.repeat(65 * 1024 * 1024)}"}]}`,
+      headers: { ...data, 'content-type': 'application/json' }
+    },
+    {
+      name: 'delete with file_id and group_key',
+      method: 'DELETE',
+      url: '/chunks?user_id=1&file_id=1&group_key=DEFAULT',
+      headers: data
+    },
     { name: 'delete without user_id', method: 'DELETE', url: '/chunks?file_id=1', headers: data },
-    { name: 'unknown user path param', method: 'PUT', url: '/admin/vector-storage/users/abc/provider', payload: { provider: 'mariadb' }, headers: admin },
+    {
+      name: 'unknown user path param',
+      method: 'PUT',
+      url: '/admin/vector-storage/users/abc/provider',
+      payload: { provider: 'mariadb' },
+      headers: admin
+    },
     { name: 'user id zero in path', method: 'DELETE', url: '/admin/vector-storage/users/0/provider', headers: admin },
-    { name: 'switch to unconfigured qdrant', method: 'PUT', url: '/admin/vector-storage/provider', payload: { provider: 'qdrant' }, headers: admin },
-    { name: 'pin user to unconfigured qdrant', method: 'PUT', url: '/admin/vector-storage/users/5/provider', payload: { provider: 'qdrant' }, headers: admin },
+    {
+      name: 'switch to unconfigured qdrant',
+      method: 'PUT',
+      url: '/admin/vector-storage/provider',
+      payload: { provider: 'qdrant' },
+      headers: admin
+    },
+    {
+      name: 'pin user to unconfigured qdrant',
+      method: 'PUT',
+      url: '/admin/vector-storage/users/5/provider',
+      payload: { provider: 'qdrant' },
+      headers: admin
+    },
     { name: 'unknown route', method: 'GET', url: '/nope', headers: data }
   )
   t.ok(cases.length > 150, `${cases.length} malformed requests`)
@@ -81,7 +217,12 @@ t.test('malformed requests are 4xx with a VG_ code and change nothing', async t 
   for (const c of cases) {
     const res = await app.inject({ method: c.method, url: c.url, payload: c.payload as string, headers: c.headers })
     const body = res.json()
-    if (res.statusCode < 400 || res.statusCode >= 500 || !String(body.code).startsWith('VG_') || typeof body.message !== 'string') {
+    if (
+      res.statusCode < 400 ||
+      res.statusCode >= 500 ||
+      !String(body.code).startsWith('VG_') ||
+      typeof body.message !== 'string'
+    ) {
       t.fail(`${c.name}: answered ${res.statusCode} ${res.body.slice(0, 200)}`)
     } else {
       t.pass(`${c.name}: ${res.statusCode} ${body.code}`)
@@ -90,19 +231,59 @@ t.test('malformed requests are 4xx with a VG_ code and change nothing', async t 
   t.equal(await fingerprint(), before, 'nothing changed')
 
   await t.test('messages say what to fix', async t => {
-    const wrongLength = await app.inject({ method: 'POST', url: '/chunks', headers: data, payload: { chunks: [{ ...chunk(1, 1, 0), vector: [1, 2] }] } })
-    t.match(wrongLength.json(), { statusCode: 400, code: 'VG_INVALID_VECTOR', error: 'Bad Request', message: /exactly 8 numbers/ })
-    const zero = await app.inject({ method: 'POST', url: '/search', headers: data, payload: { user_id: 1, vector: new Array(TEST_DIMENSION).fill(0) } })
+    const wrongLength = await app.inject({
+      method: 'POST',
+      url: '/chunks',
+      headers: data,
+      payload: { chunks: [{ ...chunk(1, 1, 0), vector: [1, 2] }] }
+    })
+    t.match(wrongLength.json(), {
+      statusCode: 400,
+      code: 'VG_INVALID_VECTOR',
+      error: 'Bad Request',
+      message: /exactly 8 numbers/
+    })
+    const zero = await app.inject({
+      method: 'POST',
+      url: '/search',
+      headers: data,
+      payload: { user_id: 1, vector: new Array(TEST_DIMENSION).fill(0) }
+    })
     t.match(zero.json(), { code: 'VG_INVALID_VECTOR', message: /all zeros/ })
-    const unknown = await app.inject({ method: 'POST', url: '/search', headers: data, payload: { ...validSearch, userid: 3 } })
+    const unknown = await app.inject({
+      method: 'POST',
+      url: '/search',
+      headers: data,
+      payload: { ...validSearch, userid: 3 }
+    })
     t.match(unknown.json(), { code: 'VG_BAD_REQUEST', message: /unknown field 'userid'/ })
-    const group = await app.inject({ method: 'PATCH', url: '/chunks', headers: data, payload: { user_id: 1, file_id: 1, group_key: 'has space' } })
+    const group = await app.inject({
+      method: 'PATCH',
+      url: '/chunks',
+      headers: data,
+      payload: { user_id: 1, file_id: 1, group_key: 'has space' }
+    })
     t.match(group.json(), { code: 'VG_BAD_REQUEST', message: /group_key must match/ })
-    const json = await app.inject({ method: 'POST', url: '/chunks', headers: { ...data, 'content-type': 'application/json' }, payload: '{' })
+    const json = await app.inject({
+      method: 'POST',
+      url: '/chunks',
+      headers: { ...data, 'content-type': 'application/json' },
+      payload: '{'
+    })
     t.match(json.json(), { statusCode: 400, code: 'VG_INVALID_JSON' })
-    const text = await app.inject({ method: 'POST', url: '/chunks', headers: data, payload: { chunks: [chunk(1, 1, 9, { text: big })] } })
+    const text = await app.inject({
+      method: 'POST',
+      url: '/chunks',
+      headers: data,
+      payload: { chunks: [chunk(1, 1, 9, { text: big })] }
+    })
     t.match(text.json(), { code: 'VG_BAD_REQUEST', message: /at most 1048576/ })
-    const qdrant = await app.inject({ method: 'PUT', url: '/admin/vector-storage/provider', headers: admin, payload: { provider: 'qdrant' } })
+    const qdrant = await app.inject({
+      method: 'PUT',
+      url: '/admin/vector-storage/provider',
+      headers: admin,
+      payload: { provider: 'qdrant' }
+    })
     t.match(qdrant.json(), { statusCode: 409, code: 'VG_PROVIDER_UNAVAILABLE', message: /not configured/ })
   })
 })

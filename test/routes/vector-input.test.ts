@@ -9,29 +9,33 @@ import { client } from '../helpers/gateway-client.ts'
 const D = TEST_DIMENSION
 
 /** Little-endian float32 bytes of `values`, as base64 (what embedding APIs send). */
-function base64Of (values: number[]): string {
+function base64Of(values: number[]): string {
   const buf = Buffer.alloc(values.length * 4)
   values.forEach((v, i) => buf.writeFloatLE(v, i * 4))
   return buf.toString('base64')
 }
 
-function floatsOf (b64: string): number[] {
+function floatsOf(b64: string): number[] {
   const buf = Buffer.from(b64, 'base64')
   return Array.from({ length: buf.length / 4 }, (_, i) => buf.readFloatLE(i * 4))
 }
 
 /** Chunks and searches carry the vector in two places: one helper per route, same checks. */
-function routes (gw: TestGateway) {
+function routes(gw: TestGateway) {
   const c = client(gw)
   return {
-    chunks: async (vector: unknown) => await gw.app.inject({
-      method: 'POST', url: '/chunks', headers: gw.data, payload: { chunks: [{ ...chunk(1, 1, 0), vector }] }
-    }),
+    chunks: async (vector: unknown) =>
+      await gw.app.inject({
+        method: 'POST',
+        url: '/chunks',
+        headers: gw.data,
+        payload: { chunks: [{ ...chunk(1, 1, 0), vector }] }
+      }),
     search: async (vector: unknown) => await c.search({ user_id: 1, vector })
   }
 }
 
-async function bragCount (gw: TestGateway): Promise<number> {
+async function bragCount(gw: TestGateway): Promise<number> {
   const [{ n }] = await gw.db.pool.query('SELECT COUNT(*) AS n FROM BRAG')
   return Number(n)
 }
@@ -39,16 +43,16 @@ async function bragCount (gw: TestGateway): Promise<number> {
 t.test('vectors that become all zeros in float32 are refused (issue 13)', async t => {
   const gw = await buildTestGateway(t)
   const r = routes(gw)
-  const underflows = [
-    new Array(D).fill(1e-300),
-    new Array(D).fill(-1e-46),
-    [0, 0, 0, 1e-200, 0, 0, 0, -1e-60]
-  ]
+  const underflows = [new Array(D).fill(1e-300), new Array(D).fill(-1e-46), [0, 0, 0, 1e-200, 0, 0, 0, -1e-60]]
   for (const vector of underflows) {
     for (const [name, send] of Object.entries(r)) {
       const res = await send(vector)
       t.equal(res.statusCode, 400, `${name} ${String(vector[3])}: 400`)
-      t.match(res.json(), { code: 'VG_INVALID_VECTOR', message: /vector must not be all zeros in float32/ }, `${name}: says why`)
+      t.match(
+        res.json(),
+        { code: 'VG_INVALID_VECTOR', message: /vector must not be all zeros in float32/ },
+        `${name}: says why`
+      )
     }
   }
   t.equal(await bragCount(gw), 0, 'nothing stored')
@@ -74,7 +78,13 @@ t.test('a vector of the wrong type says what the field must be (issue 12)', asyn
       t.equal(res.statusCode, 400, `${name} with ${what}: 400`)
       const body = res.json()
       t.equal(body.code, 'VG_INVALID_VECTOR', `${name} with ${what}: VG_INVALID_VECTOR`)
-      t.match(body.message, new RegExp(`vector must be an array of ${D} numbers \\(VECTOR_DIMENSION\\), or a base64 string of ${D} little-endian float32 values`), `${name} with ${what}: ${body.message as string}`)
+      t.match(
+        body.message,
+        new RegExp(
+          `vector must be an array of ${D} numbers \\(VECTOR_DIMENSION\\), or a base64 string of ${D} little-endian float32 values`
+        ),
+        `${name} with ${what}: ${body.message as string}`
+      )
       t.notMatch(body.message, /all zeros/, 'no talk of zeros')
     }
   }
@@ -85,18 +95,40 @@ t.test('base64 vectors: malformed ones are 400 VG_INVALID_VECTOR saying what to 
   const gw = await buildTestGateway(t)
   const r = routes(gw)
   const good = [0.1, -0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-  const nanAt = [...good]; nanAt[2] = NaN
-  const infAt = [...good]; infAt[5] = Infinity
+  const nanAt = [...good]
+  nanAt[2] = NaN
+  const infAt = [...good]
+  infAt[5] = Infinity
   const cases: Array<[string, string, RegExp]> = [
     ['bad characters', base64Of(good).slice(0, -4) + '!@#$', /got a string that is not base64/],
     ['URL-safe alphabet', '-_' + base64Of(good).slice(2), /got a string that is not base64/],
-    ['whitespace inside', `${base64Of(good).slice(0, 8)} ${base64Of(good).slice(8)}`, /got a string that is not base64/],
-    ['missing padding', base64Of(good.slice(0, 7)).replace(/=+$/, ''), /is not base64: 38 characters, not a multiple of 4; pad it with =/],
+    [
+      'whitespace inside',
+      `${base64Of(good).slice(0, 8)} ${base64Of(good).slice(8)}`,
+      /got a string that is not base64/
+    ],
+    [
+      'missing padding',
+      base64Of(good.slice(0, 7)).replace(/=+$/, ''),
+      /is not base64: 38 characters, not a multiple of 4; pad it with =/
+    ],
     ['padding inside', `${base64Of(good.slice(0, 7))}${base64Of(good.slice(0, 1))}`, /got a string that is not base64/],
     ['empty string', '', /decodes to 0 bytes/],
-    ['one value short', base64Of(good.slice(0, 7)), new RegExp(`decodes to 28 bytes = 7 float32 values; VECTOR_DIMENSION is ${D}`)],
-    ['one value too many', base64Of([...good, 1]), new RegExp(`decodes to 36 bytes = 9 float32 values; VECTOR_DIMENSION is ${D}`)],
-    ['not whole float32 values', Buffer.alloc(D * 4 - 2, 1).toString('base64'), /decodes to 30 bytes, not a whole number of float32 values/],
+    [
+      'one value short',
+      base64Of(good.slice(0, 7)),
+      new RegExp(`decodes to 28 bytes = 7 float32 values; VECTOR_DIMENSION is ${D}`)
+    ],
+    [
+      'one value too many',
+      base64Of([...good, 1]),
+      new RegExp(`decodes to 36 bytes = 9 float32 values; VECTOR_DIMENSION is ${D}`)
+    ],
+    [
+      'not whole float32 values',
+      Buffer.alloc(D * 4 - 2, 1).toString('base64'),
+      /decodes to 30 bytes, not a whole number of float32 values/
+    ],
     ['a NaN', base64Of(nanAt), /value 2 is NaN/],
     ['an Infinity', base64Of(infAt), /value 5 is Infinity/],
     ['out of bounds', base64Of([...good.slice(0, 7), 3e9]), /value 7 is 3000000000/],
@@ -107,14 +139,24 @@ t.test('base64 vectors: malformed ones are 400 VG_INVALID_VECTOR saying what to 
     for (const [name, send] of Object.entries(r)) {
       const res = await send(vector)
       t.equal(res.statusCode, 400, `${name} with ${what}: 400`)
-      t.match(res.json(), { code: 'VG_INVALID_VECTOR', message }, `${name} with ${what}: ${res.json().message as string}`)
+      t.match(
+        res.json(),
+        { code: 'VG_INVALID_VECTOR', message },
+        `${name} with ${what}: ${res.json().message as string}`
+      )
     }
   }
   const second = await gw.app.inject({
-    method: 'POST', url: '/chunks', headers: gw.data,
+    method: 'POST',
+    url: '/chunks',
+    headers: gw.data,
     payload: { chunks: [chunk(1, 1, 0), { ...chunk(1, 1, 1), vector: base64Of(good.slice(0, 7)) }] }
   })
-  t.match(second.json(), { statusCode: 400, code: 'VG_INVALID_VECTOR', message: /^body\.chunks\[1\]\.vector: / }, 'names the chunk')
+  t.match(
+    second.json(),
+    { statusCode: 400, code: 'VG_INVALID_VECTOR', message: /^body\.chunks\[1\]\.vector: / },
+    'names the chunk'
+  )
   t.equal(await bragCount(gw), 0, 'nothing stored, not even the good chunk of the batch')
 })
 
@@ -131,7 +173,10 @@ t.test('base64 vectors round-trip through both providers and search like arrays 
   // MariaDB keeps any float32 as sent
   const arbitrary = [0.123456789, -7.25e-5, 3.3, -0.0001, 12345.678, 1e-30, -2, 0.5]
 
-  for (const [userId, provider] of [[1, 'mariadb'], [2, 'qdrant']] as const) {
+  for (const [userId, provider] of [
+    [1, 'mariadb'],
+    [2, 'qdrant']
+  ] as const) {
     await t.test(provider, async t => {
       t.equal((await c.pin(userId, provider)).statusCode, 200)
       const vectors = provider === 'mariadb' ? [unit(0), unit(1), arbitrary] : [unit(0), unit(1), unit(3)]
@@ -140,15 +185,33 @@ t.test('base64 vectors round-trip through both providers and search like arrays 
       t.equal(stored.statusCode, 200, stored.body)
       t.same(stored.json().providers, { [provider]: 3 })
 
-      const listed = await gw.app.inject({ url: `/chunks?user_id=${userId}&file_id=7&include_vectors=true&vector_encoding=base64`, headers: gw.data })
+      const listed = await gw.app.inject({
+        url: `/chunks?user_id=${userId}&file_id=7&include_vectors=true&vector_encoding=base64`,
+        headers: gw.data
+      })
       t.equal(listed.statusCode, 200, listed.body)
-      const chunks = listed.json().chunks as Array<{ vector: string, provider: string }>
-      t.same(chunks.map(x => x.vector), encoded, 'the same bytes come back')
+      const chunks = listed.json().chunks as Array<{ vector: string; provider: string }>
+      t.same(
+        chunks.map(x => x.vector),
+        encoded,
+        'the same bytes come back'
+      )
       t.ok(chunks.every(x => x.provider === provider))
 
-      const asJson = (await gw.app.inject({ url: `/chunks?user_id=${userId}&file_id=7&include_vectors=true`, headers: gw.data })).json().chunks
-      t.same(asJson.map((x: { vector: number[] }) => x.vector), encoded.map(floatsOf), 'default encoding stays JSON numbers, the same float32 values')
-      const explicit = (await gw.app.inject({ url: `/chunks?user_id=${userId}&file_id=7&include_vectors=true&vector_encoding=float`, headers: gw.data })).json().chunks
+      const asJson = (
+        await gw.app.inject({ url: `/chunks?user_id=${userId}&file_id=7&include_vectors=true`, headers: gw.data })
+      ).json().chunks
+      t.same(
+        asJson.map((x: { vector: number[] }) => x.vector),
+        encoded.map(floatsOf),
+        'default encoding stays JSON numbers, the same float32 values'
+      )
+      const explicit = (
+        await gw.app.inject({
+          url: `/chunks?user_id=${userId}&file_id=7&include_vectors=true&vector_encoding=float`,
+          headers: gw.data
+        })
+      ).json().chunks
       t.same(explicit, asJson, 'vector_encoding=float is the default')
 
       for (const query of [unit(1), [0.9, 0.1, -0.3, 0.2, 0.5, -0.7, 0.05, 0.4]]) {
@@ -160,8 +223,13 @@ t.test('base64 vectors round-trip through both providers and search like arrays 
       }
     })
   }
-  const mixed = await c.store([{ ...chunk(3, 1, 0), vector: unit(2) }, { ...chunk(3, 1, 1), vector: base64Of(unit(2)) as never }])
+  const mixed = await c.store([
+    { ...chunk(3, 1, 0), vector: unit(2) },
+    { ...chunk(3, 1, 1), vector: base64Of(unit(2)) as never }
+  ])
   t.equal(mixed.statusCode, 200, 'a batch may mix both forms')
-  const [a, b] = (await gw.app.inject({ url: '/chunks?user_id=3&file_id=1&include_vectors=true', headers: gw.data })).json().chunks
+  const [a, b] = (
+    await gw.app.inject({ url: '/chunks?user_id=3&file_id=1&include_vectors=true', headers: gw.data })
+  ).json().chunks
   t.same(a.vector, b.vector, 'and stores the same vector for both')
 })

@@ -8,9 +8,13 @@ import t from 'tap'
 import { buildTestGateway, DATA_KEY } from '../helpers/app.ts'
 import { chunk } from '../helpers/chunks.ts'
 
-interface RawAnswer { status: number, headers: string, body: Record<string, unknown> }
+interface RawAnswer {
+  status: number
+  headers: string
+  body: Record<string, unknown>
+}
 
-async function rawRequest (port: number, request: string | Buffer): Promise<RawAnswer> {
+async function rawRequest(port: number, request: string | Buffer): Promise<RawAnswer> {
   return await new Promise((resolve, reject) => {
     const socket = net.connect(port, '127.0.0.1')
     const parts: Buffer[] = []
@@ -20,8 +24,12 @@ async function rawRequest (port: number, request: string | Buffer): Promise<RawA
       const text = Buffer.concat(parts).toString('utf8')
       const [head, ...rest] = text.split('\r\n\r\n')
       const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0)
-      let body: Record<string, unknown> = {}
-      try { body = JSON.parse(rest.join('\r\n\r\n')) as Record<string, unknown> } catch { body = { unparsed: rest.join('') } }
+      let body: Record<string, unknown>
+      try {
+        body = JSON.parse(rest.join('\r\n\r\n')) as Record<string, unknown>
+      } catch {
+        body = { unparsed: rest.join('') }
+      }
       resolve({ status, headers: head, body })
     })
     socket.end(request)
@@ -35,14 +43,29 @@ t.test('HTTP parser errors answer in the VG_ shape', async t => {
 
   const longUrl = await rawRequest(port, `GET /stats?user_id=1&x=${'a'.repeat(20000)} HTTP/1.1\r\nHost: x\r\n\r\n`)
   t.equal(longUrl.status, 431, 'an oversized URL is a 431')
-  t.match(longUrl.body, { statusCode: 431, code: 'VG_HEADERS_TOO_LARGE', error: 'Request Header Fields Too Large', message: /URL and headers.*16 KiB/, request_id: String })
+  t.match(longUrl.body, {
+    statusCode: 431,
+    code: 'VG_HEADERS_TOO_LARGE',
+    error: 'Request Header Fields Too Large',
+    message: /URL and headers.*16 KiB/,
+    request_id: String
+  })
 
   const bigHeader = await rawRequest(port, `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(20000)}\r\n\r\n`)
   t.match(bigHeader.body, { statusCode: 431, code: 'VG_HEADERS_TOO_LARGE' }, 'oversized headers too')
 
-  const badLength = await rawRequest(port, `POST /search HTTP/1.1\r\nHost: x\r\nX-API-Key: ${DATA_KEY}\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}`)
+  const badLength = await rawRequest(
+    port,
+    `POST /search HTTP/1.1\r\nHost: x\r\nX-API-Key: ${DATA_KEY}\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}`
+  )
   t.equal(badLength.status, 400)
-  t.match(badLength.body, { statusCode: 400, code: 'VG_BAD_REQUEST', error: 'Bad Request', message: /Content-Length/, request_id: String })
+  t.match(badLength.body, {
+    statusCode: 400,
+    code: 'VG_BAD_REQUEST',
+    error: 'Bad Request',
+    message: /Content-Length/,
+    request_id: String
+  })
 
   const garbage = await rawRequest(port, 'NOT HTTP AT ALL\r\n\r\n')
   t.match(garbage.body, { statusCode: 400, code: 'VG_BAD_REQUEST', message: /HTTP/ }, 'a request line that is not HTTP')
@@ -67,7 +90,11 @@ t.test('bodies must be UTF-8 JSON: other charsets, a BOM and invalid bytes are r
 
   const latin1 = Buffer.from(body.replace('héllo', 'h\u00e9llo'), 'latin1') // é as the single byte 0xE9
   const invalid = await post(latin1, 'application/json')
-  t.match(invalid.json(), { statusCode: 400, code: 'VG_BAD_REQUEST', message: /not valid UTF-8.*byte 0xe9 at offset \d+/ })
+  t.match(invalid.json(), {
+    statusCode: 400,
+    code: 'VG_BAD_REQUEST',
+    message: /not valid UTF-8.*byte 0xe9 at offset \d+/
+  })
 
   t.equal((await app.inject({ url: '/stats?user_id=1', headers: data })).json().total_chunks, 0, 'nothing was stored')
 
@@ -83,11 +110,29 @@ t.test('texts that are not well-formed Unicode are refused naming the chunk', as
   const good = JSON.stringify(chunk(3, 7, 0, { text: 'fine' }))
   for (const escape of ['\\ud800', 'a\\udfffb', 'x\\ud83d']) {
     const bad = JSON.stringify(chunk(3, 7, 1, { text: 'PLACEHOLDER' })).replace('PLACEHOLDER', escape)
-    const res = await app.inject({ method: 'POST', url: '/chunks', headers: { ...data, 'content-type': 'application/json' }, payload: `{"chunks":[${good},${bad}]}` })
-    t.match(res.json(), { statusCode: 400, code: 'VG_BAD_REQUEST', message: /chunk 3\/7\/1: text.*not well-formed Unicode.*lone surrogate/ }, `${escape} is refused`)
+    const res = await app.inject({
+      method: 'POST',
+      url: '/chunks',
+      headers: { ...data, 'content-type': 'application/json' },
+      payload: `{"chunks":[${good},${bad}]}`
+    })
+    t.match(
+      res.json(),
+      {
+        statusCode: 400,
+        code: 'VG_BAD_REQUEST',
+        message: /chunk 3\/7\/1: text.*not well-formed Unicode.*lone surrogate/
+      },
+      `${escape} is refused`
+    )
   }
   const paired = JSON.stringify(chunk(3, 7, 2, { text: 'PLACEHOLDER' })).replace('PLACEHOLDER', '\\ud83d\\ude00')
-  const ok = await app.inject({ method: 'POST', url: '/chunks', headers: { ...data, 'content-type': 'application/json' }, payload: `{"chunks":[${paired}]}` })
+  const ok = await app.inject({
+    method: 'POST',
+    url: '/chunks',
+    headers: { ...data, 'content-type': 'application/json' },
+    payload: `{"chunks":[${paired}]}`
+  })
   t.equal(ok.statusCode, 200, 'a proper surrogate pair (an emoji) is fine')
   const stats = await app.inject({ url: '/stats?user_id=3', headers: data })
   t.equal(stats.json().total_chunks, 1, 'only the valid request stored anything')

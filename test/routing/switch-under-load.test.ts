@@ -14,13 +14,16 @@ t.test('switching under load loses nothing and answers no 5xx', async t => {
   const gw = await buildTestGateway(t, { qdrant: true, env: { SETTINGS_CACHE_MS: '50' } })
   const c = client(gw)
   const serverErrors: string[] = []
-  const check = (what: string, res: { statusCode: number, body: string }): void => {
+  const check = (what: string, res: { statusCode: number; body: string }): void => {
     if (res.statusCode >= 500) serverErrors.push(`${what}: ${res.statusCode} ${res.body.slice(0, 200)}`)
   }
   // model[user] = Map<"file:index", text>
   const model = new Map(USERS.map(u => [u, new Map<string, string>()]))
   let rnd = 42
-  const random = (n: number): number => { rnd = (rnd * 1103515245 + 12345) % 2147483648; return rnd % n }
+  const random = (n: number): number => {
+    rnd = (rnd * 1103515245 + 12345) % 2147483648
+    return rnd % n
+  }
   let writing = true
 
   const writer = async (userId: number): Promise<void> => {
@@ -55,16 +58,18 @@ t.test('switching under load loses nothing and answers no 5xx', async t => {
       const userId = USERS[random(USERS.length)]
       const res = await c.search({ user_id: userId, vector: axisVector(random(8)) })
       check('search', res)
-      if (res.statusCode === 200 && res.json().results.some((r: { user_id: number }) => r.user_id !== userId)) serverErrors.push('search leaked another user')
+      if (res.statusCode === 200 && res.json().results.some((r: { user_id: number }) => r.user_id !== userId))
+        serverErrors.push('search leaked another user')
     }
   }
 
   const flipper = async (): Promise<number> => {
     let flips = 0
     while (writing && flips < FLIPS * 4) {
-      const res = flips % 3 === 2
-        ? await c.pin(USERS[random(USERS.length)], random(3) === 0 ? null : ['mariadb', 'qdrant'][random(2)])
-        : await c.switchTo(flips % 2 === 0 ? 'qdrant' : 'mariadb')
+      const res =
+        flips % 3 === 2
+          ? await c.pin(USERS[random(USERS.length)], random(3) === 0 ? null : ['mariadb', 'qdrant'][random(2)])
+          : await c.switchTo(flips % 2 === 0 ? 'qdrant' : 'mariadb')
       check('switch', res)
       flips++
       await new Promise(resolve => setTimeout(resolve, 25))
@@ -86,16 +91,27 @@ t.test('switching under load loses nothing and answers no 5xx', async t => {
     const expected = model.get(userId) as Map<string, string>
     const found = new Map<string, string>()
     for (let file = 1; file <= 4; file++) {
-      const listed = (await c.list(userId, file)).json().chunks as Array<{ chunk_index: number, text: string }>
+      const listed = (await c.list(userId, file)).json().chunks as Array<{ chunk_index: number; text: string }>
       for (const x of listed) {
         t.notOk(found.has(`${file}:${x.chunk_index}`), `key ${userId}/${file}/${x.chunk_index} listed once`)
         found.set(`${file}:${x.chunk_index}`, x.text)
       }
     }
-    t.same(Object.fromEntries([...found].sort()), Object.fromEntries([...expected].sort()), `user ${userId}: listed chunks equal the model`)
-    const searched = (await c.search({ user_id: userId, vector: axisVector(0) })).json().results as Array<{ file_id: number, chunk_index: number, text: string }>
+    t.same(
+      Object.fromEntries([...found].sort()),
+      Object.fromEntries([...expected].sort()),
+      `user ${userId}: listed chunks equal the model`
+    )
+    const searched = (await c.search({ user_id: userId, vector: axisVector(0) })).json().results as Array<{
+      file_id: number
+      chunk_index: number
+      text: string
+    }>
     t.equal(searched.length, expected.size, `user ${userId}: search finds each chunk exactly once`)
-    t.same(Object.fromEntries(searched.map(r => [`${r.file_id}:${r.chunk_index}`, r.text]).sort()), Object.fromEntries([...expected].sort()))
+    t.same(
+      Object.fromEntries(searched.map(r => [`${r.file_id}:${r.chunk_index}`, r.text]).sort()),
+      Object.fromEntries([...expected].sort())
+    )
     t.equal((await c.stats(userId)).json().total_chunks, expected.size, `user ${userId}: stats count each key once`)
   }
 })

@@ -9,8 +9,14 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core'
 
 export const CHROMIUM = '/usr/bin/chromium'
 export const CHROMIUM_FLAGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync'
 ]
 /** Ignored by git; CI keeps it as an artifact. */
 export const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/ui/', import.meta.url))
@@ -22,10 +28,10 @@ export interface Browser {
   requests: string[]
   /** console errors and uncaught page errors */
   errors: string[]
-  close (): Promise<void>
+  close(): Promise<void>
 }
 
-export async function launchBrowser (): Promise<Browser> {
+export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: run "bash scripts/install-chromium.sh" (npm test does it when missing)`)
   }
@@ -39,16 +45,22 @@ export async function launchBrowser (): Promise<Browser> {
   })
   const requests: string[] = []
   const errors: string[] = []
-  context.on('request', (request) => { requests.push(request.url()) })
-  const page = context.pages()[0] ?? await context.newPage()
-  page.on('console', (message) => { if (message.type() === 'error') errors.push(message.text()) })
-  page.on('pageerror', (error) => { errors.push(`uncaught: ${error.message}`) })
+  context.on('request', request => {
+    requests.push(request.url())
+  })
+  const page = context.pages()[0] ?? (await context.newPage())
+  page.on('console', message => {
+    if (message.type() === 'error') errors.push(message.text())
+  })
+  page.on('pageerror', error => {
+    errors.push(`uncaught: ${error.message}`)
+  })
   return {
     context,
     page,
     requests,
     errors,
-    async close () {
+    async close() {
       await context.close()
       rmSync(profile, { recursive: true, force: true })
     }
@@ -56,7 +68,7 @@ export async function launchBrowser (): Promise<Browser> {
 }
 
 /** A PNG of the page (whole, or the viewport) under test-artifacts/ui/ (or `dir`); returns its path. */
-export async function screenshot (page: Page, name: string, dir = ARTIFACTS, fullPage = true): Promise<string> {
+export async function screenshot(page: Page, name: string, dir = ARTIFACTS, fullPage = true): Promise<string> {
   mkdirSync(dir, { recursive: true })
   const path = join(dir, `${name.replace(/[^a-z0-9-]+/gi, '-')}.png`)
   await page.screenshot({ path, fullPage })

@@ -5,26 +5,38 @@ import { session } from './session.ts'
 const BASE = '/admin/vector-storage'
 
 export class ApiError extends Error {
-  constructor (readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string
+  ) {
     super(message)
   }
 }
 
-export async function call<T> (method: string, path: string, body?: unknown, key = session.key): Promise<T> {
+export async function call<T>(method: string, path: string, body?: unknown, key = session.key): Promise<T> {
   const headers: Record<string, string> = { 'X-API-Key': key, Accept: 'application/json' }
   if (session.actor !== '') headers['X-Actor'] = session.actor
   if (body !== undefined) headers['Content-Type'] = 'application/json'
   let res: Response
   try {
-    res = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), cache: 'no-store', credentials: 'omit' })
+    res = await fetch(BASE + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: 'no-store',
+      credentials: 'omit'
+    })
   } catch {
     throw new ApiError(0, 'NETWORK', 'The gateway cannot be reached (network error)')
   }
   const text = await res.text()
   let json: unknown = null
-  try { json = text === '' ? null : JSON.parse(text) } catch {}
+  try {
+    json = text === '' ? null : JSON.parse(text)
+  } catch {}
   if (!res.ok) {
-    const err = (json ?? {}) as { code?: string, message?: string }
+    const err = (json ?? {}) as { code?: string; message?: string }
     throw new ApiError(res.status, err.code ?? `HTTP_${res.status}`, err.message ?? `${res.status} ${res.statusText}`)
   }
   return json as T
@@ -32,7 +44,13 @@ export async function call<T> (method: string, path: string, body?: unknown, key
 
 export type ProviderName = 'mariadb' | 'qdrant'
 
-export interface VectorIndex { exists: boolean, usable: boolean, name?: string, distance?: string, m?: number }
+export interface VectorIndex {
+  exists: boolean
+  usable: boolean
+  name?: string
+  distance?: string
+  m?: number
+}
 
 export interface Status {
   current_provider: ProviderName
@@ -43,11 +61,19 @@ export interface Status {
   changed_at: string | null
   changed_by: string | null
   providers: {
-    mariadb: { status: string, version?: string, table: string, vector_index?: VectorIndex, chunks: number | null, warnings: string[], error?: string }
-    qdrant: { status: string, version?: string, collection: string | null, chunks: number | null, error?: string }
+    mariadb: {
+      status: string
+      version?: string
+      table: string
+      vector_index?: VectorIndex
+      chunks: number | null
+      warnings: string[]
+      error?: string
+    }
+    qdrant: { status: string; version?: string; collection: string | null; chunks: number | null; error?: string }
   }
   user_overrides: number
-  migration: { id: number, status: string } | null
+  migration: { id: number; status: string } | null
 }
 
 export interface Change {
@@ -100,9 +126,13 @@ export interface MigrationUser {
 
 export interface MigrationDetail extends MigrationSummary {
   users: MigrationUser[]
-  pagination: { total: number, page?: number, per_page?: number, pages?: number }
+  pagination: { total: number; page?: number; per_page?: number; pages?: number }
 }
 
-export interface UserProvider { user_id: number, provider: ProviderName, source: 'user' | 'settings' | 'env' | 'default' }
+export interface UserProvider {
+  user_id: number
+  provider: ProviderName
+  source: 'user' | 'settings' | 'env' | 'default'
+}
 
 export const PROVIDER_LABEL: Record<ProviderName, string> = { mariadb: 'MariaDB', qdrant: 'Qdrant' }

@@ -6,17 +6,29 @@ import { onMounted, onBeforeUnmount } from 'vue'
 
 export const POLL_MS = 1500
 
-export function usePoll (fn: () => Promise<void>, ms = POLL_MS): { now: () => Promise<void> } {
+export function usePoll(fn: () => Promise<void>, ms = POLL_MS): { now: () => Promise<void> } {
   let timer: ReturnType<typeof setTimeout> | undefined
   let stopped = false
   let running: Promise<void> | undefined
   const run = async (): Promise<void> => {
-    running ??= fn().catch(() => {}).finally(() => { running = undefined })
+    running ??= fn()
+      .catch(() => {})
+      .finally(() => {
+        running = undefined
+      })
     await running
     if (timer !== undefined) clearTimeout(timer)
-    if (!stopped) timer = setTimeout(() => { void run() }, ms)
+    if (!stopped)
+      timer = setTimeout(() => {
+        void run()
+      }, ms)
   }
-  onMounted(() => { void run() })
-  onBeforeUnmount(() => { stopped = true; if (timer !== undefined) clearTimeout(timer) })
+  onMounted(() => {
+    void run()
+  })
+  onBeforeUnmount(() => {
+    stopped = true
+    if (timer !== undefined) clearTimeout(timer)
+  })
   return { now: run }
 }

@@ -10,14 +10,14 @@ export const session = reactive({
   actor: sessionStorage.getItem(ACTOR) ?? ''
 })
 
-export function signIn (key: string, actor: string): void {
+export function signIn(key: string, actor: string): void {
   session.key = key
   session.actor = actor
   sessionStorage.setItem(KEY, key)
   sessionStorage.setItem(ACTOR, actor)
 }
 
-export function signOut (): void {
+export function signOut(): void {
   session.key = ''
   session.actor = ''
   sessionStorage.removeItem(KEY)

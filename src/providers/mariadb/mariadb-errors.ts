@@ -38,17 +38,36 @@ const SERVER_DOWN = new Set([
   1077, // ER_NORMAL_SHUTDOWN
   1079, // ER_SHUTDOWN_COMPLETE
   1152, // ER_ABORTING_CONNECTION
-  1154, 1155, 1156, 1157, 1158, 1159, 1160, 1161, // network read/write errors and timeouts
+  1154,
+  1155,
+  1156,
+  1157,
+  1158,
+  1159,
+  1160,
+  1161, // network read/write errors and timeouts
   1290, // ER_OPTION_PREVENTS_STATEMENT (e.g. --read-only)
   1836, // ER_READ_ONLY_MODE
   1927, // ER_CONNECTION_KILLED
   1969, // ER_STATEMENT_TIMEOUT (max_statement_time)
-  2002, 2003, 2006, 2013 // client-side connection errors
+  2002,
+  2003,
+  2006,
+  2013 // client-side connection errors
 ])
 
-const SYSTEM_DOWN = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN'])
+const SYSTEM_DOWN = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN'
+])
 
-export function isConnectionError (err: unknown): boolean {
+export function isConnectionError(err: unknown): boolean {
   if (err === null || typeof err !== 'object') return false
   const e = err as DriverError
   if (e.fatal === true) return true
@@ -64,14 +83,14 @@ export function isConnectionError (err: unknown): boolean {
  * conflicts the retries did not resolve (retryWriteConflicts) as VG_PROVIDER_BUSY
  * (503 with Retry-After); anything else unchanged.
  */
-export function translateError (err: unknown): never {
+export function translateError(err: unknown): never {
   if (isConnectionError(err)) throw providerDown('mariadb', err)
   if (isWriteConflict(err)) throw providerBusy('mariadb', err)
   throw err
 }
 
 /** The server error number of a driver error, if any. */
-export function errnoOf (err: unknown): number | undefined {
+export function errnoOf(err: unknown): number | undefined {
   const n = (err as DriverError | null)?.errno
   return typeof n === 'number' ? n : undefined
 }

@@ -34,13 +34,20 @@ import { trace } from '@opentelemetry/api'
 import { IncompatibleStoreError, InvalidVectorError } from '../../errors.ts'
 import { legacyVersion } from '../../routing/write-clock.ts'
 import {
-  compareKeys, type ChunkFilter, type ChunkKey, type ChunkRecord, type ChunkView, type KeyInfo, type ProviderHealth,
-  type SearchHit, type SearchQuery, type UpsertOptions, type VectorProvider
+  compareKeys,
+  type ChunkFilter,
+  type ChunkKey,
+  type ChunkRecord,
+  type ChunkView,
+  type KeyInfo,
+  type ProviderHealth,
+  type SearchHit,
+  type SearchQuery,
+  type UpsertOptions,
+  type VectorProvider
 } from '../vector-provider.ts'
 import { errnoOf, translateError } from './mariadb-errors.ts'
-import {
-  alterOnline, ensureBragTable, GROUP_INDEX, KEY_INDEX, quoteTable, VECTOR_INDEX
-} from './mariadb-schema.ts'
+import { alterOnline, ensureBragTable, GROUP_INDEX, KEY_INDEX, quoteTable, VECTOR_INDEX } from './mariadb-schema.ts'
 import { decodeVector, encodeVector } from './vector-codec.ts'
 import { capacityWarnings, parseVectorIndex, type ServerDefaults, type VectorIndexInfo } from './vector-index.ts'
 import { RecallSampler, type RankedId, type RecallObserver } from './recall-sampler.ts'
@@ -90,7 +97,7 @@ export interface MariaDbProviderOptions {
   indexInfoCacheMs?: number
   /** Timeout of health() (default 2000 ms). */
   healthTimeoutMs?: number
-  log?: { info: (msg: string) => void, warn: (msg: string) => void }
+  log?: { info: (msg: string) => void; warn: (msg: string) => void }
 }
 
 export type SearchPlanKind = 'exact' | 'index'
@@ -145,7 +152,8 @@ interface Row {
 const COLUMNS = 'BID, BUID, BMID, BCHUNK, BGROUPKEY, BTYPE, BSTART, BEND, BTEXT, BCREATED, BVERSION'
 const INSERT_COLUMNS = 'BUID, BMID, BCHUNK, BGROUPKEY, BTYPE, BSTART, BEND, BTEXT, BEMBED, BCREATED, BVERSION'
 const ROW_PLACEHOLDERS = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
-const UPSERT_UPDATE = 'ON DUPLICATE KEY UPDATE BGROUPKEY = VALUES(BGROUPKEY), BTYPE = VALUES(BTYPE), ' +
+const UPSERT_UPDATE =
+  'ON DUPLICATE KEY UPDATE BGROUPKEY = VALUES(BGROUPKEY), BTYPE = VALUES(BTYPE), ' +
   'BSTART = VALUES(BSTART), BEND = VALUES(BEND), BTEXT = VALUES(BTEXT), BEMBED = VALUES(BEMBED), ' +
   'BCREATED = VALUES(BCREATED), BVERSION = VALUES(BVERSION)'
 // Not INSERT IGNORE: IGNORE also turns truncations and invalid values into warnings.
@@ -164,25 +172,25 @@ const REMAINDER_SIZES = [256, 128, 64, 32, 16, 8, 4, 2, 1]
 
 type Queryable = Pick<PoolConnection, 'query'>
 
-function chunked<T> (items: T[], size: number): T[][] {
+function chunked<T>(items: T[], size: number): T[][] {
   const out: T[][] = []
   for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size))
   return out
 }
 
-function placeholders (n: number): string {
+function placeholders(n: number): string {
   return new Array(n).fill('?').join(', ')
 }
 
-function num (v: unknown): number {
+function num(v: unknown): number {
   return typeof v === 'bigint' ? Number(v) : Number(v)
 }
 
-function numOrNull (v: unknown): number | null {
+function numOrNull(v: unknown): number | null {
   return v === null || v === undefined ? null : num(v)
 }
 
-function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms)
@@ -191,7 +199,7 @@ function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise
 }
 
 /** Parses "11.8.2-MariaDB-..." into [11, 8, 2]. */
-export function parseServerVersion (version: string): { mariadb: boolean, major: number, minor: number, patch: number } {
+export function parseServerVersion(version: string): { mariadb: boolean; major: number; minor: number; patch: number } {
   const m = /^(\d+)\.(\d+)\.(\d+)/.exec(version)
   return {
     mariadb: /mariadb/i.test(version),
@@ -201,10 +209,11 @@ export function parseServerVersion (version: string): { mariadb: boolean, major:
   }
 }
 
-function refusal (problem: string): InstanceType<typeof IncompatibleStoreError> {
+function refusal(problem: string): InstanceType<typeof IncompatibleStoreError> {
   return new IncompatibleStoreError(
     `${problem}: vector-gateway needs MariaDB >= 11.7 with the VECTOR type (11.8 LTS recommended). ` +
-    'Upgrade the server or point MARIADB_URL at one that has it.')
+      'Upgrade the server or point MARIADB_URL at one that has it.'
+  )
 }
 
 export class MariaDbProvider implements VectorProvider {
@@ -233,18 +242,19 @@ export class MariaDbProvider implements VectorProvider {
   private defaults: ServerDefaults = { m: 6, distance: 'euclidean' }
   private statementBytes = 8 * 1024 * 1024
   private readonly maxStatementBytes?: number
-  private indexCache?: { info: VectorIndexInfo, at: number }
+  private indexCache?: { info: VectorIndexInfo; at: number }
   /** user -> filter key -> { rows, at } */
-  private readonly counts = new Map<number, Map<string, { rows: number, at: number }>>()
+  private readonly counts = new Map<number, Map<string, { rows: number; at: number }>>()
   private readonly tableCountCacheMs: number
-  private tableCount?: { rows: number, at: number }
+  private tableCount?: { rows: number; at: number }
   private tableCountRefresh?: Promise<number>
 
-  constructor (options: MariaDbProviderOptions) {
+  constructor(options: MariaDbProviderOptions) {
     this.pool = options.pool
     this.table = options.table
     this.t = quoteTable(options.table)
-    if (!Number.isInteger(options.dimension) || options.dimension < 1) throw new Error(`invalid dimension ${options.dimension}`)
+    if (!Number.isInteger(options.dimension) || options.dimension < 1)
+      throw new Error(`invalid dimension ${options.dimension}`)
     this.dimension = options.dimension
     this.exactSearchMaxRows = options.exactSearchMaxRows
     this.efSearch = Math.max(1, Math.floor(options.efSearch))
@@ -262,7 +272,9 @@ export class MariaDbProvider implements VectorProvider {
       rate: options.recallSampleRate ?? 0,
       target: this.planner.recallTarget,
       observer: options.recallObserver,
-      onError: err => { this.log?.warn(`recall shadow check failed: ${(err as Error).message}`) }
+      onError: err => {
+        this.log?.warn(`recall shadow check failed: ${(err as Error).message}`)
+      }
     })
     this.tableCountCacheMs = options.tableCountCacheMs ?? 60_000
     this.batchRows = Math.max(1, options.batchRows ?? 500)
@@ -276,7 +288,7 @@ export class MariaDbProvider implements VectorProvider {
 
   // ------------------------------------------------------------------ lifecycle
 
-  async init (): Promise<void> {
+  async init(): Promise<void> {
     let version: string
     try {
       const [row] = await this.pool.query('SELECT VERSION() AS v')
@@ -302,7 +314,8 @@ export class MariaDbProvider implements VectorProvider {
 
     try {
       const [s] = await this.pool.query(
-        'SELECT @@mhnsw_default_m AS m, @@mhnsw_default_distance AS d, @@max_allowed_packet AS p')
+        'SELECT @@mhnsw_default_m AS m, @@mhnsw_default_distance AS d, @@max_allowed_packet AS p'
+      )
       this.defaults = { m: num(s.m), distance: String(s.d).toLowerCase() }
       // leave room for the statement text and protocol overhead
       this.statementBytes = this.maxStatementBytes ?? Math.max(1024 * 1024, Math.min(num(s.p) / 2, 64 * 1024 * 1024))
@@ -311,19 +324,21 @@ export class MariaDbProvider implements VectorProvider {
     }
     const index = await this.vectorIndexInfo()
     if (index.exists && !index.usable) {
-      this.log?.warn(`MariaDB table ${this.table}: VECTOR index ${index.name ?? ''} uses DISTANCE=${index.distance ?? '?'}, ` +
-        'not cosine; searches ignore it (recreate it with createVectorIndex)')
+      this.log?.warn(
+        `MariaDB table ${this.table}: VECTOR index ${index.name ?? ''} uses DISTANCE=${index.distance ?? '?'}, ` +
+          'not cosine; searches ignore it (recreate it with createVectorIndex)'
+      )
     }
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     // the pool belongs to the caller: let a running shadow check finish on it first
     await this.recall.idle()
     this.counts.clear()
     this.indexCache = undefined
   }
 
-  async health (): Promise<ProviderHealth> {
+  async health(): Promise<ProviderHealth> {
     try {
       const [row] = await withTimeout(this.pool.query('SELECT VERSION() AS v'), this.healthTimeoutMs, 'MariaDB')
       this.serverVersion = String(row.v)
@@ -335,7 +350,7 @@ export class MariaDbProvider implements VectorProvider {
 
   // ------------------------------------------------------------------ writes
 
-  async upsert (chunks: ChunkRecord[], options: UpsertOptions = {}): Promise<number> {
+  async upsert(chunks: ChunkRecord[], options: UpsertOptions = {}): Promise<number> {
     if (chunks.length === 0) return 0
     for (const c of chunks) this.checkVector(c.vector)
     // rows locked in key order: concurrent writers of overlapping keys queue instead of deadlocking
@@ -343,7 +358,7 @@ export class MariaDbProvider implements VectorProvider {
     const files = new Map<number, Set<number>>()
     for (const c of chunks) {
       let set = files.get(c.user_id)
-      if (set === undefined) files.set(c.user_id, set = new Set())
+      if (set === undefined) files.set(c.user_id, (set = new Set()))
       set.add(c.file_id)
     }
     const tail = options.insertOnly === true ? INSERT_ONLY_UPDATE : UPSERT_UPDATE
@@ -356,20 +371,27 @@ export class MariaDbProvider implements VectorProvider {
     return chunks.length
   }
 
-  async updateGroupKey (userId: number, fileId: number, groupKey: string): Promise<number> {
-    const res = await this.writeStatement(`UPDATE ${this.t} SET BGROUPKEY = ? WHERE BUID = ? AND BMID = ?`, [groupKey, userId, fileId])
+  async updateGroupKey(userId: number, fileId: number, groupKey: string): Promise<number> {
+    const res = await this.writeStatement(`UPDATE ${this.t} SET BGROUPKEY = ? WHERE BUID = ? AND BMID = ?`, [
+      groupKey,
+      userId,
+      fileId
+    ])
     this.counts.delete(userId)
     return num(res.affectedRows)
   }
 
-  async delete (filter: ChunkFilter): Promise<number> {
+  async delete(filter: ChunkFilter): Promise<number> {
     if (filter.file_ids !== undefined && filter.file_ids.length === 0) return 0
     const where = this.where(filter)
     let deleted = 0
     try {
       // in slices, so deleting a big user holds no huge transaction
       for (;;) {
-        const res = await this.writeStatement(`DELETE FROM ${this.t} WHERE ${where.sql} LIMIT ${DELETE_CHUNK_ROWS}`, where.params)
+        const res = await this.writeStatement(
+          `DELETE FROM ${this.t} WHERE ${where.sql} LIMIT ${DELETE_CHUNK_ROWS}`,
+          where.params
+        )
         deleted += num(res.affectedRows)
         if (num(res.affectedRows) < DELETE_CHUNK_ROWS) break
       }
@@ -379,7 +401,7 @@ export class MariaDbProvider implements VectorProvider {
     return deleted
   }
 
-  async deleteKeys (userId: number, keys: ChunkKey[]): Promise<number> {
+  async deleteKeys(userId: number, keys: ChunkKey[]): Promise<number> {
     if (keys.length === 0) return 0
     const unique = new Map<string, ChunkKey>()
     for (const k of keys) unique.set(`${k.file_id}:${k.chunk_index}`, k)
@@ -393,7 +415,7 @@ export class MariaDbProvider implements VectorProvider {
         const byFile = new Map<number, number[]>()
         for (const k of batch) {
           let list = byFile.get(k.file_id)
-          if (list === undefined) byFile.set(k.file_id, list = [])
+          if (list === undefined) byFile.set(k.file_id, (list = []))
           list.push(k.chunk_index)
         }
         const terms: string[] = []
@@ -403,7 +425,9 @@ export class MariaDbProvider implements VectorProvider {
           params.push(fileId, ...indexes)
         }
         const res: UpsertResult = await conn.query(
-          `DELETE FROM ${this.t} WHERE BUID = ? AND (${terms.join(' OR ')})`, params)
+          `DELETE FROM ${this.t} WHERE BUID = ? AND (${terms.join(' OR ')})`,
+          params
+        )
         deleted += num(res.affectedRows)
       }
     })
@@ -411,7 +435,7 @@ export class MariaDbProvider implements VectorProvider {
     return deleted
   }
 
-  async deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+  async deleteOlderKeys(userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
     if (keys.length === 0) return 0
     let deleted = 0
     await this.transaction(async conn => {
@@ -419,9 +443,10 @@ export class MariaDbProvider implements VectorProvider {
       for (const batch of chunked(keys, OLDER_KEYS_PER_DELETE)) {
         // the version condition sits in the DELETE itself: a newer write landing meanwhile is never removed
         const terms = batch.map(() => '(BMID = ? AND BCHUNK = ? AND COALESCE(BVERSION, BCREATED * 1000000) < ?)')
-        const res: UpsertResult = await conn.query(
-          `DELETE FROM ${this.t} WHERE BUID = ? AND (${terms.join(' OR ')})`,
-          [userId, ...batch.flatMap(k => [k.file_id, k.chunk_index, k.version])])
+        const res: UpsertResult = await conn.query(`DELETE FROM ${this.t} WHERE BUID = ? AND (${terms.join(' OR ')})`, [
+          userId,
+          ...batch.flatMap(k => [k.file_id, k.chunk_index, k.version])
+        ])
         deleted += num(res.affectedRows)
       }
     })
@@ -431,10 +456,12 @@ export class MariaDbProvider implements VectorProvider {
 
   // ------------------------------------------------------------------ reads
 
-  async list (userId: number, fileId: number, withVectors: boolean): Promise<ChunkView[]> {
+  async list(userId: number, fileId: number, withVectors: boolean): Promise<ChunkView[]> {
     try {
       const rows: Row[] = await this.pool.query(
-        `SELECT ${COLUMNS}${withVectors ? ', BEMBED' : ''} FROM ${this.t} WHERE BUID = ? AND BMID = ?`, [userId, fileId])
+        `SELECT ${COLUMNS}${withVectors ? ', BEMBED' : ''} FROM ${this.t} WHERE BUID = ? AND BMID = ?`,
+        [userId, fileId]
+      )
       const indexes = await this.chunkIndexes(this.pool, userId, rows)
       return rows
         .map(r => this.toView(r, indexes.get(num(r.BID))!, withVectors))
@@ -444,26 +471,29 @@ export class MariaDbProvider implements VectorProvider {
     }
   }
 
-  async keys (filter: ChunkFilter): Promise<KeyInfo[]> {
+  async keys(filter: ChunkFilter): Promise<KeyInfo[]> {
     if (filter.file_ids !== undefined && filter.file_ids.length === 0) return []
     const where = this.where(filter)
     try {
       const rows: Row[] = await this.pool.query(
         `SELECT BID, BMID, BCHUNK, BGROUPKEY, BSTART, BCREATED, BVERSION FROM ${this.t} WHERE ${where.sql} ORDER BY BMID, BCHUNK`,
-        where.params)
+        where.params
+      )
       const indexes = await this.chunkIndexes(this.pool, filter.user_id, rows)
-      return rows.map(r => ({
-        file_id: num(r.BMID),
-        chunk_index: indexes.get(num(r.BID))!,
-        group_key: r.BGROUPKEY,
-        version: this.versionOf(r)
-      })).sort(compareKeys)
+      return rows
+        .map(r => ({
+          file_id: num(r.BMID),
+          chunk_index: indexes.get(num(r.BID))!,
+          group_key: r.BGROUPKEY,
+          version: this.versionOf(r)
+        }))
+        .sort(compareKeys)
     } catch (err) {
       return translateError(err)
     }
   }
 
-  async count (filter?: ChunkFilter): Promise<number> {
+  async count(filter?: ChunkFilter): Promise<number> {
     if (filter?.file_ids !== undefined && filter.file_ids.length === 0) return 0
     try {
       if (filter === undefined) {
@@ -478,9 +508,11 @@ export class MariaDbProvider implements VectorProvider {
     }
   }
 
-  async users (): Promise<number[]> {
+  async users(): Promise<number[]> {
     try {
-      const rows: Array<{ u: unknown }> = await this.pool.query(`SELECT DISTINCT BUID AS u FROM ${this.t} ORDER BY BUID`)
+      const rows: Array<{ u: unknown }> = await this.pool.query(
+        `SELECT DISTINCT BUID AS u FROM ${this.t} ORDER BY BUID`
+      )
       return rows.map(r => num(r.u))
     } catch (err) {
       return translateError(err)
@@ -493,7 +525,7 @@ export class MariaDbProvider implements VectorProvider {
    * indexes are derived from all its rows), so memory stays at one page plus
    * one file.
    */
-  async scan (userId: number, after: ChunkKey | null, limit: number): Promise<ChunkRecord[]> {
+  async scan(userId: number, after: ChunkKey | null, limit: number): Promise<ChunkRecord[]> {
     if (limit <= 0) return []
     const out: ChunkRecord[] = []
     let cursor = after
@@ -501,7 +533,9 @@ export class MariaDbProvider implements VectorProvider {
     try {
       while (out.length < limit) {
         const [{ f }] = await this.pool.query(
-          `SELECT MIN(BMID) AS f FROM ${this.t} WHERE BUID = ? AND BMID >= ? AND BCHUNK IS NULL`, [userId, legacyFrom])
+          `SELECT MIN(BMID) AS f FROM ${this.t} WHERE BUID = ? AND BMID >= ? AND BCHUNK IS NULL`,
+          [userId, legacyFrom]
+        )
         const legacyFile = numOrNull(f)
         const params: unknown[] = [userId]
         let sql = `SELECT ${COLUMNS}, BEMBED FROM ${this.t} WHERE BUID = ? AND BCHUNK IS NOT NULL`
@@ -520,7 +554,9 @@ export class MariaDbProvider implements VectorProvider {
 
         // every keyed row before the legacy file is out: now that file, whole
         const fileRows: Row[] = await this.pool.query(
-          `SELECT ${COLUMNS}, BEMBED FROM ${this.t} WHERE BUID = ? AND BMID = ?`, [userId, legacyFile])
+          `SELECT ${COLUMNS}, BEMBED FROM ${this.t} WHERE BUID = ? AND BMID = ?`,
+          [userId, legacyFile]
+        )
         const indexes = await this.chunkIndexes(this.pool, userId, fileRows)
         const from = cursor !== null && cursor.file_id === legacyFile ? cursor.chunk_index : -1
         const records = fileRows
@@ -541,7 +577,7 @@ export class MariaDbProvider implements VectorProvider {
 
   // ------------------------------------------------------------------ search
 
-  async search (query: SearchQuery): Promise<SearchHit[]> {
+  async search(query: SearchQuery): Promise<SearchHit[]> {
     if ((query.file_ids !== undefined && query.file_ids.length === 0) || query.limit <= 0) return []
     this.checkVector(query.vector)
     try {
@@ -561,9 +597,10 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   /** The plan search() would use for `query`, and MariaDB's EXPLAIN of it. */
-  async explainSearch (query: SearchQuery): Promise<SearchExplanation> {
+  async explainSearch(query: SearchQuery): Promise<SearchExplanation> {
     this.checkVector(query.vector)
-    if (query.file_ids !== undefined && query.file_ids.length === 0) throw new Error('an empty file_ids list selects nothing: search() answers [] without a query')
+    if (query.file_ids !== undefined && query.file_ids.length === 0)
+      throw new Error('an empty file_ids list selects nothing: search() answers [] without a query')
     try {
       const plan = await this.planSearch(query)
       const explain: Array<Record<string, unknown>> = await this.pool.query(`EXPLAIN ${plan.sql}`, plan.params)
@@ -573,7 +610,7 @@ export class MariaDbProvider implements VectorProvider {
     }
   }
 
-  private async searchOnce (query: SearchQuery): Promise<SearchHit[]> {
+  private async searchOnce(query: SearchQuery): Promise<SearchHit[]> {
     const plan = await this.planSearch(query)
     // the plan on the trace span of this call (a no-op unless tracing is on)
     trace.getActiveSpan()?.setAttributes({
@@ -602,16 +639,19 @@ export class MariaDbProvider implements VectorProvider {
     const indexes = await this.chunkIndexes(this.pool, query.user_id, passing)
     return passing
       .map(r => ({ chunk: this.toView(r, indexes.get(num(r.BID))!, false), score: this.scoreOf(r) }))
-      .sort((a, b) => b.score - a.score || a.chunk.file_id - b.chunk.file_id || a.chunk.chunk_index - b.chunk.chunk_index)
+      .sort(
+        (a, b) => b.score - a.score || a.chunk.file_id - b.chunk.file_id || a.chunk.chunk_index - b.chunk.chunk_index
+      )
       .slice(0, query.limit)
   }
 
   /** Maybe re-runs an index-plan search exactly in the background to measure its recall (never awaited). */
-  private sampleRecall (query: SearchQuery, plan: SearchPlan, passing: Row[]): void {
-    const ranked = (rows: Row[]): RankedId[] => rows
-      .map(r => ({ id: num(r.BID), score: this.scoreOf(r) }))
-      .sort((a, b) => b.score - a.score)
-      .slice(0, query.limit)
+  private sampleRecall(query: SearchQuery, plan: SearchPlan, passing: Row[]): void {
+    const ranked = (rows: Row[]): RankedId[] =>
+      rows
+        .map(r => ({ id: num(r.BID), score: this.scoreOf(r) }))
+        .sort((a, b) => b.score - a.score)
+        .slice(0, query.limit)
     const answered = ranked(passing)
     this.recall.sample(plan.share ?? 1, answered, async () => {
       const rows = await this.runPlan(this.exactPlan(query, plan.rows, 'recall shadow check'))
@@ -619,29 +659,40 @@ export class MariaDbProvider implements VectorProvider {
     })
   }
 
-  private scoreOf (r: Row): number {
+  private scoreOf(r: Row): number {
     // a NULL distance (an all-zero stored vector) never matches
     return r.d === null || r.d === undefined ? Number.NEGATIVE_INFINITY : 1 - Number(r.d)
   }
 
-  private async runPlan (plan: SearchPlan): Promise<Row[]> {
-    const sql = plan.kind === 'index' ? `SET STATEMENT mhnsw_ef_search = ${plan.efSearch ?? this.efSearch} FOR ${plan.sql}` : plan.sql
+  private async runPlan(plan: SearchPlan): Promise<Row[]> {
+    const sql =
+      plan.kind === 'index'
+        ? `SET STATEMENT mhnsw_ef_search = ${plan.efSearch ?? this.efSearch} FOR ${plan.sql}`
+        : plan.sql
     // prepared (binary protocol): no text parsing of the 4 KiB vector parameter per search
     const rows: Row[] = await this.pool.execute(sql, plan.params)
     return rows.filter(r => r.d === null || !Number.isNaN(Number(r.d)))
   }
 
-  private async planSearch (query: SearchQuery): Promise<SearchPlan> {
+  private async planSearch(query: SearchQuery): Promise<SearchPlan> {
     const index = await this.cachedIndexInfo()
     if (!index.exists || !index.usable || index.name === undefined) {
-      return this.exactPlan(query, undefined, index.exists ? `the VECTOR index uses DISTANCE=${index.distance}, not cosine` : 'no VECTOR index')
+      return this.exactPlan(
+        query,
+        undefined,
+        index.exists ? `the VECTOR index uses DISTANCE=${index.distance}, not cosine` : 'no VECTOR index'
+      )
     }
     const rows = await this.filterRows(query)
     const tableRows = rows <= this.exactSearchMaxRows ? rows : await this.cachedTableRows()
     const share = shareOf(rows, tableRows)
     const filtered = query.group_key !== undefined || query.file_ids !== undefined
     const decision = choosePlan(this.planner, {
-      filterRows: rows, tableRows, limit: query.limit, filtered, measuredRecall: this.recall.measured(share)
+      filterRows: rows,
+      tableRows,
+      limit: query.limit,
+      filtered,
+      measuredRecall: this.recall.measured(share)
     })
     if (decision.kind === 'exact') return { ...this.exactPlan(query, rows, decision.reason), tableRows, share }
     // The walk yields rows in distance order and applies the WHERE as it goes, so a
@@ -654,7 +705,8 @@ export class MariaDbProvider implements VectorProvider {
       rows,
       tableRows,
       share,
-      sql: `SELECT ${COLUMNS}, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${this.t} FORCE INDEX (\`${index.name.replace(/`/g, '``')}\`) ` +
+      sql:
+        `SELECT ${COLUMNS}, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${this.t} FORCE INDEX (\`${index.name.replace(/`/g, '``')}\`) ` +
         `WHERE ${where.sql} ORDER BY d LIMIT ${decision.fetch}`,
       params: [encodeVector(query.vector), ...where.params],
       fetch: decision.fetch,
@@ -662,13 +714,14 @@ export class MariaDbProvider implements VectorProvider {
     }
   }
 
-  private exactPlan (query: SearchQuery, rows: number | undefined, reason: string): SearchPlan {
+  private exactPlan(query: SearchQuery, rows: number | undefined, reason: string): SearchPlan {
     const where = this.where(query)
     return {
       kind: 'exact',
       reason,
       rows,
-      sql: `SELECT ${COLUMNS}, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${this.t} FORCE INDEX (${KEY_INDEX}, ${GROUP_INDEX}) ` +
+      sql:
+        `SELECT ${COLUMNS}, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${this.t} FORCE INDEX (${KEY_INDEX}, ${GROUP_INDEX}) ` +
         `WHERE ${where.sql} ORDER BY d, BMID, BCHUNK, BSTART, BID LIMIT ${query.limit}`,
       params: [encodeVector(query.vector), ...where.params],
       fetch: query.limit
@@ -676,26 +729,34 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   /** Rows the filter selects, from a short-lived cache (never a COUNT per search). */
-  private async filterRows (filter: ChunkFilter): Promise<number> {
+  private async filterRows(filter: ChunkFilter): Promise<number> {
     const userRows = await this.cachedCount({ user_id: filter.user_id })
     // the user's total bounds any narrower filter
-    if (userRows <= this.exactSearchMaxRows || (filter.group_key === undefined && filter.file_ids === undefined)) return userRows
+    if (userRows <= this.exactSearchMaxRows || (filter.group_key === undefined && filter.file_ids === undefined))
+      return userRows
     return await this.cachedCount(filter)
   }
 
   /** Rows of the whole table: cached, and refreshed in the background once stale (a COUNT of a big table is not free). */
-  private async cachedTableRows (): Promise<number> {
+  private async cachedTableRows(): Promise<number> {
     const cached = this.tableCount
     if (cached !== undefined && Date.now() - cached.at < this.tableCountCacheMs) return cached.rows
-    const refresh = this.tableCountRefresh ??= this.count()
-      .then(rows => { this.tableCount = { rows, at: Date.now() }; return rows })
-      .finally(() => { this.tableCountRefresh = undefined })
+    const refresh = (this.tableCountRefresh ??= this.count()
+      .then(rows => {
+        this.tableCount = { rows, at: Date.now() }
+        return rows
+      })
+      .finally(() => {
+        this.tableCountRefresh = undefined
+      }))
     if (cached === undefined) return await refresh
-    refresh.catch(err => { this.log?.warn(`table row count failed: ${(err as Error).message}`) })
+    refresh.catch(err => {
+      this.log?.warn(`table row count failed: ${(err as Error).message}`)
+    })
     return cached.rows
   }
 
-  private async cachedCount (filter: ChunkFilter): Promise<number> {
+  private async cachedCount(filter: ChunkFilter): Promise<number> {
     const key = `${filter.group_key ?? ''}|${filter.file_ids === undefined ? '' : [...filter.file_ids].sort((a, b) => a - b).join(',')}`
     const now = Date.now()
     let perUser = this.counts.get(filter.user_id)
@@ -703,7 +764,7 @@ export class MariaDbProvider implements VectorProvider {
     if (hit !== undefined && now - hit.at < this.countCacheMs) return hit.rows
     const rows = await this.count(filter)
     if (this.counts.size > 10_000) this.counts.clear()
-    if (perUser === undefined) this.counts.set(filter.user_id, perUser = new Map())
+    if (perUser === undefined) this.counts.set(filter.user_id, (perUser = new Map()))
     perUser.set(key, { rows, at: now })
     return rows
   }
@@ -711,7 +772,7 @@ export class MariaDbProvider implements VectorProvider {
   // ------------------------------------------------------------------ vector index management
 
   /** The table's VECTOR index, read fresh from SHOW CREATE TABLE. */
-  async vectorIndexInfo (): Promise<VectorIndexInfo> {
+  async vectorIndexInfo(): Promise<VectorIndexInfo> {
     try {
       const [row] = await this.pool.query(`SHOW CREATE TABLE ${this.t}`)
       const info = parseVectorIndex(String(row['Create Table']), this.defaults)
@@ -727,7 +788,7 @@ export class MariaDbProvider implements VectorProvider {
    * or M in the same ALTER. Online (ALGORITHM=COPY, LOCK=NONE) where the server
    * allows it. Build it after a bulk load: inserts are ~50x slower with it.
    */
-  async createVectorIndex ({ m = 16 }: { m?: number } = {}): Promise<{ duration_ms: number }> {
+  async createVectorIndex({ m = 16 }: { m?: number } = {}): Promise<{ duration_ms: number }> {
     if (!Number.isInteger(m) || m < 3 || m > 200) throw new Error(`M must be an integer between 3 and 200, not ${m}`)
     return await this.alterVectorIndex(current => {
       if (current.exists && current.usable && current.m === m) return null
@@ -736,13 +797,16 @@ export class MariaDbProvider implements VectorProvider {
     })
   }
 
-  async dropVectorIndex (): Promise<{ duration_ms: number }> {
+  async dropVectorIndex(): Promise<{ duration_ms: number }> {
     return await this.alterVectorIndex(current =>
-      current.exists && current.name !== undefined ? dropIndexClause(current.name) : null)
+      current.exists && current.name !== undefined ? dropIndexClause(current.name) : null
+    )
   }
 
   /** Runs the ALTER that `change` derives from the current index (null: nothing to do), timed. */
-  private async alterVectorIndex (change: (current: VectorIndexInfo) => string | null): Promise<{ duration_ms: number }> {
+  private async alterVectorIndex(
+    change: (current: VectorIndexInfo) => string | null
+  ): Promise<{ duration_ms: number }> {
     const started = performance.now()
     const alteration = change(await this.vectorIndexInfo())
     if (alteration === null) return { duration_ms: 0 }
@@ -758,13 +822,15 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   /** Server settings too small for the data (mhnsw_max_cache_size, innodb_buffer_pool_size). */
-  async capacityWarnings (): Promise<string[]> {
+  async capacityWarnings(): Promise<string[]> {
     const index = await this.vectorIndexInfo()
     try {
       const [s] = await this.pool.query('SELECT @@mhnsw_max_cache_size AS cache, @@innodb_buffer_pool_size AS pool')
       const [tbl] = await this.pool.query(
         `SELECT TABLE_ROWS AS r, DATA_LENGTH AS dl, INDEX_LENGTH AS il FROM information_schema.TABLES
-         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`, [this.table])
+         WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?`,
+        [this.table]
+      )
       return capacityWarnings({
         dimension: this.dimension,
         rows: num(tbl?.r ?? 0),
@@ -779,27 +845,32 @@ export class MariaDbProvider implements VectorProvider {
     }
   }
 
-  private async cachedIndexInfo (): Promise<VectorIndexInfo> {
-    if (this.indexCache !== undefined && Date.now() - this.indexCache.at < this.indexInfoCacheMs) return this.indexCache.info
+  private async cachedIndexInfo(): Promise<VectorIndexInfo> {
+    if (this.indexCache !== undefined && Date.now() - this.indexCache.at < this.indexInfoCacheMs)
+      return this.indexCache.info
     return await this.vectorIndexInfo()
   }
 
   // ------------------------------------------------------------------ helpers
 
-  private checkVector (vector: number[]): void {
+  private checkVector(vector: number[]): void {
     if (vector.length !== this.dimension) {
-      throw new InvalidVectorError(`vector has ${vector.length} numbers; this store holds vectors of dimension ${this.dimension}`)
+      throw new InvalidVectorError(
+        `vector has ${vector.length} numbers; this store holds vectors of dimension ${this.dimension}`
+      )
     }
     // MariaDB refuses a VECTOR whose squared length overflows float32 (e.g. one number above ~1.8e19)
     let squares = 0
     for (const x of vector) squares += Math.fround(x) ** 2
     if (!Number.isFinite(squares) || squares > FLOAT32_MAX) {
-      throw new InvalidVectorError('vector is too long for MariaDB: the sum of the squares of its numbers must stay within float32 range (about 3.4e38)')
+      throw new InvalidVectorError(
+        'vector is too long for MariaDB: the sum of the squares of its numbers must stay within float32 range (about 3.4e38)'
+      )
     }
   }
 
   /** The WHERE clause of a filter. Group keys compare exactly (case-sensitive), like Qdrant's. */
-  private where (filter: ChunkFilter): { sql: string, params: unknown[] } {
+  private where(filter: ChunkFilter): { sql: string; params: unknown[] } {
     let sql = 'BUID = ?'
     const params: unknown[] = [filter.user_id]
     if (filter.group_key !== undefined) {
@@ -814,12 +885,12 @@ export class MariaDbProvider implements VectorProvider {
     return { sql, params }
   }
 
-  private versionOf (r: Row): number {
+  private versionOf(r: Row): number {
     const v = numOrNull(r.BVERSION)
     return v ?? legacyVersion(num(r.BCREATED))
   }
 
-  private toView (r: Row, chunkIndex: number, withVector: boolean): ChunkView {
+  private toView(r: Row, chunkIndex: number, withVector: boolean): ChunkView {
     const view: ChunkView = {
       user_id: num(r.BUID),
       file_id: num(r.BMID),
@@ -836,7 +907,7 @@ export class MariaDbProvider implements VectorProvider {
     return view
   }
 
-  private toRecord (r: Row, chunkIndex: number): ChunkRecord {
+  private toRecord(r: Row, chunkIndex: number): ChunkRecord {
     return { ...this.toView(r, chunkIndex, true), vector: decodeVector(r.BEMBED!) }
   }
 
@@ -844,7 +915,7 @@ export class MariaDbProvider implements VectorProvider {
    * BID -> chunk index for `rows`: BCHUNK where set, else derived (see the top of
    * this file) with one query over just the files holding legacy rows.
    */
-  private async chunkIndexes (q: Queryable, userId: number, rows: Row[]): Promise<Map<number, number>> {
+  private async chunkIndexes(q: Queryable, userId: number, rows: Row[]): Promise<Map<number, number>> {
     const out = new Map<number, number>()
     const legacyFiles = new Set<number>()
     for (const r of rows) {
@@ -865,18 +936,19 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   /** BID -> derived chunk index of every legacy row in the given files of one user. */
-  private async derivedIndexes (q: Queryable, userId: number, fileIds: number[]): Promise<Map<number, number>> {
+  private async derivedIndexes(q: Queryable, userId: number, fileIds: number[]): Promise<Map<number, number>> {
     const out = new Map<number, number>()
     for (const files of chunked(fileIds, MAX_IN_LIST)) {
       const inList = placeholders(files.length)
-      const rows: Array<{ bid: unknown, idx: unknown }> = await q.query(
+      const rows: Array<{ bid: unknown; idx: unknown }> = await q.query(
         `SELECT l.BID AS bid, l.pos + COALESCE(k.mx + 1, 0) AS idx
          FROM (SELECT BID, BMID, ROW_NUMBER() OVER (PARTITION BY BMID ORDER BY BSTART, BID) - 1 AS pos
                FROM ${this.t} WHERE BUID = ? AND BMID IN (${inList}) AND BCHUNK IS NULL) l
          LEFT JOIN (SELECT BMID, MAX(BCHUNK) AS mx FROM ${this.t}
                     WHERE BUID = ? AND BMID IN (${inList}) AND BCHUNK IS NOT NULL GROUP BY BMID) k
            ON k.BMID = l.BMID`,
-        [userId, ...files, userId, ...files])
+        [userId, ...files, userId, ...files]
+      )
       for (const r of rows) out.set(num(r.bid), num(r.idx))
     }
     return out
@@ -886,33 +958,48 @@ export class MariaDbProvider implements VectorProvider {
    * Stores the derived chunk index of the legacy rows of these files in BCHUNK,
    * inside the caller's transaction, before keyed writes or deletes touch them.
    */
-  private async materializeLegacy (conn: Queryable, userId: number, fileIds: number[]): Promise<void> {
+  private async materializeLegacy(conn: Queryable, userId: number, fileIds: number[]): Promise<void> {
     for (const files of chunked(fileIds, MAX_IN_LIST)) {
       const found: Array<{ f: unknown }> = await conn.query(
         `SELECT DISTINCT BMID AS f FROM ${this.t} WHERE BUID = ? AND BMID IN (${placeholders(files.length)}) AND BCHUNK IS NULL`,
-        [userId, ...files])
+        [userId, ...files]
+      )
       if (found.length === 0) continue
-      const derived = await this.derivedIndexes(conn, userId, found.map(r => num(r.f)))
+      const derived = await this.derivedIndexes(
+        conn,
+        userId,
+        found.map(r => num(r.f))
+      )
       for (const part of chunked([...derived.entries()], MAX_IN_LIST)) {
         const cases = part.map(() => 'WHEN ? THEN ?').join(' ')
         await conn.query(
           `UPDATE ${this.t} SET BCHUNK = CASE BID ${cases} END WHERE BUID = ? AND BID IN (${placeholders(part.length)}) AND BCHUNK IS NULL`,
-          [...part.flat(), userId, ...part.map(([bid]) => bid)])
+          [...part.flat(), userId, ...part.map(([bid]) => bid)]
+        )
       }
-      this.log?.info(`MariaDB table ${this.table}: stored chunk indexes of ${derived.size} application rows (user ${userId})`)
+      this.log?.info(
+        `MariaDB table ${this.table}: stored chunk indexes of ${derived.size} application rows (user ${userId})`
+      )
     }
   }
 
   /** Splits rows into statements of at most batchRows rows and statementBytes bytes. */
-  private statementBatches (chunks: ChunkRecord[]): ChunkRecord[][] {
-    const out = sizeBatches(chunks, this.batchRows, this.statementBytes,
-      c => Buffer.byteLength(c.text) + c.vector.length * 4 + c.group_key.length + 128)
+  private statementBatches(chunks: ChunkRecord[]): ChunkRecord[][] {
+    const out = sizeBatches(
+      chunks,
+      this.batchRows,
+      this.statementBytes,
+      c => Buffer.byteLength(c.text) + c.vector.length * 4 + c.group_key.length + 128
+    )
     if (this.writeMethod !== 'execute') return out
     // prepared statements: cut each short batch into a few fixed sizes, so a
     // connection only ever prepares a bounded set of statements
     const sized: ChunkRecord[][] = []
     for (const batch of out) {
-      if (batch.length === this.batchRows) { sized.push(batch); continue }
+      if (batch.length === this.batchRows) {
+        sized.push(batch)
+        continue
+      }
       let rest = batch
       for (const size of REMAINDER_SIZES) {
         while (rest.length >= size) {
@@ -924,14 +1011,28 @@ export class MariaDbProvider implements VectorProvider {
     return sized
   }
 
-  private rowParams (c: ChunkRecord): unknown[] {
-    return [c.user_id, c.file_id, c.chunk_index, c.group_key, c.file_type, c.start_line, c.end_line,
-      c.text, encodeVector(c.vectorF32 ?? c.vector), c.created, c.version]
+  private rowParams(c: ChunkRecord): unknown[] {
+    return [
+      c.user_id,
+      c.file_id,
+      c.chunk_index,
+      c.group_key,
+      c.file_type,
+      c.start_line,
+      c.end_line,
+      c.text,
+      encodeVector(c.vectorF32 ?? c.vector),
+      c.created,
+      c.version
+    ]
   }
 
-  private async writeRows (conn: PoolConnection, rows: ChunkRecord[], tail: string): Promise<void> {
+  private async writeRows(conn: PoolConnection, rows: ChunkRecord[], tail: string): Promise<void> {
     if (this.writeMethod === 'batch') {
-      await conn.batch(`INSERT INTO ${this.t} (${INSERT_COLUMNS}) VALUES ${ROW_PLACEHOLDERS} ${tail}`, rows.map(c => this.rowParams(c)))
+      await conn.batch(
+        `INSERT INTO ${this.t} (${INSERT_COLUMNS}) VALUES ${ROW_PLACEHOLDERS} ${tail}`,
+        rows.map(c => this.rowParams(c))
+      )
       return
     }
     const sql = `INSERT INTO ${this.t} (${INSERT_COLUMNS}) VALUES ${new Array(rows.length).fill(ROW_PLACEHOLDERS).join(', ')} ${tail}`
@@ -940,7 +1041,7 @@ export class MariaDbProvider implements VectorProvider {
     else await conn.query(sql, params)
   }
 
-  private async transaction (fn: (conn: PoolConnection) => Promise<void>): Promise<void> {
+  private async transaction(fn: (conn: PoolConnection) => Promise<void>): Promise<void> {
     try {
       // keyed writes: READ COMMITTED, so writers of the same keys queue on row locks (no 1020)
       await inTransaction(this.pool, fn, { readCommitted: true, onRetry: this.onConflict })
@@ -950,7 +1051,7 @@ export class MariaDbProvider implements VectorProvider {
   }
 
   /** One autocommit write statement, retried on write conflicts like a transaction. */
-  private async writeStatement (sql: string, params: unknown[]): Promise<UpsertResult> {
+  private async writeStatement(sql: string, params: unknown[]): Promise<UpsertResult> {
     try {
       return await retryWriteConflicts(async () => await this.pool.query(sql, params), { onRetry: this.onConflict })
     } catch (err) {
@@ -958,19 +1059,20 @@ export class MariaDbProvider implements VectorProvider {
     }
   }
 
-  private readonly onConflict = (): void => { this.writeConflicts.retried++ }
+  private readonly onConflict = (): void => {
+    this.writeConflicts.retried++
+  }
 
-  private translateWrite (err: unknown): never {
+  private translateWrite(err: unknown): never {
     if (isWriteConflict(err)) this.writeConflicts.refused++
     return translateError(err)
   }
-
 }
 
-function compareRecords (a: ChunkRecord, b: ChunkRecord): number {
+function compareRecords(a: ChunkRecord, b: ChunkRecord): number {
   return a.user_id - b.user_id || compareKeys(a, b)
 }
 
-function dropIndexClause (name: string): string {
+function dropIndexClause(name: string): string {
   return `DROP INDEX \`${name.replace(/`/g, '``')}\``
 }

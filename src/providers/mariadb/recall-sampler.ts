@@ -13,9 +13,9 @@ import { shareBand } from './search-planner.ts'
 
 export interface RecallObserver {
   /** recall@k of one sampled search, by the plan that answered it */
-  observe (plan: 'index', recall: number): void
+  observe(plan: 'index', recall: number): void
   /** a sample drawn while a shadow query was still running, skipped */
-  dropped (plan: 'index'): void
+  dropped(plan: 'index'): void
 }
 
 export interface RecallSamplerOptions {
@@ -35,14 +35,17 @@ export interface RecallSamplerOptions {
 }
 
 /** One ranked result: a row id and its score (cosine similarity). */
-export interface RankedId { id: number, score: number }
+export interface RankedId {
+  id: number
+  score: number
+}
 
 /**
  * recall@k of `answered` against the exact top-k `truth` (k = truth.length),
  * counting a hit whose score ties the k-th exact score as found: with equal
  * distances either row is a correct answer. undefined when truth is empty.
  */
-export function recallAtK (answered: RankedId[], truth: RankedId[]): number | undefined {
+export function recallAtK(answered: RankedId[], truth: RankedId[]): number | undefined {
   const k = truth.length
   if (k === 0) return undefined
   const ids = new Set(truth.map(t => t.id))
@@ -63,10 +66,10 @@ export class RecallSampler {
   private readonly random: () => number
   private readonly now: () => number
   /** band -> recent samples */
-  private readonly bands = new Map<number, Array<{ recall: number, at: number }>>()
+  private readonly bands = new Map<number, Array<{ recall: number; at: number }>>()
   private running: Promise<void> | undefined
 
-  constructor (o: RecallSamplerOptions) {
+  constructor(o: RecallSamplerOptions) {
     if (!(o.rate >= 0 && o.rate <= 1)) throw new Error(`recall sample rate must be within 0..1, not ${o.rate}`)
     this.rate = o.rate
     this.target = o.target
@@ -80,12 +83,12 @@ export class RecallSampler {
   }
 
   /** Shadow queries in flight (0 or 1). */
-  get inFlight (): number {
+  get inFlight(): number {
     return this.running === undefined ? 0 : 1
   }
 
   /** Resolves when no shadow query runs. */
-  async idle (): Promise<void> {
+  async idle(): Promise<void> {
     while (this.running !== undefined) await this.running
   }
 
@@ -93,7 +96,7 @@ export class RecallSampler {
    * Called after an index-plan search has its answer. Maybe starts the shadow
    * check `exact` (which must give the exact top-k) without waiting for it.
    */
-  sample (share: number, answered: RankedId[], exact: () => Promise<RankedId[]>): void {
+  sample(share: number, answered: RankedId[], exact: () => Promise<RankedId[]>): void {
     if (this.rate <= 0 || this.random() >= this.rate) return
     if (this.running !== undefined) {
       this.observer?.dropped('index')
@@ -115,10 +118,10 @@ export class RecallSampler {
   }
 
   /** Adds a measurement for a share (also usable without a shadow query, e.g. by tests and the bench). */
-  record (share: number, recall: number): void {
+  record(share: number, recall: number): void {
     const band = shareBand(share)
     let samples = this.bands.get(band)
-    if (samples === undefined) this.bands.set(band, samples = [])
+    if (samples === undefined) this.bands.set(band, (samples = []))
     samples.push({ recall, at: this.now() })
     if (samples.length > this.window) samples.splice(0, samples.length - this.window)
   }
@@ -128,9 +131,9 @@ export class RecallSampler {
    * the largest shares down to this one, measured below the target; else this
    * band's own measurement when it has enough samples; else nothing.
    */
-  measured (share: number): { mean: number, samples: number, band: number } | undefined {
+  measured(share: number): { mean: number; samples: number; band: number } | undefined {
     const own = shareBand(share)
-    let mine: { mean: number, samples: number, band: number } | undefined
+    let mine: { mean: number; samples: number; band: number } | undefined
     for (let band = 0; band <= own; band++) {
       const samples = this.fresh(band)
       if (samples.length < this.minSamples) continue
@@ -141,7 +144,7 @@ export class RecallSampler {
     return mine
   }
 
-  private fresh (band: number): Array<{ recall: number, at: number }> {
+  private fresh(band: number): Array<{ recall: number; at: number }> {
     const samples = this.bands.get(band)
     if (samples === undefined) return []
     const cutoff = this.now() - this.retryMs

@@ -63,15 +63,15 @@ export interface PlanInput {
   /** narrowed by group or files (not only by user) */
   filtered: boolean
   /** measured recall of the index plan in this share's band and the bands above it, when known */
-  measuredRecall?: { mean: number, samples: number, band: number }
+  measuredRecall?: { mean: number; samples: number; band: number }
 }
 
 export type PlanDecision =
-  | { kind: 'exact', reason: string, share: number }
-  | { kind: 'index', reason: string, share: number, efSearch: number, fetch: number }
+  | { kind: 'exact'; reason: string; share: number }
+  | { kind: 'index'; reason: string; share: number; efSearch: number; fetch: number }
 
 /** The share of the table a filter selects (0..1]; a filter never exceeds the table it counts in. */
-export function shareOf (filterRows: number, tableRows: number): number {
+export function shareOf(filterRows: number, tableRows: number): number {
   if (filterRows <= 0) return 0
   return filterRows / Math.max(filterRows, tableRows)
 }
@@ -80,31 +80,35 @@ export function shareOf (filterRows: number, tableRows: number): number {
  * Band of a share for recall bookkeeping: 0 for shares above 1/2, 1 for (1/4, 1/2],
  * ... ; shares within a factor of 2 share a band.
  */
-export function shareBand (share: number): number {
+export function shareBand(share: number): number {
   if (share <= 0) return 64
   return Math.min(64, Math.max(0, Math.ceil(-Math.log2(share)) - 1))
 }
 
 /** Rows the index plan fetches: a margin over limit, since a filtered walk returns rows slightly out of order. */
-export function indexFetch (limit: number, filtered: boolean): number {
+export function indexFetch(limit: number, filtered: boolean): number {
   return Math.min(MAX_FETCH, filtered ? limit * 2 : limit + 5)
 }
 
-function pct (share: number): string {
+function pct(share: number): string {
   return share >= 0.1 ? `${(share * 100).toFixed(0)}%` : `${(share * 100).toPrecision(2)}%`
 }
 
-export function choosePlan (s: PlannerSettings, input: PlanInput): PlanDecision {
+export function choosePlan(s: PlannerSettings, input: PlanInput): PlanDecision {
   const share = shareOf(input.filterRows, input.tableRows)
   if (input.filterRows <= s.exactMaxRows) {
     return { kind: 'exact', share, reason: `${input.filterRows} rows: at most exactMaxRows ${s.exactMaxRows}` }
   }
   const rowsOf = `${input.filterRows} of ${input.tableRows} rows (${pct(share)})`
   const fetch = indexFetch(input.limit, input.filtered)
-  const needed = Math.ceil(s.safety * fetch / share)
+  const needed = Math.ceil((s.safety * fetch) / share)
   const efMax = Math.min(s.efSearchMax, MARIADB_MAX_EF_SEARCH)
   if (needed > efMax) {
-    return { kind: 'exact', share, reason: `${rowsOf}: the walk would need ef ${needed} > efSearchMax ${efMax} to meet ${s.safety}x${fetch} of its rows` }
+    return {
+      kind: 'exact',
+      share,
+      reason: `${rowsOf}: the walk would need ef ${needed} > efSearchMax ${efMax} to meet ${s.safety}x${fetch} of its rows`
+    }
   }
   const efSearch = Math.min(efMax, Math.max(input.filtered ? s.efSearchFiltered : s.efSearch, fetch, needed))
   if (efSearch * (s.indexRowsPerEf ?? INDEX_ROWS_PER_EF) >= input.filterRows) {
@@ -118,5 +122,11 @@ export function choosePlan (s: PlannerSettings, input: PlanInput): PlanDecision 
       reason: `${rowsOf}: index recall measured ${m.mean.toFixed(3)} < ${s.recallTarget} over ${m.samples} samples (share band ${m.band})`
     }
   }
-  return { kind: 'index', share, efSearch, fetch, reason: `${rowsOf}: walk of ef ${efSearch} meets ~${Math.floor(share * efSearch)} rows of the filter for ${fetch} fetched` }
+  return {
+    kind: 'index',
+    share,
+    efSearch,
+    fetch,
+    reason: `${rowsOf}: walk of ef ${efSearch} meets ~${Math.floor(share * efSearch)} rows of the filter for ${fetch} fetched`
+  }
 }

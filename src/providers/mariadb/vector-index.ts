@@ -27,7 +27,7 @@ export interface ServerDefaults {
  * VECTOR KEY `vg_embed_cosine` (`BEMBED`) `M`='16' `DISTANCE`='cosine'
  * An option left out of the definition takes the server's default.
  */
-export function parseVectorIndex (createTable: string, defaults: ServerDefaults): VectorIndexInfo {
+export function parseVectorIndex(createTable: string, defaults: ServerDefaults): VectorIndexInfo {
   const line = createTable.split('\n').find(l => /^\s*VECTOR\s+(KEY|INDEX)\s/i.test(l))
   if (line === undefined) return { exists: false, usable: false }
   const name = /^\s*VECTOR\s+(?:KEY|INDEX)\s+`((?:[^`]|``)+)`/i.exec(line)?.[1]?.replace(/``/g, '`')
@@ -51,32 +51,35 @@ export interface CapacityFacts {
 
 const MiB = 1024 * 1024
 
-function mib (bytes: number): string {
+function mib(bytes: number): string {
   return `${Math.ceil(bytes / MiB)} MiB`
 }
 
 /** Warnings for settings too small for the data (ENVIRONMENT.md measured 4-12x slowdowns). */
-export function capacityWarnings (f: CapacityFacts): string[] {
+export function capacityWarnings(f: CapacityFacts): string[] {
   const warnings: string[] = []
   const vectorBytes = f.rows * f.dimension * 4
   const tableBytes = f.dataLength + f.indexLength
   if (f.vectorIndex.exists && f.mhnswMaxCacheSize < vectorBytes) {
     warnings.push(
       `mhnsw_max_cache_size is ${mib(f.mhnswMaxCacheSize)} but the vector index of about ${f.rows} rows x ${f.dimension} dimensions ` +
-      `needs about ${mib(vectorBytes)}: indexed searches get several times slower and may return fewer rows than asked. ` +
-      `Set mhnsw_max_cache_size >= ${mib(vectorBytes * 1.25)} in the server configuration.`)
+        `needs about ${mib(vectorBytes)}: indexed searches get several times slower and may return fewer rows than asked. ` +
+        `Set mhnsw_max_cache_size >= ${mib(vectorBytes * 1.25)} in the server configuration.`
+    )
   }
   const needed = Math.max(tableBytes, vectorBytes)
   if (f.innodbBufferPoolSize < needed) {
     warnings.push(
       `innodb_buffer_pool_size is ${mib(f.innodbBufferPoolSize)} but the table holds about ${mib(needed)} ` +
-      `(data ${mib(f.dataLength)}, indexes ${mib(f.indexLength)}, vectors ${mib(vectorBytes)}): exact searches read from disk and get ` +
-      `an order of magnitude slower. Set innodb_buffer_pool_size >= ${mib(needed * 1.25)}.`)
+        `(data ${mib(f.dataLength)}, indexes ${mib(f.indexLength)}, vectors ${mib(vectorBytes)}): exact searches read from disk and get ` +
+        `an order of magnitude slower. Set innodb_buffer_pool_size >= ${mib(needed * 1.25)}.`
+    )
   }
   if (f.vectorIndex.exists && !f.vectorIndex.usable) {
     warnings.push(
       `the VECTOR index ${f.vectorIndex.name ?? ''} uses DISTANCE=${f.vectorIndex.distance ?? '?'}, not cosine: MariaDB ignores it for ` +
-      'cosine searches (every search is exact). Recreate it with DISTANCE=cosine (createVectorIndex drops the wrong one first).')
+        'cosine searches (every search is exact). Recreate it with DISTANCE=cosine (createVectorIndex drops the wrong one first).'
+    )
   }
   return warnings
 }

@@ -46,7 +46,7 @@ export interface ConfigDrift {
   actual: number | boolean | string | null
 }
 
-export function collectionSettingsFromConfig (config: Config): QdrantCollectionSettings {
+export function collectionSettingsFromConfig(config: Config): QdrantCollectionSettings {
   return {
     shardNumber: config.QDRANT_SHARD_NUMBER,
     replicationFactor: config.QDRANT_REPLICATION_FACTOR,
@@ -61,23 +61,27 @@ export function collectionSettingsFromConfig (config: Config): QdrantCollectionS
   }
 }
 
-export function searchSettingsFromConfig (config: Config): QdrantSearchSettings {
+export function searchSettingsFromConfig(config: Config): QdrantSearchSettings {
   const c = config.QDRANT_READ_CONSISTENCY
   return {
-    consistency: c === undefined ? undefined : /^\d+$/.test(c) ? Number(c) : c as ReadConsistency,
+    consistency: c === undefined ? undefined : /^\d+$/.test(c) ? Number(c) : (c as ReadConsistency),
     hnswEf: config.QDRANT_HNSW_EF
   }
 }
 
 /** Drops undefined members, so an unset setting is absent from the JSON body. */
-function defined<T extends object> (o: T): T {
+function defined<T extends object>(o: T): T {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T
 }
 
 /** The PUT /collections/{name} body: one unnamed cosine vector plus the settings that are set. */
-export function createCollectionBody (dimension: number, s: QdrantCollectionSettings = {}): Schemas['CreateCollection'] {
+export function createCollectionBody(dimension: number, s: QdrantCollectionSettings = {}): Schemas['CreateCollection'] {
   const hnsw = defined({ m: s.hnswM, ef_construct: s.hnswEfConstruct, on_disk: s.hnswOnDisk })
-  const scalar = defined({ type: 'int8' as const, quantile: s.quantizationQuantile, always_ram: s.quantizationAlwaysRam })
+  const scalar = defined({
+    type: 'int8' as const,
+    quantile: s.quantizationQuantile,
+    always_ram: s.quantizationAlwaysRam
+  })
   return defined({
     vectors: defined({ size: dimension, distance: 'Cosine' as const, on_disk: s.vectorsOnDisk }),
     shard_number: s.shardNumber,
@@ -89,7 +93,10 @@ export function createCollectionBody (dimension: number, s: QdrantCollectionSett
 }
 
 /** What a query request carries besides the query itself: `consistency` (a query parameter) and `params`. */
-export function searchRequestExtras (s: QdrantSearchSettings = {}): { consistency?: ReadConsistency, params?: Schemas['SearchParams'] } {
+export function searchRequestExtras(s: QdrantSearchSettings = {}): {
+  consistency?: ReadConsistency
+  params?: Schemas['SearchParams']
+} {
   return defined({
     consistency: s.consistency,
     params: s.hnswEf !== undefined ? { hnsw_ef: s.hnswEf } : undefined
@@ -97,7 +104,7 @@ export function searchRequestExtras (s: QdrantSearchSettings = {}): { consistenc
 }
 
 /** The configured settings an existing collection does not match (unset settings are not compared). */
-export function collectionDrift (s: QdrantCollectionSettings, info: Schemas['CollectionInfo']): ConfigDrift[] {
+export function collectionDrift(s: QdrantCollectionSettings, info: Schemas['CollectionInfo']): ConfigDrift[] {
   const params = info.config.params
   const vectors = (params.vectors ?? {}) as Partial<Schemas['VectorParams']>
   const hnsw = info.config.hnsw_config
@@ -106,22 +113,45 @@ export function collectionDrift (s: QdrantCollectionSettings, info: Schemas['Col
   const out: ConfigDrift[] = []
   const check = (setting: string, env: string, configured: number | boolean | undefined, actual: unknown): void => {
     if (configured === undefined) return
-    const have = actual === undefined ? null : actual as ConfigDrift['actual']
+    const have = actual === undefined ? null : (actual as ConfigDrift['actual'])
     if (have !== configured) out.push({ setting, env, configured, actual: have })
   }
   check('shard_number', 'QDRANT_SHARD_NUMBER', s.shardNumber, params.shard_number)
   check('replication_factor', 'QDRANT_REPLICATION_FACTOR', s.replicationFactor, params.replication_factor)
-  check('write_consistency_factor', 'QDRANT_WRITE_CONSISTENCY_FACTOR', s.writeConsistencyFactor, params.write_consistency_factor)
+  check(
+    'write_consistency_factor',
+    'QDRANT_WRITE_CONSISTENCY_FACTOR',
+    s.writeConsistencyFactor,
+    params.write_consistency_factor
+  )
   // Qdrant reports on_disk only when it was set: absent means the in-RAM default
   check('vectors.on_disk', 'QDRANT_VECTORS_ON_DISK', s.vectorsOnDisk, vectors.on_disk ?? false)
   check('hnsw_config.on_disk', 'QDRANT_HNSW_ON_DISK', s.hnswOnDisk, hnsw.on_disk ?? false)
   check('hnsw_config.m', 'QDRANT_HNSW_M', s.hnswM, hnsw.m)
   check('hnsw_config.ef_construct', 'QDRANT_HNSW_EF_CONSTRUCT', s.hnswEfConstruct, hnsw.ef_construct)
-  check('quantization_config.scalar', 'QDRANT_SCALAR_QUANTIZATION', s.scalarQuantization,
-    scalar === undefined ? (quantization === null || quantization === undefined ? false : Object.keys(quantization)[0] ?? null) : true)
+  check(
+    'quantization_config.scalar',
+    'QDRANT_SCALAR_QUANTIZATION',
+    s.scalarQuantization,
+    scalar === undefined
+      ? quantization === null || quantization === undefined
+        ? false
+        : (Object.keys(quantization)[0] ?? null)
+      : true
+  )
   if (s.scalarQuantization === true && scalar !== undefined) {
-    check('quantization_config.scalar.quantile', 'QDRANT_QUANTIZATION_QUANTILE', s.quantizationQuantile, scalar.quantile ?? null)
-    check('quantization_config.scalar.always_ram', 'QDRANT_QUANTIZATION_ALWAYS_RAM', s.quantizationAlwaysRam, scalar.always_ram ?? null)
+    check(
+      'quantization_config.scalar.quantile',
+      'QDRANT_QUANTIZATION_QUANTILE',
+      s.quantizationQuantile,
+      scalar.quantile ?? null
+    )
+    check(
+      'quantization_config.scalar.always_ram',
+      'QDRANT_QUANTIZATION_ALWAYS_RAM',
+      s.quantizationAlwaysRam,
+      scalar.always_ram ?? null
+    )
   }
   return out
 }

@@ -6,9 +6,7 @@
 // writes itself carry no `_version`: they report legacyVersion(created).
 import type { Schemas } from '@qdrant/js-client-rest'
 import { legacyVersion } from '../../routing/write-clock.ts'
-import {
-  pointId, type ChunkFilter, type ChunkRecord, type ChunkView, type KeyInfo
-} from '../vector-provider.ts'
+import { pointId, type ChunkFilter, type ChunkRecord, type ChunkView, type KeyInfo } from '../vector-provider.ts'
 import { qdrantPointId } from './point-id.ts'
 
 export type Filter = Schemas['Filter']
@@ -19,7 +17,7 @@ export type Payload = Record<string, unknown>
 /** Fields `keys()` needs; everything else stays on the server. */
 export const KEY_FIELDS = ['file_id', 'chunk_index', 'group_key', '_version', 'created']
 
-export function toPoint (c: ChunkRecord): PointStruct {
+export function toPoint(c: ChunkRecord): PointStruct {
   return {
     id: qdrantPointId(c),
     vector: c.vector,
@@ -45,23 +43,23 @@ export function toPoint (c: ChunkRecord): PointStruct {
  * serialising twice. A float prints as at most ~24 characters; UTF-8 text may
  * grow when escaped (quotes, newlines; rarely more).
  */
-export function estimatePointBytes (c: ChunkRecord): number {
+export function estimatePointBytes(c: ChunkRecord): number {
   return 24 * c.vector.length + 2 * Buffer.byteLength(c.text) + c.group_key.length + 400
 }
 
 /** Integers from the payload: numbers, or bigints/strings a foreign writer may have left. */
-function int (v: unknown, fallback: number): number {
+function int(v: unknown, fallback: number): number {
   if (typeof v === 'number' && Number.isFinite(v)) return v
   if (typeof v === 'bigint') return Number(v)
   if (typeof v === 'string' && v.trim() !== '' && Number.isFinite(Number(v))) return Number(v)
   return fallback
 }
 
-function str (v: unknown, fallback: string): string {
+function str(v: unknown, fallback: string): string {
   return typeof v === 'string' ? v : v === undefined || v === null ? fallback : String(v)
 }
 
-export function versionOf (p: Payload): number {
+export function versionOf(p: Payload): number {
   const v = p._version
   if (v !== undefined && v !== null) {
     const n = int(v, NaN)
@@ -71,7 +69,7 @@ export function versionOf (p: Payload): number {
 }
 
 /** A point's payload (and vector, when fetched) as a chunk. */
-export function toChunkView (p: Payload, vector?: unknown): ChunkView {
+export function toChunkView(p: Payload, vector?: unknown): ChunkView {
   const view: ChunkView = {
     user_id: int(p.user_id, 0),
     file_id: int(p.file_id, 0),
@@ -88,12 +86,12 @@ export function toChunkView (p: Payload, vector?: unknown): ChunkView {
   return view
 }
 
-export function toChunkRecord (p: Payload, vector: unknown): ChunkRecord {
+export function toChunkRecord(p: Payload, vector: unknown): ChunkRecord {
   const view = toChunkView(p, vector)
   return { ...view, vector: view.vector ?? [] }
 }
 
-export function toKeyInfo (p: Payload): KeyInfo {
+export function toKeyInfo(p: Payload): KeyInfo {
   return {
     file_id: int(p.file_id, 0),
     chunk_index: int(p.chunk_index, 0),
@@ -102,7 +100,7 @@ export function toKeyInfo (p: Payload): KeyInfo {
   }
 }
 
-export function matchValue (key: string, value: number | string): Condition {
+export function matchValue(key: string, value: number | string): Condition {
   return { key, match: { value } }
 }
 
@@ -111,20 +109,22 @@ export function matchValue (key: string, value: number | string): Condition {
  * isolation fails closed. An empty `file_ids` list selects nothing; callers
  * short-circuit it before asking Qdrant (see selectsNothing).
  */
-export function chunkFilter (f: ChunkFilter, extra: Condition[] = []): Filter {
+export function chunkFilter(f: ChunkFilter, extra: Condition[] = []): Filter {
   const must: Condition[] = [matchValue('user_id', f.user_id)]
   if (f.group_key !== undefined) must.push(matchValue('group_key', f.group_key))
   if (f.file_ids !== undefined) {
-    must.push(f.file_ids.length === 1 ? matchValue('file_id', f.file_ids[0]) : { key: 'file_id', match: { any: f.file_ids } })
+    must.push(
+      f.file_ids.length === 1 ? matchValue('file_id', f.file_ids[0]) : { key: 'file_id', match: { any: f.file_ids } }
+    )
   }
   must.push(...extra)
   return { must }
 }
 
-export function selectsNothing (f: ChunkFilter): boolean {
+export function selectsNothing(f: ChunkFilter): boolean {
   return f.file_ids !== undefined && f.file_ids.length === 0
 }
 
-export function fileFilter (userId: number, fileId: number): Filter {
+export function fileFilter(userId: number, fileId: number): Filter {
   return { must: [matchValue('user_id', userId), matchValue('file_id', fileId)] }
 }

@@ -8,11 +8,11 @@ import { pointId, type ChunkKey } from '../vector-provider.ts'
 export const POINT_ID_NAMESPACE = '6ba7b810-9dad-11d1-80b4-00c04fd430c8'
 
 /** UUIDv5 of any point_id string (`mem_152_1769723312080348` -> `dd188347-154f-55e4-9c69-699010e7828a`). */
-export function uuidForPointId (pointIdString: string): string {
+export function uuidForPointId(pointIdString: string): string {
   return uuidv5(pointIdString, POINT_ID_NAMESPACE)
 }
 
 /** The Qdrant point id of one chunk key. */
-export function qdrantPointId (key: { user_id: number } & ChunkKey): string {
+export function qdrantPointId(key: { user_id: number } & ChunkKey): string {
   return uuidForPointId(pointId(key))
 }

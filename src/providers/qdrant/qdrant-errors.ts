@@ -15,7 +15,9 @@
 // see isCollectionMissing and the provider's recovery). Any other 4xx means the
 // gateway sent something Qdrant refuses, i.e. our bug: it stays a 500.
 import {
-  QdrantClientResourceExhaustedError, QdrantClientTimeoutError, QdrantClientUnexpectedResponseError
+  QdrantClientResourceExhaustedError,
+  QdrantClientTimeoutError,
+  QdrantClientUnexpectedResponseError
 } from '@qdrant/js-client-rest'
 import { InternalError, providerDown, providerTimeout } from '../../errors.ts'
 
@@ -27,39 +29,44 @@ interface ApiErrorLike {
   data?: unknown
 }
 
-export function isApiError (err: unknown): err is ApiErrorLike {
+export function isApiError(err: unknown): err is ApiErrorLike {
   return err instanceof Error && typeof (err as { status?: unknown }).status === 'number' && 'data' in err
 }
 
 /** HTTP status of a Qdrant error answer, or undefined when there was no answer. */
-export function qdrantStatus (err: unknown): number | undefined {
+export function qdrantStatus(err: unknown): number | undefined {
   return isApiError(err) ? err.status : undefined
 }
 
 /** Qdrant's own error text (`status.error`), else the HTTP reason. */
-export function qdrantMessage (err: ApiErrorLike): string {
+export function qdrantMessage(err: ApiErrorLike): string {
   const data = err.data as { status?: { error?: unknown } } | string | undefined
   if (typeof data === 'object' && data !== null && typeof data.status?.error === 'string') return data.status.error
   if (typeof data === 'string' && data.length > 0) return data.slice(0, 200)
   return err.statusText ?? ''
 }
 
-function transportReason (err: Error): string {
+function transportReason(err: Error): string {
   // undici puts the socket error (ECONNREFUSED, ECONNRESET, ...) in `cause`,
   // sometimes wrapped in an AggregateError.
   let cause = (err as { cause?: unknown }).cause
   if (cause instanceof AggregateError && cause.errors.length > 0) cause = cause.errors[0]
   const code = (cause as { code?: unknown } | undefined)?.code
   const detail = cause instanceof Error ? cause.message : undefined
-  return [err.message, typeof code === 'string' ? code : undefined, detail !== undefined && !detail.includes(String(code)) ? detail : undefined]
-    .filter(s => s !== undefined && s !== '').join(': ')
+  return [
+    err.message,
+    typeof code === 'string' ? code : undefined,
+    detail !== undefined && !detail.includes(String(code)) ? detail : undefined
+  ]
+    .filter(s => s !== undefined && s !== '')
+    .join(': ')
 }
 
 /**
  * Qdrant's answer when the collection itself is gone: 404 "Not found: Collection
  * `name` doesn't exist!" (other 404s, e.g. a fault or a missing index, do not match).
  */
-export function isCollectionMissing (err: unknown): boolean {
+export function isCollectionMissing(err: unknown): boolean {
   return isApiError(err) && err.status === 404 && /collection\b.*(doesn't|does not|not) exist/i.test(qdrantMessage(err))
 }
 
@@ -67,11 +74,12 @@ export function isCollectionMissing (err: unknown): boolean {
  * Maps an error thrown by a client call (`what` names the operation, for the
  * message) to the gateway error to throw.
  */
-export function mapQdrantError (what: string, err: unknown, timeoutMs: number): Error {
+export function mapQdrantError(what: string, err: unknown, timeoutMs: number): Error {
   if (isApiError(err)) {
     const status = err.status
     const message = `${what}: Qdrant answered HTTP ${status}${qdrantMessage(err) !== '' ? ` (${qdrantMessage(err)})` : ''}`
-    if (status >= 500 || status === 429 || status === 408) return providerDown(PROVIDER, new Error(message, { cause: err }))
+    if (status >= 500 || status === 429 || status === 408)
+      return providerDown(PROVIDER, new Error(message, { cause: err }))
     if (status === 401 || status === 403) {
       return providerDown(PROVIDER, new Error(`${message}; check QDRANT_API_KEY`, { cause: err }))
     }
@@ -82,7 +90,10 @@ export function mapQdrantError (what: string, err: unknown, timeoutMs: number): 
     return providerTimeout(PROVIDER, new Error(`${what}: no answer within ${timeoutMs} ms`, { cause: err }))
   }
   if (err instanceof QdrantClientResourceExhaustedError) {
-    return providerDown(PROVIDER, new Error(`${what}: Qdrant answered HTTP 429 (rate limited, retry after ${err.retry_after} s)`, { cause: err }))
+    return providerDown(
+      PROVIDER,
+      new Error(`${what}: Qdrant answered HTTP 429 (rate limited, retry after ${err.retry_after} s)`, { cause: err })
+    )
   }
   if (err instanceof QdrantClientUnexpectedResponseError) {
     return providerDown(PROVIDER, new Error(`${what}: ${err.message}`, { cause: err }))

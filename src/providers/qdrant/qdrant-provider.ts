@@ -50,17 +50,42 @@ import { sizeBatches } from '../size-batches.ts'
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest'
 import { IncompatibleStoreError } from '../../errors.ts'
 import {
-  compareKeys, type ChunkFilter, type ChunkKey, type ChunkRecord, type ChunkView, type KeyInfo,
-  type ProviderHealth, type SearchHit, type SearchQuery, type UpsertOptions, type VectorProvider
+  compareKeys,
+  type ChunkFilter,
+  type ChunkKey,
+  type ChunkRecord,
+  type ChunkView,
+  type KeyInfo,
+  type ProviderHealth,
+  type SearchHit,
+  type SearchQuery,
+  type UpsertOptions,
+  type VectorProvider
 } from '../vector-provider.ts'
 import { isApiError, isCollectionMissing, mapQdrantError, qdrantMessage, qdrantStatus } from './qdrant-errors.ts'
 import {
-  chunkFilter, estimatePointBytes, fileFilter, KEY_FIELDS, matchValue, selectsNothing, toChunkRecord,
-  toChunkView, toKeyInfo, toPoint, type Condition, type Filter, type Payload
+  chunkFilter,
+  estimatePointBytes,
+  fileFilter,
+  KEY_FIELDS,
+  matchValue,
+  selectsNothing,
+  toChunkRecord,
+  toChunkView,
+  toKeyInfo,
+  toPoint,
+  type Condition,
+  type Filter,
+  type Payload
 } from './payload.ts'
 import { qdrantPointId } from './point-id.ts'
 import {
-  collectionDrift, createCollectionBody, searchRequestExtras, type ConfigDrift, type QdrantCollectionSettings, type QdrantSearchSettings
+  collectionDrift,
+  createCollectionBody,
+  searchRequestExtras,
+  type ConfigDrift,
+  type QdrantCollectionSettings,
+  type QdrantSearchSettings
 } from './collection-settings.ts'
 
 export interface QdrantProviderOptions {
@@ -100,7 +125,7 @@ type IndexSchema = Schemas['PayloadFieldSchema']
 type ScrollRecord = Schemas['Record']
 
 /** The payload indexes the gateway needs (created when missing). */
-export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string, schema: IndexSchema }> = [
+export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; schema: IndexSchema }> = [
   // is_tenant exists only for keyword/uuid indexes; is_principal is its integer
   // counterpart: storage is organised by this field, which every request filters on.
   { field: 'user_id', schema: { type: 'integer', lookup: true, range: true, is_principal: true } },
@@ -112,24 +137,24 @@ export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string, schema: IndexSchema
 /** Fields order_by and range filters run on: an existing index of another type is refused. */
 const RANGE_FIELDS = new Set(['user_id', 'file_id', 'chunk_index'])
 
-export function parseVersion (v: string | undefined): [number, number] | undefined {
+export function parseVersion(v: string | undefined): [number, number] | undefined {
   const m = /^v?(\d+)\.(\d+)/.exec(v ?? '')
   return m === null ? undefined : [Number(m[1]), Number(m[2])]
 }
 
-function atLeast (v: readonly [number, number], min: readonly [number, number]): boolean {
+function atLeast(v: readonly [number, number], min: readonly [number, number]): boolean {
   return v[0] !== min[0] ? v[0] > min[0] : v[1] >= min[1]
 }
 
-function payloadOf (r: { payload?: unknown }): Payload {
+function payloadOf(r: { payload?: unknown }): Payload {
   return (r.payload ?? {}) as Payload
 }
 
-function byKey (a: ScrollRecord, b: ScrollRecord): number {
+function byKey(a: ScrollRecord, b: ScrollRecord): number {
   return compareKeys(keyOfRecord(a), keyOfRecord(b))
 }
 
-function keyOfRecord (r: ScrollRecord): ChunkKey {
+function keyOfRecord(r: ScrollRecord): ChunkKey {
   const p = payloadOf(r)
   return { file_id: Number(p.file_id), chunk_index: Number(p.chunk_index) }
 }
@@ -150,44 +175,59 @@ export class QdrantProvider implements VectorProvider {
   /** the recreation in flight, shared by every call that finds the collection missing */
   private recreating: Promise<void> | null = null
   /** how often this process found the collection missing and recreated it, and when last */
-  readonly collectionRecreations: { count: number, lastAt: Date | null } = { count: 0, lastAt: null }
+  readonly collectionRecreations: { count: number; lastAt: Date | null } = { count: 0, lastAt: null }
 
-  constructor (options: QdrantProviderOptions) {
+  constructor(options: QdrantProviderOptions) {
     this.collectionSettings = options.collectionSettings ?? {}
     this.searchExtras = searchRequestExtras(options.searchSettings)
     this.collection = options.collection
     this.dimension = options.dimension
     this.timeoutMs = options.timeoutMs
-    this.warn = options.warn ?? (message => { console.warn(message) })
-    this.error = options.error ?? (message => { console.error(message) })
+    this.warn =
+      options.warn ??
+      (message => {
+        console.warn(message)
+      })
+    this.error =
+      options.error ??
+      (message => {
+        console.error(message)
+      })
     this.client = makeClient(options.url, options.apiKey, options.timeoutMs)
     this.healthClient = makeClient(options.url, options.apiKey, Math.min(options.timeoutMs, HEALTH_TIMEOUT_MS))
   }
 
   /** The underlying client (tests and tools; the provider's methods are the API). */
-  get qdrant (): QdrantClient {
+  get qdrant(): QdrantClient {
     return this.client
   }
 
   // ------------------------------------------------------------------ lifecycle
 
-  async init (): Promise<void> {
+  async init(): Promise<void> {
     const version = await this.serverVersion()
     const parsed = parseVersion(version)
     if (parsed !== undefined && !atLeast(parsed, MIN_QDRANT_VERSION)) {
-      throw new IncompatibleStoreError(`Qdrant ${version} is too old: the gateway needs Qdrant >= ${MIN_QDRANT_VERSION.join('.')}`)
+      throw new IncompatibleStoreError(
+        `Qdrant ${version} is too old: the gateway needs Qdrant >= ${MIN_QDRANT_VERSION.join('.')}`
+      )
     }
     if (parsed !== undefined && !atLeast(parsed, UPDATE_MODE_VERSION)) {
-      this.warn(`Qdrant ${version} predates update_mode (>= ${UPDATE_MODE_VERSION.join('.')}): migration copies check ` +
-        'for existing points first, so a write made in the same instant can be overwritten by the copy; upgrade Qdrant')
+      this.warn(
+        `Qdrant ${version} predates update_mode (>= ${UPDATE_MODE_VERSION.join('.')}): migration copies check ` +
+          'for existing points first, so a write made in the same instant can be overwritten by the copy; upgrade Qdrant'
+      )
     }
 
     await this.ensureCollection()
   }
 
   /** Creates the collection when missing, checks its vectors, adds missing payload indexes. True when it created it. */
-  private async ensureCollection (): Promise<boolean> {
-    const { exists } = await this.once('check the collection', async () => await this.client.collectionExists(this.collection))
+  private async ensureCollection(): Promise<boolean> {
+    const { exists } = await this.once(
+      'check the collection',
+      async () => await this.client.collectionExists(this.collection)
+    )
     if (!exists) await this.createCollection()
     const info = await this.once('read the collection', async () => await this.client.getCollection(this.collection))
     this.checkVectors(info)
@@ -201,14 +241,16 @@ export class QdrantProvider implements VectorProvider {
    * the calls that noticed), log it loudly and count it. A collection another call
    * or replica already recreated is only checked.
    */
-  private async recreateCollection (): Promise<void> {
+  private async recreateCollection(): Promise<void> {
     this.recreating ??= (async () => {
       try {
         if (await this.ensureCollection()) {
           this.collectionRecreations.count++
           this.collectionRecreations.lastAt = new Date()
-          this.error(`Qdrant collection ${this.collection} was missing (Qdrant restarted empty, or it was deleted) and has been ` +
-            'recreated with its payload indexes: the points it held are gone; write them again or migrate them back')
+          this.error(
+            `Qdrant collection ${this.collection} was missing (Qdrant restarted empty, or it was deleted) and has been ` +
+              'recreated with its payload indexes: the points it held are gone; write them again or migrate them back'
+          )
         }
       } finally {
         this.recreating = null
@@ -218,16 +260,16 @@ export class QdrantProvider implements VectorProvider {
   }
 
   /** Configured collection settings the existing collection does not have (as of the last init). */
-  get configDrift (): ConfigDrift[] {
+  get configDrift(): ConfigDrift[] {
     return this.drift
   }
 
-  async close (): Promise<void> {
+  async close(): Promise<void> {
     // Nothing to flush: every write waited for Qdrant. The client only keeps idle
     // keep-alive sockets, which undici does not let hold the process open.
   }
 
-  async health (): Promise<ProviderHealth> {
+  async health(): Promise<ProviderHealth> {
     try {
       const [info, existence] = await Promise.all([
         this.healthClient.versionInfo(),
@@ -238,7 +280,11 @@ export class QdrantProvider implements VectorProvider {
         try {
           await this.recreateCollection()
         } catch (err) {
-          return { status: 'disconnected', version: info.version, error: `collection ${this.collection} does not exist and could not be recreated: ${(err as Error).message}` }
+          return {
+            status: 'disconnected',
+            version: info.version,
+            error: `collection ${this.collection} does not exist and could not be recreated: ${(err as Error).message}`
+          }
         }
       }
       return { status: 'connected', version: info.version }
@@ -252,26 +298,31 @@ export class QdrantProvider implements VectorProvider {
 
   // ------------------------------------------------------------------ writes
 
-  async upsert (chunks: ChunkRecord[], options: UpsertOptions = {}): Promise<number> {
+  async upsert(chunks: ChunkRecord[], options: UpsertOptions = {}): Promise<number> {
     if (chunks.length === 0) return 0
     if (options.insertOnly === true) return await this.insertMissing(chunks)
     for (const batch of splitForRequests(chunks)) {
-      await this.call(`upsert ${batch.length} points`, async () =>
-        await this.client.upsert(this.collection, { wait: true, points: batch.map(toPoint) }))
+      await this.call(
+        `upsert ${batch.length} points`,
+        async () => await this.client.upsert(this.collection, { wait: true, points: batch.map(toPoint) })
+      )
     }
     return chunks.length
   }
 
-  async updateGroupKey (userId: number, fileId: number, groupKey: string): Promise<number> {
+  async updateGroupKey(userId: number, fileId: number, groupKey: string): Promise<number> {
     const filter = fileFilter(userId, fileId)
     const n = await this.countFilter(filter)
     if (n === 0) return 0
-    await this.call('set the group key', async () =>
-      await this.client.setPayload(this.collection, { wait: true, payload: { group_key: groupKey }, filter }))
+    await this.call(
+      'set the group key',
+      async () =>
+        await this.client.setPayload(this.collection, { wait: true, payload: { group_key: groupKey }, filter })
+    )
     return n
   }
 
-  async delete (filter: ChunkFilter): Promise<number> {
+  async delete(filter: ChunkFilter): Promise<number> {
     if (selectsNothing(filter)) return 0
     const f = chunkFilter(filter)
     const n = await this.countFilter(f)
@@ -280,12 +331,14 @@ export class QdrantProvider implements VectorProvider {
     return n
   }
 
-  async deleteKeys (userId: number, keys: ChunkKey[]): Promise<number> {
+  async deleteKeys(userId: number, keys: ChunkKey[]): Promise<number> {
     let existed = 0
     for (let i = 0; i < keys.length; i += PAGE) {
       const ids = [...new Set(keys.slice(i, i + PAGE).map(k => qdrantPointId({ user_id: userId, ...k })))]
-      const found = await this.call('look up points', async () =>
-        await this.client.retrieve(this.collection, { ids, with_payload: ['user_id'], with_vector: false }))
+      const found = await this.call(
+        'look up points',
+        async () => await this.client.retrieve(this.collection, { ids, with_payload: ['user_id'], with_vector: false })
+      )
       const mine = found.filter(r => Number(payloadOf(r).user_id) === userId)
       if (mine.length === 0) continue
       existed += mine.length
@@ -296,7 +349,7 @@ export class QdrantProvider implements VectorProvider {
     return existed
   }
 
-  async deleteOlderKeys (userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+  async deleteOlderKeys(userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
     let deleted = 0
     for (let i = 0; i < keys.length; i += PAGE) {
       // by id AND by user AND older than the given version, in the delete's own filter:
@@ -313,7 +366,10 @@ export class QdrantProvider implements VectorProvider {
       }
       const n = await this.countFilter(filter)
       if (n === 0) continue
-      await this.call('delete older points', async () => await this.client.delete(this.collection, { wait: true, filter }))
+      await this.call(
+        'delete older points',
+        async () => await this.client.delete(this.collection, { wait: true, filter })
+      )
       deleted += n
     }
     return deleted
@@ -321,17 +377,21 @@ export class QdrantProvider implements VectorProvider {
 
   // ------------------------------------------------------------------ reads
 
-  async search (query: SearchQuery): Promise<SearchHit[]> {
+  async search(query: SearchQuery): Promise<SearchHit[]> {
     if (selectsNothing(query)) return []
-    const res = await this.call('search', async () => await this.client.query(this.collection, {
-      ...this.searchExtras,
-      query: query.vector,
-      filter: chunkFilter(query),
-      limit: query.limit,
-      score_threshold: query.min_score - SCORE_SLACK,
-      with_payload: true,
-      with_vector: false
-    }))
+    const res = await this.call(
+      'search',
+      async () =>
+        await this.client.query(this.collection, {
+          ...this.searchExtras,
+          query: query.vector,
+          filter: chunkFilter(query),
+          limit: query.limit,
+          score_threshold: query.min_score - SCORE_SLACK,
+          with_payload: true,
+          with_vector: false
+        })
+    )
     return res.points
       .filter(p => p.score >= query.min_score)
       .map(p => ({ chunk: toChunkView(payloadOf(p)), score: p.score }))
@@ -339,7 +399,7 @@ export class QdrantProvider implements VectorProvider {
       .slice(0, query.limit)
   }
 
-  async list (userId: number, fileId: number, withVectors: boolean): Promise<ChunkView[]> {
+  async list(userId: number, fileId: number, withVectors: boolean): Promise<ChunkView[]> {
     const out: ChunkView[] = []
     for await (const page of this.scrollAll(fileFilter(userId, fileId), true, withVectors)) {
       for (const r of page) out.push(toChunkView(payloadOf(r), withVectors ? r.vector : undefined))
@@ -347,7 +407,7 @@ export class QdrantProvider implements VectorProvider {
     return out.sort(compareKeys)
   }
 
-  async keys (filter: ChunkFilter): Promise<KeyInfo[]> {
+  async keys(filter: ChunkFilter): Promise<KeyInfo[]> {
     if (selectsNothing(filter)) return []
     const out: KeyInfo[] = []
     for await (const page of this.scrollAll(chunkFilter(filter), KEY_FIELDS, false)) {
@@ -356,20 +416,29 @@ export class QdrantProvider implements VectorProvider {
     return out
   }
 
-  async count (filter?: ChunkFilter): Promise<number> {
+  async count(filter?: ChunkFilter): Promise<number> {
     if (filter === undefined) return await this.countFilter(undefined)
     if (selectsNothing(filter)) return 0
     return await this.countFilter(chunkFilter(filter))
   }
 
-  async users (): Promise<number[]> {
+  async users(): Promise<number[]> {
     const users: number[] = []
     let last: number | undefined
     for (;;) {
-      const filter: Filter | undefined = last === undefined ? undefined : { must: [{ key: 'user_id', range: { gt: last } }] }
-      const { points } = await this.call('list users', async () => await this.client.scroll(this.collection, {
-        filter, limit: PAGE, with_payload: ['user_id'], with_vector: false, order_by: { key: 'user_id', direction: 'asc' }
-      }))
+      const filter: Filter | undefined =
+        last === undefined ? undefined : { must: [{ key: 'user_id', range: { gt: last } }] }
+      const { points } = await this.call(
+        'list users',
+        async () =>
+          await this.client.scroll(this.collection, {
+            filter,
+            limit: PAGE,
+            with_payload: ['user_id'],
+            with_vector: false,
+            order_by: { key: 'user_id', direction: 'asc' }
+          })
+      )
       for (const p of points) {
         const u = Number(payloadOf(p).user_id)
         if (users.length === 0 || users[users.length - 1] !== u) users.push(u)
@@ -381,10 +450,10 @@ export class QdrantProvider implements VectorProvider {
     return users
   }
 
-  async scan (userId: number, after: ChunkKey | null, limit: number): Promise<ChunkRecord[]> {
+  async scan(userId: number, after: ChunkKey | null, limit: number): Promise<ChunkRecord[]> {
     if (limit <= 0) return []
     const out: ScrollRecord[] = []
-    if (after !== null) out.push(...await this.fileInOrder(userId, after.file_id, after.chunk_index, limit))
+    if (after !== null) out.push(...(await this.fileInOrder(userId, after.file_id, after.chunk_index, limit)))
     if (out.length < limit) {
       const need = limit - out.length
       const must: Condition[] = after === null ? [] : [{ key: 'file_id', range: { gt: after.file_id } }]
@@ -394,7 +463,7 @@ export class QdrantProvider implements VectorProvider {
       } else {
         const lastFile = page.reduce((max, r) => Math.max(max, keyOfRecord(r).file_id), -Infinity)
         out.push(...page.filter(r => keyOfRecord(r).file_id < lastFile).sort(byKey))
-        out.push(...await this.fileInOrder(userId, lastFile, -1, limit - out.length))
+        out.push(...(await this.fileInOrder(userId, lastFile, -1, limit - out.length)))
       }
     }
     return out.map(r => toChunkRecord(payloadOf(r), r.vector))
@@ -406,7 +475,7 @@ export class QdrantProvider implements VectorProvider {
    * Runs one client call, turning what it throws into gateway errors. A call that
    * finds the collection missing recreates it and runs once more.
    */
-  private async call<T> (what: string, fn: () => Promise<T>): Promise<T> {
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn()
     } catch (err) {
@@ -417,7 +486,7 @@ export class QdrantProvider implements VectorProvider {
   }
 
   /** One client call without recovery (init's path, which recovery itself runs). */
-  private async once<T> (what: string, fn: () => Promise<T>): Promise<T> {
+  private async once<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn()
     } catch (err) {
@@ -425,7 +494,7 @@ export class QdrantProvider implements VectorProvider {
     }
   }
 
-  private async serverVersion (): Promise<string | undefined> {
+  private async serverVersion(): Promise<string | undefined> {
     if (this.version === undefined) {
       const info = await this.once('read the server version', async () => await this.client.versionInfo())
       this.version = info.version
@@ -433,38 +502,67 @@ export class QdrantProvider implements VectorProvider {
     return this.version
   }
 
-  private async countFilter (filter: Filter | undefined): Promise<number> {
-    const res = await this.call('count points', async () => await this.client.count(this.collection, { filter, exact: true }))
+  private async countFilter(filter: Filter | undefined): Promise<number> {
+    const res = await this.call(
+      'count points',
+      async () => await this.client.count(this.collection, { filter, exact: true })
+    )
     return res.count
   }
 
   /** One file's chunks with chunk_index > afterChunk, in chunk order, at most `limit`. */
-  private async fileInOrder (userId: number, fileId: number, afterChunk: number, limit: number): Promise<ScrollRecord[]> {
+  private async fileInOrder(
+    userId: number,
+    fileId: number,
+    afterChunk: number,
+    limit: number
+  ): Promise<ScrollRecord[]> {
     if (limit <= 0) return []
     const must: Condition[] = [matchValue('file_id', fileId)]
     if (afterChunk >= 0) must.push({ key: 'chunk_index', range: { gt: afterChunk } })
     return await this.scrollOrdered(userId, must, 'chunk_index', limit)
   }
 
-  private async scrollOrdered (userId: number, must: Condition[], orderKey: string, limit: number): Promise<ScrollRecord[]> {
-    const { points } = await this.call('scan points', async () => await this.client.scroll(this.collection, {
-      filter: { must: [matchValue('user_id', userId), ...must] },
-      limit,
-      with_payload: true,
-      with_vector: true,
-      order_by: { key: orderKey, direction: 'asc' }
-    }))
+  private async scrollOrdered(
+    userId: number,
+    must: Condition[],
+    orderKey: string,
+    limit: number
+  ): Promise<ScrollRecord[]> {
+    const { points } = await this.call(
+      'scan points',
+      async () =>
+        await this.client.scroll(this.collection, {
+          filter: { must: [matchValue('user_id', userId), ...must] },
+          limit,
+          with_payload: true,
+          with_vector: true,
+          order_by: { key: orderKey, direction: 'asc' }
+        })
+    )
     return points
   }
 
   /** Every point the filter selects, page by page (point-id order). */
-  private async * scrollAll (filter: Filter, withPayload: boolean | string[], withVector: boolean): AsyncGenerator<ScrollRecord[]> {
+  private async *scrollAll(
+    filter: Filter,
+    withPayload: boolean | string[],
+    withVector: boolean
+  ): AsyncGenerator<ScrollRecord[]> {
     let offset: Schemas['ExtendedPointId'] | undefined
     const limit = withVector ? VECTOR_PAGE : PAGE
     for (;;) {
-      const res = await this.call('scroll points', async () => await this.client.scroll(this.collection, {
-        filter, limit, offset, with_payload: withPayload, with_vector: withVector
-      }))
+      const res = await this.call(
+        'scroll points',
+        async () =>
+          await this.client.scroll(this.collection, {
+            filter,
+            limit,
+            offset,
+            with_payload: withPayload,
+            with_vector: withVector
+          })
+      )
       yield res.points
       const next = res.next_page_offset
       if (next === undefined || next === null || (typeof next !== 'string' && typeof next !== 'number')) return
@@ -472,7 +570,7 @@ export class QdrantProvider implements VectorProvider {
     }
   }
 
-  private async insertMissing (chunks: ChunkRecord[]): Promise<number> {
+  private async insertMissing(chunks: ChunkRecord[]): Promise<number> {
     const version = parseVersion(await this.serverVersion())
     const honoursUpdateMode = version === undefined || atLeast(version, UPDATE_MODE_VERSION)
     // the last copy of a key in the batch is the one an upsert would keep
@@ -481,22 +579,28 @@ export class QdrantProvider implements VectorProvider {
     const ids = [...byId.keys()]
     for (let i = 0; i < ids.length; i += PAGE) {
       const slice = ids.slice(i, i + PAGE)
-      const found = await this.call('look up points', async () =>
-        await this.client.retrieve(this.collection, { ids: slice, with_payload: false, with_vector: false }))
+      const found = await this.call(
+        'look up points',
+        async () => await this.client.retrieve(this.collection, { ids: slice, with_payload: false, with_vector: false })
+      )
       for (const r of found) byId.delete(String(r.id))
     }
     const missing = [...byId.values()]
     for (const batch of splitForRequests(missing)) {
-      await this.call(`insert ${batch.length} points`, async () => await this.client.upsert(this.collection, {
-        wait: true,
-        points: batch.map(toPoint),
-        ...(honoursUpdateMode ? { update_mode: 'insert_only' as const } : {})
-      }))
+      await this.call(
+        `insert ${batch.length} points`,
+        async () =>
+          await this.client.upsert(this.collection, {
+            wait: true,
+            points: batch.map(toPoint),
+            ...(honoursUpdateMode ? { update_mode: 'insert_only' as const } : {})
+          })
+      )
     }
     return missing.length
   }
 
-  private async createCollection (): Promise<void> {
+  private async createCollection(): Promise<void> {
     try {
       await this.client.createCollection(this.collection, createCollectionBody(this.dimension, this.collectionSettings))
     } catch (err) {
@@ -507,52 +611,66 @@ export class QdrantProvider implements VectorProvider {
     }
   }
 
-  private checkVectors (info: Schemas['CollectionInfo']): void {
+  private checkVectors(info: Schemas['CollectionInfo']): void {
     const vectors = info.config.params.vectors as Schemas['VectorsConfig'] | undefined
     const configured = `size ${this.dimension} with distance Cosine (VECTOR_DIMENSION=${this.dimension})`
     const refuse = (what: string): never => {
-      throw new IncompatibleStoreError(`Qdrant collection "${this.collection}" ${what}, but the gateway is configured for ` +
-        `${configured}. Point QDRANT_COLLECTION at another collection, or migrate this one.`)
+      throw new IncompatibleStoreError(
+        `Qdrant collection "${this.collection}" ${what}, but the gateway is configured for ` +
+          `${configured}. Point QDRANT_COLLECTION at another collection, or migrate this one.`
+      )
     }
     if (vectors === undefined || vectors === null) return refuse('has no dense vector')
     if (typeof (vectors as Schemas['VectorParams']).size !== 'number') {
       return refuse(`uses named vectors (${Object.keys(vectors).join(', ')}) instead of one unnamed vector`)
     }
     const { size, distance } = vectors as Schemas['VectorParams']
-    if (size !== this.dimension || distance !== 'Cosine') return refuse(`holds vectors of size ${size} with distance ${distance}`)
+    if (size !== this.dimension || distance !== 'Cosine')
+      return refuse(`holds vectors of size ${size} with distance ${distance}`)
   }
 
   /** Reported (status, log), never changed: resharding or re-quantizing a live collection is the operator's call. */
-  private checkSettings (info: Schemas['CollectionInfo']): void {
+  private checkSettings(info: Schemas['CollectionInfo']): void {
     this.drift = collectionDrift(this.collectionSettings, info)
     if (this.drift.length === 0) return
-    this.warn(`Qdrant collection "${this.collection}" differs from the configured settings (left as it is): ` +
-      this.drift.map(d => `${d.setting} is ${String(d.actual)}, ${d.env} says ${String(d.configured)}`).join('; '))
+    this.warn(
+      `Qdrant collection "${this.collection}" differs from the configured settings (left as it is): ` +
+        this.drift.map(d => `${d.setting} is ${String(d.actual)}, ${d.env} says ${String(d.configured)}`).join('; ')
+    )
   }
 
-  private async ensureIndexes (info: Schemas['CollectionInfo']): Promise<void> {
+  private async ensureIndexes(info: Schemas['CollectionInfo']): Promise<void> {
     const existing = info.payload_schema ?? {}
     for (const { field, schema } of PAYLOAD_INDEXES) {
       const have = existing[field]
       if (have === undefined) {
-        await this.once(`create the ${field} payload index`, async () =>
-          await this.client.createPayloadIndex(this.collection, { wait: true, field_name: field, field_schema: schema }))
+        await this.once(
+          `create the ${field} payload index`,
+          async () =>
+            await this.client.createPayloadIndex(this.collection, {
+              wait: true,
+              field_name: field,
+              field_schema: schema
+            })
+        )
         continue
       }
       if (RANGE_FIELDS.has(field)) {
         const params = (have.params ?? {}) as { range?: boolean | null }
         if (have.data_type !== 'integer' || params.range === false) {
-          throw new IncompatibleStoreError(`Qdrant collection "${this.collection}" has a ${have.data_type} payload index on ` +
-            `${field}${params.range === false ? ' without range support' : ''}; the gateway needs an integer index with range ` +
-            `support there (filters and ordered scans). Delete that index (DELETE /collections/${this.collection}/index/${field}) ` +
-            'and restart: the gateway recreates it.')
+          throw new IncompatibleStoreError(
+            `Qdrant collection "${this.collection}" has a ${have.data_type} payload index on ` +
+              `${field}${params.range === false ? ' without range support' : ''}; the gateway needs an integer index with range ` +
+              `support there (filters and ordered scans). Delete that index (DELETE /collections/${this.collection}/index/${field}) ` +
+              'and restart: the gateway recreates it.'
+          )
         }
       }
     }
   }
 }
 
-function makeClient (url: string, apiKey: string | undefined, timeoutMs: number): QdrantClient {
+function makeClient(url: string, apiKey: string | undefined, timeoutMs: number): QdrantClient {
   // The api key goes in as a header rather than `apiKey`, which would log a
   // warning for plain-http URLs (common inside a private network).
   // checkCompatibility is off: it fires GET / from the constructor, whose failure
@@ -566,6 +684,6 @@ function makeClient (url: string, apiKey: string | undefined, timeoutMs: number)
 }
 
 /** Splits a batch into as few requests as the point count and body size allow. */
-export function splitForRequests (chunks: ChunkRecord[]): ChunkRecord[][] {
+export function splitForRequests(chunks: ChunkRecord[]): ChunkRecord[][] {
   return sizeBatches(chunks, MAX_POINTS_PER_REQUEST, MAX_REQUEST_BYTES, estimatePointBytes)
 }

@@ -12,12 +12,12 @@
  *   await qdrant.faults.up();
  *   await qdrant.close();
  */
-import { startServer, type QdrantEmulator, type QdrantEmulatorOptions } from './server.ts';
+import { startServer, type QdrantEmulator, type QdrantEmulatorOptions } from './server.ts'
 
-export type { Exchange, QdrantEmulator, QdrantEmulatorOptions, RequestLogEntry } from './server.ts';
-export type { DownOptions, FailOptions, FaultMatcher, FaultRequest, QdrantFaults, SlowOptions } from './faults.ts';
-export { QDRANT_VERSION } from './api.ts';
+export type { Exchange, QdrantEmulator, QdrantEmulatorOptions, RequestLogEntry } from './server.ts'
+export type { DownOptions, FailOptions, FaultMatcher, FaultRequest, QdrantFaults, SlowOptions } from './faults.ts'
+export { QDRANT_VERSION } from './api.ts'
 
 export async function startQdrantEmulator(opts: QdrantEmulatorOptions = {}): Promise<QdrantEmulator> {
-  return startServer(opts);
+  return startServer(opts)
 }

@@ -22,7 +22,13 @@ const db = await createTestDatabase(t)
 // (not 16) rows of the filter per row fetched here; the share rule and the default
 // settings are proven on a large unclustered table in search-share.test.ts.
 const CHEAP_WALKS = { indexRowsPerEf: 1, indexSafety: 4 }
-const provider = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, efSearch: 100, countCacheMs: 60_000, ...CHEAP_WALKS })
+const provider = newProvider(db.pool, {
+  dimension: D,
+  exactSearchMaxRows: THRESHOLD,
+  efSearch: 100,
+  countCacheMs: 60_000,
+  ...CHEAP_WALKS
+})
 // the same table, always searched exactly: the ground truth
 const exact = newProvider(db.pool, { dimension: D, exactSearchMaxRows: Number.MAX_SAFE_INTEGER })
 await provider.init()
@@ -30,7 +36,9 @@ await exact.init()
 
 const large = clusteredVectors(2000, D, 20, 0.35, 11)
 const small = clusteredVectors(120, D, 4, 0.35, 12)
-await provider.upsert(chunksFor(LARGE, large.vectors, 100, i => ({ group_key: i % 200 === 0 ? 'rare' : i % 2 === 0 ? 'even' : 'odd' })))
+await provider.upsert(
+  chunksFor(LARGE, large.vectors, 100, i => ({ group_key: i % 200 === 0 ? 'rare' : i % 2 === 0 ? 'even' : 'odd' }))
+)
 await provider.upsert(chunksFor(SMALL, small.vectors, 30))
 
 const r = prng(99)
@@ -47,26 +55,43 @@ const beforeIndex: SearchHit[][] = []
 
 t.test('without a vector index every search is exact', async t => {
   for (const user of [SMALL, LARGE]) {
-    const { plan, explain } = await provider.explainSearch({ user_id: user, vector: smallQueries[0], limit: 10, min_score: 0 })
+    const { plan, explain } = await provider.explainSearch({
+      user_id: user,
+      vector: smallQueries[0],
+      limit: 10,
+      min_score: 0
+    })
     t.equal(plan.kind, 'exact', `user ${user}: ${plan.reason}`)
     t.match(plan.reason, /no VECTOR index/)
     t.ok([KEY_INDEX, GROUP_INDEX].includes(String(explain[0].key)), `EXPLAIN uses ${String(explain[0].key)}`)
     t.match(String(explain[0].Extra), /filesort/, 'and sorts the distances')
   }
-  for (const q of smallQueries) beforeIndex.push(await provider.search({ user_id: SMALL, vector: q, limit: 10, min_score: 0 }))
+  for (const q of smallQueries)
+    beforeIndex.push(await provider.search({ user_id: SMALL, vector: q, limit: 10, min_score: 0 }))
   t.ok(beforeIndex.every(h => h.length === 10))
 })
 
 t.test('createVectorIndex builds a cosine index', async t => {
   const { duration_ms: ms } = await provider.createVectorIndex({ m: 16 })
   t.ok(ms > 0, `built in ${ms} ms`)
-  t.same(await provider.vectorIndexInfo(), { exists: true, name: VECTOR_INDEX, distance: 'cosine', m: 16, usable: true })
+  t.same(await provider.vectorIndexInfo(), {
+    exists: true,
+    name: VECTOR_INDEX,
+    distance: 'cosine',
+    m: 16,
+    usable: true
+  })
   t.same(await provider.createVectorIndex({ m: 16 }), { duration_ms: 0 }, 'the same index again: nothing to do')
   t.same(await provider.capacityWarnings(), [], 'the test server is sized for this table')
 })
 
 t.test('small user: exact plan, same results as before the index', async t => {
-  const { plan, explain } = await provider.explainSearch({ user_id: SMALL, vector: smallQueries[0], limit: 10, min_score: 0 })
+  const { plan, explain } = await provider.explainSearch({
+    user_id: SMALL,
+    vector: smallQueries[0],
+    limit: 10,
+    min_score: 0
+  })
   t.equal(plan.kind, 'exact')
   t.equal(plan.rows, 120)
   t.not(String(explain[0].key), VECTOR_INDEX, 'EXPLAIN: not the vector index')
@@ -75,7 +100,11 @@ t.test('small user: exact plan, same results as before the index', async t => {
     t.ok(same(hits, beforeIndex[i]), `query ${i}: identical keys and scores`)
   }
   const filtered = { user_id: LARGE, vector: smallQueries[0], limit: 10, min_score: 0, group_key: 'rare' }
-  t.equal((await provider.explainSearch(filtered)).plan.kind, 'exact', 'a large user with a narrow filter: exact (10 rows)')
+  t.equal(
+    (await provider.explainSearch(filtered)).plan.kind,
+    'exact',
+    'a large user with a narrow filter: exact (10 rows)'
+  )
   const files = { user_id: LARGE, vector: smallQueries[0], limit: 10, min_score: 0, file_ids: [1, 2, 3] }
   t.equal((await provider.explainSearch(files)).plan.rows, 300, 'rows counted for the file filter')
   t.equal((await provider.explainSearch(files)).plan.kind, 'exact')
@@ -113,7 +142,13 @@ t.test('large user: the vector index plan, recall@10 >= 0.95 on clustered data',
 t.test('fewer hits than limit from the index: the exact plan answers', async t => {
   // every row is "large" and the share rule is all but off (a tiny safety factor, no
   // cost rule): the index plan is chosen even for a 10-row group
-  const eager = newProvider(db.pool, { dimension: D, exactSearchMaxRows: 0, efSearch: 20, indexSafety: 0.01, indexRowsPerEf: 0 })
+  const eager = newProvider(db.pool, {
+    dimension: D,
+    exactSearchMaxRows: 0,
+    efSearch: 20,
+    indexSafety: 0.01,
+    indexRowsPerEf: 0
+  })
   await eager.init()
   const q: SearchQuery = { user_id: LARGE, vector: large.centres[3], limit: 15, min_score: 0.1, group_key: 'rare' }
   t.equal((await eager.explainSearch(q)).plan.kind, 'index')
@@ -141,14 +176,19 @@ t.test('an index with another metric is reported unusable and never relied on', 
   t.not(explain[0].key, 'app_euclid')
   t.ok(same(await provider.search(q), await exact.search(q)), 'exact results for the large user')
   await provider.createVectorIndex({ m: 8 })
-  t.same(await provider.vectorIndexInfo(), { exists: true, name: VECTOR_INDEX, distance: 'cosine', m: 8, usable: true },
-    'createVectorIndex replaced the euclidean index')
+  t.same(
+    await provider.vectorIndexInfo(),
+    { exists: true, name: VECTOR_INDEX, distance: 'cosine', m: 8, usable: true },
+    'createVectorIndex replaced the euclidean index'
+  )
 })
 
-t.test('plan follows this provider\'s writes at once, other writers within the cache TTL', async t => {
+t.test("plan follows this provider's writes at once, other writers within the cache TTL", async t => {
   const q: SearchQuery = { user_id: SMALL, vector: small.centres[0], limit: 10, min_score: 0 }
   t.equal((await provider.explainSearch(q)).plan.kind, 'exact')
-  await provider.upsert(chunksFor(SMALL, clusteredVectors(400, D, 4, 0.35, 13).vectors, 100, i => ({ file_id: 50 + Math.floor(i / 100) })))
+  await provider.upsert(
+    chunksFor(SMALL, clusteredVectors(400, D, 4, 0.35, 13).vectors, 100, i => ({ file_id: 50 + Math.floor(i / 100) }))
+  )
   const { plan } = await provider.explainSearch(q)
   t.equal(plan.kind, 'index', `after our own write: ${plan.reason}`)
   await provider.delete({ user_id: SMALL, file_ids: [50, 51, 52, 53] })
@@ -157,7 +197,9 @@ t.test('plan follows this provider\'s writes at once, other writers within the c
   const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, countCacheMs: 200, ...CHEAP_WALKS })
   await other.init()
   t.equal((await other.explainSearch(q)).plan.kind, 'exact')
-  await provider.upsert(chunksFor(SMALL, clusteredVectors(400, D, 4, 0.35, 14).vectors, 100, i => ({ file_id: 60 + Math.floor(i / 100) })))
+  await provider.upsert(
+    chunksFor(SMALL, clusteredVectors(400, D, 4, 0.35, 14).vectors, 100, i => ({ file_id: 60 + Math.floor(i / 100) }))
+  )
   await new Promise(resolve => setTimeout(resolve, 250))
   t.equal((await other.explainSearch(q)).plan.kind, 'index', 'another instance sees it after its TTL')
 })
@@ -186,10 +228,19 @@ t.test('capacity warnings name the settings to raise', async t => {
   t.equal(warnings.length, 2)
   t.match(warnings[0], /mhnsw_max_cache_size is 16 MiB .* needs about 235 MiB/)
   t.match(warnings[1], /innodb_buffer_pool_size is 128 MiB .* about 650 MiB/)
-  t.same(capacityWarnings({
-    dimension: 1024, rows: 1000, dataLength: 8e6, indexLength: 1e6, innodbBufferPoolSize: 1 << 30, mhnswMaxCacheSize: 1 << 30,
-    vectorIndex: { exists: false, usable: false }
-  }), [], 'nothing to say when it fits')
+  t.same(
+    capacityWarnings({
+      dimension: 1024,
+      rows: 1000,
+      dataLength: 8e6,
+      indexLength: 1e6,
+      innodbBufferPoolSize: 1 << 30,
+      mhnswMaxCacheSize: 1 << 30,
+      vectorIndex: { exists: false, usable: false }
+    }),
+    [],
+    'nothing to say when it fits'
+  )
 })
 
 t.test('MariaDbProvider exposes its plan counters', async t => {

@@ -31,13 +31,15 @@ await exact.init()
 
 // tenants interleaved at random, as many users writing at once leave them
 const rows: ChunkRecord[] = [
-  ...chunksFor(BIG, Array.from({ length: 18_000 }, unit), 100, i => ({ group_key: i % 50 === 0 ? 'narrow' : 'DEFAULT' })),
+  ...chunksFor(BIG, Array.from({ length: 18_000 }, unit), 100, i => ({
+    group_key: i % 50 === 0 ? 'narrow' : 'DEFAULT'
+  })),
   ...chunksFor(SMALL, Array.from({ length: 400 }, unit), 100),
   ...Array.from({ length: FILLERS }, (_, u) => chunksFor(101 + u, Array.from({ length: 100 }, unit), 100)).flat()
 ]
 for (let i = rows.length - 1; i > 0; i--) {
-  const j = Math.floor(r() * (i + 1));
-  [rows[i], rows[j]] = [rows[j], rows[i]]
+  const j = Math.floor(r() * (i + 1))
+  ;[rows[i], rows[j]] = [rows[j], rows[i]]
 }
 for (let i = 0; i < rows.length; i += 2000) await provider.upsert(rows.slice(i, i + 2000))
 await provider.createVectorIndex({ m: 16 })
@@ -45,7 +47,10 @@ await provider.createVectorIndex({ m: 16 })
 const key = (h: SearchHit): string => `${h.chunk.file_id}:${h.chunk.chunk_index}`
 const queries = Array.from({ length: 20 }, unit)
 
-async function recallOf (p: typeof provider, filter: Omit<SearchQuery, 'vector' | 'limit' | 'min_score'>): Promise<number> {
+async function recallOf(
+  p: typeof provider,
+  filter: Omit<SearchQuery, 'vector' | 'limit' | 'min_score'>
+): Promise<number> {
   let found = 0
   let total = 0
   for (const vector of queries) {
@@ -72,10 +77,20 @@ t.test('a small tenant in a large unclustered table: exact plan, recall 1.00', a
 })
 
 t.test('group and file filters count in the share', async t => {
-  const grouped = (await provider.explainSearch({ user_id: BIG, group_key: 'narrow', vector: queries[1], limit: 10, min_score: -1 })).plan
+  const grouped = (
+    await provider.explainSearch({ user_id: BIG, group_key: 'narrow', vector: queries[1], limit: 10, min_score: -1 })
+  ).plan
   t.equal(grouped.rows, 360)
   t.equal(grouped.kind, 'exact', grouped.reason)
-  const files = (await provider.explainSearch({ user_id: BIG, file_ids: [1, 2, 3, 4, 5], vector: queries[1], limit: 10, min_score: -1 })).plan
+  const files = (
+    await provider.explainSearch({
+      user_id: BIG,
+      file_ids: [1, 2, 3, 4, 5],
+      vector: queries[1],
+      limit: 10,
+      min_score: -1
+    })
+  ).plan
   t.equal(files.rows, 500)
   t.equal(files.kind, 'exact', files.reason)
   t.equal(await recallOf(provider, { user_id: BIG, group_key: 'narrow' }), 1, 'recall@10 of the narrow group')
@@ -86,11 +101,13 @@ t.test('the tenant owning most of the table keeps the index plan', async t => {
   t.equal(plan.kind, 'index', plan.reason)
   t.equal(plan.efSearch, 267, 'share 90%: ef 16 x 15 / 0.9')
   t.equal(explain[0].key, VECTOR_INDEX, 'EXPLAIN: the vector index')
-  t.comment(`recall@10 of the index plan for the 90% tenant on random 32-d vectors: ${(await recallOf(provider, { user_id: BIG })).toFixed(3)}`)
+  t.comment(
+    `recall@10 of the index plan for the 90% tenant on random 32-d vectors: ${(await recallOf(provider, { user_id: BIG })).toFixed(3)}`
+  )
 })
 
 t.test('a sampled search answers before its shadow check, which then reports recall', async t => {
-  const observed: Array<{ plan: string, recall: number }> = []
+  const observed: Array<{ plan: string; recall: number }> = []
   const sampled = newProvider(db.pool, {
     dimension: D,
     exactSearchMaxRows: FLOOR,
@@ -108,7 +125,10 @@ t.test('a sampled search answers before its shadow check, which then reports rec
   t.equal(observed.length, 1, 'one observation once the shadow check is done')
   t.equal(observed[0].plan, 'index')
   const truth = await exact.search(q)
-  const expected = recallAtK(hits.map((h, i) => ({ id: i, score: h.score })), truth.map((h, i) => ({ id: -1 - i, score: h.score })))
+  const expected = recallAtK(
+    hits.map((h, i) => ({ id: i, score: h.score })),
+    truth.map((h, i) => ({ id: -1 - i, score: h.score }))
+  )
   t.equal(observed[0].recall, expected, `recall@10 ${observed[0].recall} as computed from the two answers`)
 
   // the exact plan answers are never sampled
@@ -137,7 +157,12 @@ t.test('the gateway exports sampled recall in /metrics', async t => {
     db,
     env: { VECTOR_DIMENSION: String(D), MARIADB_EXACT_SEARCH_MAX_ROWS: String(FLOOR), MARIADB_RECALL_SAMPLE_RATE: '1' }
   })
-  const res = await gw.app.inject({ method: 'POST', url: '/search', headers: gw.data, payload: { user_id: BIG, vector: queries[5], limit: 10, min_score: 0 } })
+  const res = await gw.app.inject({
+    method: 'POST',
+    url: '/search',
+    headers: gw.data,
+    payload: { user_id: BIG, vector: queries[5], limit: 10, min_score: 0 }
+  })
   t.equal(res.statusCode, 200, res.body)
   t.ok(res.json().results.length > 0, 'answered')
   await gw.app.providers.mariadb.recall.idle()
@@ -147,41 +172,111 @@ t.test('the gateway exports sampled recall in /metrics', async t => {
 })
 
 t.test('planner and sampler units', async t => {
-  const s = { exactMaxRows: 2000, efSearch: 100, efSearchFiltered: 200, efSearchMax: 1000, safety: 16, recallTarget: 0.99 }
+  const s = {
+    exactMaxRows: 2000,
+    efSearch: 100,
+    efSearchFiltered: 200,
+    efSearchMax: 1000,
+    safety: 16,
+    recallTarget: 0.99
+  }
   // the issue's case: 9,000 of 39,000 rows
   const issue = choosePlan(s, { filterRows: 9000, tableRows: 39_000, limit: 10, filtered: false })
   t.match(issue, { kind: 'exact', reason: /would need ef 1040 > efSearchMax 1000/ }, 'a 23% share: exact')
-  t.match(choosePlan(s, { filterRows: 9000, tableRows: 30_000, limit: 10, filtered: false }), { kind: 'index', efSearch: 800 }, 'a 30% share widens the walk to ef 800')
-  t.match(choosePlan(s, { filterRows: 5000, tableRows: 10_000_000, limit: 10, filtered: false }), { kind: 'exact' }, '0.05% of 10 million rows: exact')
-  t.match(choosePlan(s, { filterRows: 1500, tableRows: 1600, limit: 10, filtered: false }), { kind: 'exact' }, 'under the row floor')
-  t.match(choosePlan({ ...s, exactMaxRows: 0 }, { filterRows: 900, tableRows: 1000, limit: 10, filtered: false }), { kind: 'exact', reason: /cheaper/ })
-  t.match(choosePlan(s, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }), { kind: 'index', efSearch: 356, fetch: 20 })
-  t.match(choosePlan({ ...s, safety: 4 }, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }), { kind: 'index', efSearch: 200 }, 'the floor of filtered walks')
+  t.match(
+    choosePlan(s, { filterRows: 9000, tableRows: 30_000, limit: 10, filtered: false }),
+    { kind: 'index', efSearch: 800 },
+    'a 30% share widens the walk to ef 800'
+  )
+  t.match(
+    choosePlan(s, { filterRows: 5000, tableRows: 10_000_000, limit: 10, filtered: false }),
+    { kind: 'exact' },
+    '0.05% of 10 million rows: exact'
+  )
+  t.match(
+    choosePlan(s, { filterRows: 1500, tableRows: 1600, limit: 10, filtered: false }),
+    { kind: 'exact' },
+    'under the row floor'
+  )
+  t.match(choosePlan({ ...s, exactMaxRows: 0 }, { filterRows: 900, tableRows: 1000, limit: 10, filtered: false }), {
+    kind: 'exact',
+    reason: /cheaper/
+  })
+  t.match(choosePlan(s, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }), {
+    kind: 'index',
+    efSearch: 356,
+    fetch: 20
+  })
+  t.match(
+    choosePlan({ ...s, safety: 4 }, { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: true }),
+    { kind: 'index', efSearch: 200 },
+    'the floor of filtered walks'
+  )
   t.equal(shareBand(1), 0)
   t.equal(shareBand(0.5), 0)
   t.equal(shareBand(0.3), 1)
   t.equal(shareBand(0.001), 9)
 
-  t.equal(recallAtK([{ id: 1, score: 0.9 }, { id: 3, score: 0.5 }], [{ id: 1, score: 0.9 }, { id: 2, score: 0.8 }]), 0.5)
-  t.equal(recallAtK([{ id: 1, score: 0.9 }, { id: 3, score: 0.8 }], [{ id: 1, score: 0.9 }, { id: 2, score: 0.8 }]), 1, 'a tie with the k-th is a hit')
+  t.equal(
+    recallAtK(
+      [
+        { id: 1, score: 0.9 },
+        { id: 3, score: 0.5 }
+      ],
+      [
+        { id: 1, score: 0.9 },
+        { id: 2, score: 0.8 }
+      ]
+    ),
+    0.5
+  )
+  t.equal(
+    recallAtK(
+      [
+        { id: 1, score: 0.9 },
+        { id: 3, score: 0.8 }
+      ],
+      [
+        { id: 1, score: 0.9 },
+        { id: 2, score: 0.8 }
+      ]
+    ),
+    1,
+    'a tie with the k-th is a hit'
+  )
   t.equal(recallAtK([], []), undefined)
 
   // at most one shadow check in flight: a sample drawn meanwhile is dropped
   let dropped = 0
   const seen: number[] = []
-  const sampler = new RecallSampler({ rate: 1, target: 0.99, observer: { observe: (_p, x) => seen.push(x), dropped: () => dropped++ } })
-  let release!: (v: Array<{ id: number, score: number }>) => void
-  const pending = new Promise<Array<{ id: number, score: number }>>(resolve => { release = resolve })
+  const sampler = new RecallSampler({
+    rate: 1,
+    target: 0.99,
+    observer: { observe: (_p, x) => seen.push(x), dropped: () => dropped++ }
+  })
+  let release!: (v: Array<{ id: number; score: number }>) => void
+  const pending = new Promise<Array<{ id: number; score: number }>>(resolve => {
+    release = resolve
+  })
   let calls = 0
-  sampler.sample(0.5, [{ id: 1, score: 1 }], async () => { calls++; return await pending })
-  sampler.sample(0.5, [{ id: 1, score: 1 }], async () => { calls++; return await pending })
+  sampler.sample(0.5, [{ id: 1, score: 1 }], async () => {
+    calls++
+    return await pending
+  })
+  sampler.sample(0.5, [{ id: 1, score: 1 }], async () => {
+    calls++
+    return await pending
+  })
   t.equal(calls, 1, 'the second shadow query never started')
   t.equal(dropped, 1)
   release([{ id: 1, score: 1 }])
   await sampler.idle()
   t.same(seen, [1])
   const off = new RecallSampler({ rate: 0, target: 0.99 })
-  off.sample(1, [], async () => { t.fail('rate 0 samples nothing'); return [] })
+  off.sample(1, [], async () => {
+    t.fail('rate 0 samples nothing')
+    return []
+  })
   t.equal(off.inFlight, 0)
   t.throws(() => new RecallSampler({ rate: 1.5, target: 0.99 }), /within 0\.\.1/)
 })

@@ -6,7 +6,7 @@ import type { ChunkRecord } from '../../../src/providers/vector-provider.ts'
 import { nextVersion } from '../../../src/routing/write-clock.ts'
 import { normalize, prng } from '../provider-contract.ts'
 
-export function poolConfig (url: string, extra: Partial<PoolConfig> = {}): PoolConfig {
+export function poolConfig(url: string, extra: Partial<PoolConfig> = {}): PoolConfig {
   const u = new URL(url)
   const database = decodeURIComponent(u.pathname.replace(/^\//, ''))
   return {
@@ -25,16 +25,16 @@ export function poolConfig (url: string, extra: Partial<PoolConfig> = {}): PoolC
   }
 }
 
-export function createPool (url: string, extra: Partial<PoolConfig> = {}): Pool {
+export function createPool(url: string, extra: Partial<PoolConfig> = {}): Pool {
   return mariadb.createPool(poolConfig(url, extra))
 }
 
-export function newProvider (pool: Pool, options: Partial<MariaDbProviderOptions> = {}): MariaDbProvider {
+export function newProvider(pool: Pool, options: Partial<MariaDbProviderOptions> = {}): MariaDbProvider {
   return new MariaDbProvider({ pool, table: 'BRAG', dimension: 8, exactSearchMaxRows: 3000, efSearch: 100, ...options })
 }
 
 /** The application's CREATE TABLE (SPEC §2), written out here independently of the provider. */
-export async function createAppTable (pool: Pool, dimension: number, table = 'BRAG'): Promise<void> {
+export async function createAppTable(pool: Pool, dimension: number, table = 'BRAG'): Promise<void> {
   await pool.query(`CREATE TABLE \`${table}\` (
     BID BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
     BUID BIGINT NOT NULL,
@@ -63,43 +63,57 @@ export interface AppRow {
 }
 
 /** Inserts rows the way the application does: plain INSERT, VEC_FromText, no BCHUNK/BVERSION. Returns their BIDs. */
-export async function appInsert (pool: Pool, rows: AppRow[], table = 'BRAG'): Promise<number[]> {
+export async function appInsert(pool: Pool, rows: AppRow[], table = 'BRAG'): Promise<number[]> {
   const ids: number[] = []
   for (const r of rows) {
     const res = await pool.query(
       `INSERT INTO \`${table}\` (BUID, BMID, BGROUPKEY, BTYPE, BSTART, BEND, BTEXT, BEMBED, BCREATED)
        VALUES (?, ?, ?, ?, ?, ?, ?, VEC_FromText(?), ?)`,
-      [r.user, r.file, r.group, r.type, r.start, r.end, r.text, JSON.stringify(r.vector), r.created])
+      [r.user, r.file, r.group, r.type, r.start, r.end, r.text, JSON.stringify(r.vector), r.created]
+    )
     ids.push(Number(res.insertId))
   }
   return ids
 }
 
 /** The application's own search SQL. */
-export async function appSearch (
-  pool: Pool, userId: number, vector: number[], limit: number, table = 'BRAG'
-): Promise<Array<{ BID: number, BMID: number, BTEXT: string, score: number }>> {
+export async function appSearch(
+  pool: Pool,
+  userId: number,
+  vector: number[],
+  limit: number,
+  table = 'BRAG'
+): Promise<Array<{ BID: number; BMID: number; BTEXT: string; score: number }>> {
   const text = JSON.stringify(vector)
   return await pool.query(
     `SELECT BID, BMID, BTEXT, 1 - VEC_DISTANCE_COSINE(BEMBED, VEC_FromText(?)) AS score
      FROM \`${table}\` WHERE BUID = ? ORDER BY VEC_DISTANCE_COSINE(BEMBED, VEC_FromText(?)) LIMIT ?`,
-    [text, userId, text, limit])
+    [text, userId, text, limit]
+  )
 }
 
 /** Gaussian noise from a seeded PRNG (Box-Muller). */
-export function gaussian (r: () => number): number {
+export function gaussian(r: () => number): number {
   const u = Math.max(r(), 1e-12)
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * r())
 }
 
 /** Unit vectors drawn from a mixture of `clusters` Gaussians around random unit centres. */
-export function clusteredVectors (count: number, dimension: number, clusters: number, spread: number, seed: number): {
+export function clusteredVectors(
+  count: number,
+  dimension: number,
+  clusters: number,
+  spread: number,
+  seed: number
+): {
   centres: number[][]
   vectors: number[][]
   cluster: number[]
 } {
   const r = prng(seed)
-  const centres = Array.from({ length: clusters }, () => normalize(Array.from({ length: dimension }, () => gaussian(r))))
+  const centres = Array.from({ length: clusters }, () =>
+    normalize(Array.from({ length: dimension }, () => gaussian(r)))
+  )
   const cluster: number[] = []
   const vectors = Array.from({ length: count }, () => {
     const c = Math.floor(r() * clusters)
@@ -109,7 +123,12 @@ export function clusteredVectors (count: number, dimension: number, clusters: nu
   return { centres, vectors, cluster }
 }
 
-export function chunksFor (userId: number, vectors: number[][], perFile: number, fields: (i: number) => Partial<ChunkRecord> = () => ({})): ChunkRecord[] {
+export function chunksFor(
+  userId: number,
+  vectors: number[][],
+  perFile: number,
+  fields: (i: number) => Partial<ChunkRecord> = () => ({})
+): ChunkRecord[] {
   return vectors.map((vector, i) => ({
     user_id: userId,
     file_id: 1 + Math.floor(i / perFile),

@@ -13,8 +13,12 @@ const emulator = target.emulator!
 
 t.test('the configured key is sent and accepted', async t => {
   const headers: Array<string | string[] | undefined> = []
-  emulator.onExchange = x => { headers.push(x.requestHeaders['api-key']) }
-  t.teardown(() => { emulator.onExchange = undefined })
+  emulator.onExchange = x => {
+    headers.push(x.requestHeaders['api-key'])
+  }
+  t.teardown(() => {
+    emulator.onExchange = undefined
+  })
   const { provider, cleanup } = await freshProvider(target, 8)
   t.teardown(cleanup)
   const c = makeChunk(8, { user_id: 1, file_id: 1, chunk_index: 0 })
@@ -26,8 +30,17 @@ t.test('the configured key is sent and accepted', async t => {
 
 t.test('a missing or wrong key: provider down, with a hint', async t => {
   for (const apiKey of [undefined, 'wrong-key']) {
-    const provider = new QdrantProvider({ url: target.url, apiKey, collection: uniqueCollection(), dimension: 8, timeoutMs: 2000 })
-    const err = await provider.init().then(() => null, (e: unknown) => e as Error & { code?: string, statusCode?: number })
+    const provider = new QdrantProvider({
+      url: target.url,
+      apiKey,
+      collection: uniqueCollection(),
+      dimension: 8,
+      timeoutMs: 2000
+    })
+    const err = await provider.init().then(
+      () => null,
+      (e: unknown) => e as Error & { code?: string; statusCode?: number }
+    )
     t.ok(isProviderDown(err), `init with ${apiKey ?? 'no key'}: VG_PROVIDER_DOWN`)
     t.equal(err?.statusCode, 503)
     t.match(err?.message, /qdrant/)

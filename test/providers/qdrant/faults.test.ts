@@ -18,9 +18,14 @@ const chunk = makeChunk(D, { user_id: 1, file_id: 1, chunk_index: 0 })
 await provider.upsert([chunk])
 
 /** One call of every provider operation. */
-function everyOperation (p: VectorProvider): Array<[string, () => Promise<unknown>]> {
+function everyOperation(p: VectorProvider): Array<[string, () => Promise<unknown>]> {
   return [
-    ['init', async () => { await p.init() }],
+    [
+      'init',
+      async () => {
+        await p.init()
+      }
+    ],
     ['upsert', async () => await p.upsert([chunk])],
     ['upsert insertOnly', async () => await p.upsert([chunk], { insertOnly: true })],
     ['search', async () => await p.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 })],
@@ -35,9 +40,12 @@ function everyOperation (p: VectorProvider): Array<[string, () => Promise<unknow
   ]
 }
 
-async function expectDown (t: TapTest, reason: RegExp, code = 'VG_PROVIDER_DOWN'): Promise<void> {
+async function expectDown(t: TapTest, reason: RegExp, code = 'VG_PROVIDER_DOWN'): Promise<void> {
   for (const [name, op] of everyOperation(provider)) {
-    const err = await op().then(() => null, (e: unknown) => e as Error & { statusCode?: number, code?: string })
+    const err = await op().then(
+      () => null,
+      (e: unknown) => e as Error & { statusCode?: number; code?: string }
+    )
     t.ok(isProviderDown(err), `${name}: provider down`)
     t.equal(err?.code, code, `${name}: ${code}`)
     t.equal(err?.statusCode, 503, `${name}: 503`)
@@ -51,7 +59,7 @@ async function expectDown (t: TapTest, reason: RegExp, code = 'VG_PROVIDER_DOWN'
   t.match(h.error, reason)
 }
 
-async function expectWorking (t: TapTest): Promise<void> {
+async function expectWorking(t: TapTest): Promise<void> {
   t.equal((await provider.health()).status, 'connected', 'health: connected again')
   for (const [name, op] of everyOperation(provider)) await t.resolves(op(), `${name} works again, same provider`)
   t.equal((await provider.list(1, 1, false)).length, 1, 'the data is still there')
@@ -90,8 +98,14 @@ t.test('5xx, 429 and 503 answers', async t => {
 
 t.test('a failure on one request only fails that call', async t => {
   emulator.faults.fail(500, { times: 1, match: r => r.path.endsWith('/points/query') })
-  await t.rejects(provider.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 }), { code: 'VG_PROVIDER_DOWN' })
-  t.equal((await provider.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 })).length, 1, 'the next search works')
+  await t.rejects(provider.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 }), {
+    code: 'VG_PROVIDER_DOWN'
+  })
+  t.equal(
+    (await provider.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 })).length,
+    1,
+    'the next search works'
+  )
 })
 
 t.test('a collection deleted under the gateway that cannot be recreated: provider down, health says why', async t => {
@@ -99,9 +113,13 @@ t.test('a collection deleted under the gateway that cannot be recreated: provide
   const other = await freshProvider(target, D, { error: () => {} })
   t.teardown(other.cleanup)
   await rawClient(target).deleteCollection(other.collection)
-  const creates = (r: { method: string, path: string }): boolean => r.method === 'PUT' && r.path === `/collections/${other.collection}`
+  const creates = (r: { method: string; path: string }): boolean =>
+    r.method === 'PUT' && r.path === `/collections/${other.collection}`
   emulator.faults.fail(500, { times: 2, match: creates })
-  await t.rejects(other.provider.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 }), { code: 'VG_PROVIDER_DOWN', cause: { message: /create collection/ } })
+  await t.rejects(other.provider.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 }), {
+    code: 'VG_PROVIDER_DOWN',
+    cause: { message: /create collection/ }
+  })
   t.match(await other.provider.health(), { status: 'disconnected', error: /does not exist and could not be recreated/ })
   t.equal(await other.provider.count(), 0, 'the next call recreates it')
   t.equal(other.provider.collectionRecreations.count, 1)
@@ -109,12 +127,18 @@ t.test('a collection deleted under the gateway that cannot be recreated: provide
 
 t.test('a 404 that is not about the collection is not taken for a lost collection', async t => {
   emulator.faults.fail(404, { times: 1, match: r => r.path.endsWith('/points/query') })
-  await t.rejects(provider.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 }), { code: 'VG_PROVIDER_DOWN', cause: { message: /HTTP 404/ } })
+  await t.rejects(provider.search({ user_id: 1, vector: chunk.vector, limit: 5, min_score: 0 }), {
+    code: 'VG_PROVIDER_DOWN',
+    cause: { message: /HTTP 404/ }
+  })
   t.equal(provider.collectionRecreations.count, 0)
 })
 
 t.test('a 4xx that means a gateway bug stays an error (500)', async t => {
-  const err = await provider.upsert([{ ...chunk, vector: [1, 2, 3] }]).then(() => null, (e: unknown) => e as Error & { code?: string, statusCode?: number })
+  const err = await provider.upsert([{ ...chunk, vector: [1, 2, 3] }]).then(
+    () => null,
+    (e: unknown) => e as Error & { code?: string; statusCode?: number }
+  )
   t.equal(err?.code, 'VG_INTERNAL', 'a wrong vector dimension reaching Qdrant is our bug')
   t.equal(err?.statusCode, 500)
   t.match(err?.message, /HTTP 400.*Vector dimension error: expected dim: 8, got 3/)
@@ -127,8 +151,12 @@ t.test('Qdrant down while the provider is constructed: no unhandled rejection, n
   t.teardown(() => emulator.faults.up())
   const warned: unknown[] = []
   const origWarn = console.warn
-  console.warn = (...args: unknown[]) => { warned.push(args) }
-  t.teardown(() => { console.warn = origWarn })
+  console.warn = (...args: unknown[]) => {
+    warned.push(args)
+  }
+  t.teardown(() => {
+    console.warn = origWarn
+  })
   const late = await freshProvider(target, D, { init: false })
   t.teardown(late.cleanup)
   await new Promise(resolve => setTimeout(resolve, 100))

@@ -11,8 +11,14 @@ const target = await qdrantTarget()
 t.teardown(() => target.close())
 const client = rawClient(target)
 
-async function dropLater (t: TapTest, name: string): Promise<void> {
-  t.teardown(async () => { try { await client.deleteCollection(name) } catch { /* gone */ } })
+async function dropLater(t: TapTest, name: string): Promise<void> {
+  t.teardown(async () => {
+    try {
+      await client.deleteCollection(name)
+    } catch {
+      /* gone */
+    }
+  })
 }
 
 t.test('creates a missing collection: size, cosine, payload indexes', async t => {
@@ -22,8 +28,11 @@ t.test('creates a missing collection: size, cosine, payload indexes', async t =>
   t.same(info.config.params.vectors, { size: 48, distance: 'Cosine' }, 'one unnamed vector of VECTOR_DIMENSION, cosine')
   const schema = info.payload_schema
   t.equal(schema.user_id?.data_type, 'integer', 'user_id: integer')
-  t.equal((schema.user_id?.params as { is_principal?: boolean } | undefined)?.is_principal, true,
-    'user_id is the principal (tenant) field: is_tenant exists only for keyword/uuid indexes')
+  t.equal(
+    (schema.user_id?.params as { is_principal?: boolean } | undefined)?.is_principal,
+    true,
+    'user_id is the principal (tenant) field: is_tenant exists only for keyword/uuid indexes'
+  )
   t.equal(schema.file_id?.data_type, 'integer', 'file_id: integer')
   t.equal(schema.chunk_index?.data_type, 'integer', 'chunk_index: integer (ordered scans)')
   t.equal(schema.group_key?.data_type, 'keyword', 'group_key: keyword')
@@ -31,10 +40,19 @@ t.test('creates a missing collection: size, cosine, payload indexes', async t =>
   t.same(Object.keys(schema).sort(), PAYLOAD_INDEXES.map(i => i.field).sort(), 'no other index')
 
   await provider.init()
-  const again = new QdrantProvider({ url: target.url, apiKey: target.apiKey, collection, dimension: 48, timeoutMs: 5000 })
+  const again = new QdrantProvider({
+    url: target.url,
+    apiKey: target.apiKey,
+    collection,
+    dimension: 48,
+    timeoutMs: 5000
+  })
   await again.init()
   t.pass('init is idempotent, also from a second gateway')
-  t.same(Object.keys((await client.getCollection(collection)).payload_schema).sort(), PAYLOAD_INDEXES.map(i => i.field).sort())
+  t.same(
+    Object.keys((await client.getCollection(collection)).payload_schema).sort(),
+    PAYLOAD_INDEXES.map(i => i.field).sort()
+  )
 })
 
 t.test('an existing collection made by the application is adopted, missing indexes added', async t => {
@@ -43,7 +61,13 @@ t.test('an existing collection made by the application is adopted, missing index
   await client.createCollection(name, { vectors: { size: 16, distance: 'Cosine' } })
   await client.createPayloadIndex(name, { field_name: 'user_id', field_schema: 'integer', wait: true })
   await client.createPayloadIndex(name, { field_name: 'group_key', field_schema: 'keyword', wait: true })
-  const provider = new QdrantProvider({ url: target.url, apiKey: target.apiKey, collection: name, dimension: 16, timeoutMs: 5000 })
+  const provider = new QdrantProvider({
+    url: target.url,
+    apiKey: target.apiKey,
+    collection: name,
+    dimension: 16,
+    timeoutMs: 5000
+  })
   await provider.init()
   const schema = (await client.getCollection(name)).payload_schema
   t.same(Object.keys(schema).sort(), PAYLOAD_INDEXES.map(i => i.field).sort(), 'the missing indexes were created')
@@ -54,8 +78,17 @@ t.test('refuses a collection with another size', async t => {
   const name = uniqueCollection()
   await dropLater(t, name)
   await client.createCollection(name, { vectors: { size: 32, distance: 'Cosine' } })
-  const provider = new QdrantProvider({ url: target.url, apiKey: target.apiKey, collection: name, dimension: 16, timeoutMs: 5000 })
-  const err = await provider.init().then(() => null, (e: unknown) => e as Error & { code?: string })
+  const provider = new QdrantProvider({
+    url: target.url,
+    apiKey: target.apiKey,
+    collection: name,
+    dimension: 16,
+    timeoutMs: 5000
+  })
+  const err = await provider.init().then(
+    () => null,
+    (e: unknown) => e as Error & { code?: string }
+  )
   t.equal(err?.code, 'VG_INCOMPATIBLE_STORE')
   t.match(err?.message, /size 32 with distance Cosine/, 'says what exists')
   t.match(err?.message, /size 16 with distance Cosine/, 'and what is configured')
@@ -67,24 +100,49 @@ t.test('refuses a collection with another distance', async t => {
   const name = uniqueCollection()
   await dropLater(t, name)
   await client.createCollection(name, { vectors: { size: 16, distance: 'Dot' } })
-  const provider = new QdrantProvider({ url: target.url, apiKey: target.apiKey, collection: name, dimension: 16, timeoutMs: 5000 })
-  await t.rejects(provider.init(), { code: 'VG_INCOMPATIBLE_STORE', message: /size 16 with distance Dot.*configured for size 16 with distance Cosine/ })
+  const provider = new QdrantProvider({
+    url: target.url,
+    apiKey: target.apiKey,
+    collection: name,
+    dimension: 16,
+    timeoutMs: 5000
+  })
+  await t.rejects(provider.init(), {
+    code: 'VG_INCOMPATIBLE_STORE',
+    message: /size 16 with distance Dot.*configured for size 16 with distance Cosine/
+  })
 })
 
-t.test('refuses named vectors', { skip: target.emulator !== undefined && 'the emulator keeps one unnamed vector only' }, async t => {
-  const name = uniqueCollection()
-  await dropLater(t, name)
-  await client.createCollection(name, { vectors: { text: { size: 16, distance: 'Cosine' } } })
-  const provider = new QdrantProvider({ url: target.url, apiKey: target.apiKey, collection: name, dimension: 16, timeoutMs: 5000 })
-  await t.rejects(provider.init(), { code: 'VG_INCOMPATIBLE_STORE', message: /named vectors \(text\)/ })
-})
+t.test(
+  'refuses named vectors',
+  { skip: target.emulator !== undefined && 'the emulator keeps one unnamed vector only' },
+  async t => {
+    const name = uniqueCollection()
+    await dropLater(t, name)
+    await client.createCollection(name, { vectors: { text: { size: 16, distance: 'Cosine' } } })
+    const provider = new QdrantProvider({
+      url: target.url,
+      apiKey: target.apiKey,
+      collection: name,
+      dimension: 16,
+      timeoutMs: 5000
+    })
+    await t.rejects(provider.init(), { code: 'VG_INCOMPATIBLE_STORE', message: /named vectors \(text\)/ })
+  }
+)
 
 t.test('refuses a keyword index where ordered scans need an integer one', async t => {
   const name = uniqueCollection()
   await dropLater(t, name)
   await client.createCollection(name, { vectors: { size: 16, distance: 'Cosine' } })
   await client.createPayloadIndex(name, { field_name: 'file_id', field_schema: 'keyword', wait: true })
-  const provider = new QdrantProvider({ url: target.url, apiKey: target.apiKey, collection: name, dimension: 16, timeoutMs: 5000 })
+  const provider = new QdrantProvider({
+    url: target.url,
+    apiKey: target.apiKey,
+    collection: name,
+    dimension: 16,
+    timeoutMs: 5000
+  })
   await t.rejects(provider.init(), { code: 'VG_INCOMPATIBLE_STORE', message: /keyword payload index on file_id/ })
 })
 
@@ -92,7 +150,13 @@ t.test('refuses Qdrant older than 1.13, warns below 1.17', async t => {
   const old = await versionProxy(target.url, '1.12.4')
   t.teardown(() => old.close())
   const name = uniqueCollection()
-  const provider = new QdrantProvider({ url: old.url, apiKey: target.apiKey, collection: name, dimension: 16, timeoutMs: 5000 })
+  const provider = new QdrantProvider({
+    url: old.url,
+    apiKey: target.apiKey,
+    collection: name,
+    dimension: 16,
+    timeoutMs: 5000
+  })
   await t.rejects(provider.init(), { code: 'VG_INCOMPATIBLE_STORE', message: /Qdrant 1\.12\.4 is too old.*>= 1\.13/ })
   t.equal((await client.collectionExists(name)).exists, false, 'nothing created')
 
@@ -100,7 +164,14 @@ t.test('refuses Qdrant older than 1.13, warns below 1.17', async t => {
   t.teardown(() => older.close())
   await dropLater(t, name)
   const warnings: string[] = []
-  const p = new QdrantProvider({ url: older.url, apiKey: target.apiKey, collection: name, dimension: 16, timeoutMs: 5000, warn: m => warnings.push(m) })
+  const p = new QdrantProvider({
+    url: older.url,
+    apiKey: target.apiKey,
+    collection: name,
+    dimension: 16,
+    timeoutMs: 5000,
+    warn: m => warnings.push(m)
+  })
   await p.init()
   t.match(warnings, [/1\.16\.2 predates update_mode/], 'a 1.16 server is used, with a warning')
 })

@@ -19,7 +19,10 @@ for (const f of fileIds) chunks.push(...fileChunks(D, 77, f, 1 + Math.floor(rand
 chunks.push(...fileChunks(D, 77, 5, 130)) // one file larger than most pages
 chunks.push(...fileChunks(D, 78, 5, 10)) // another user: never seen
 await provider.upsert(chunks)
-const expected = chunks.filter(c => c.user_id === 77).sort(compareKeys).map(c => `${c.file_id}:${c.chunk_index}`)
+const expected = chunks
+  .filter(c => c.user_id === 77)
+  .sort(compareKeys)
+  .map(c => `${c.file_id}:${c.chunk_index}`)
 
 for (const limit of [1, 3, 7, 50, 129, 1000]) {
   t.test(`pages of ${limit}`, async t => {
@@ -28,8 +31,13 @@ for (const limit of [1, 3, 7, 50, 129, 1000]) {
     let requests = 0
     let pages = 0
     const emulator = target.emulator
-    if (emulator !== undefined) emulator.onExchange = () => { requests++ }
-    t.teardown(() => { if (emulator !== undefined) emulator.onExchange = undefined })
+    if (emulator !== undefined)
+      emulator.onExchange = () => {
+        requests++
+      }
+    t.teardown(() => {
+      if (emulator !== undefined) emulator.onExchange = undefined
+    })
     for (;;) {
       const before = requests
       const page: ChunkRecord[] = await provider.scan(77, after, limit)

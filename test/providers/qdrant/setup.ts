@@ -6,7 +6,8 @@ import { QdrantClient } from '@qdrant/js-client-rest'
 import { startQdrantEmulator, type QdrantEmulator } from '../../helpers/qdrant-emulator/index.ts'
 import { QdrantProvider, type QdrantProviderOptions } from '../../../src/providers/qdrant/qdrant-provider.ts'
 
-export const REAL_QDRANT_URL = process.env.QDRANT_URL !== undefined && process.env.QDRANT_URL !== '' ? process.env.QDRANT_URL : undefined
+export const REAL_QDRANT_URL =
+  process.env.QDRANT_URL !== undefined && process.env.QDRANT_URL !== '' ? process.env.QDRANT_URL : undefined
 export const REAL_QDRANT_API_KEY = process.env.QDRANT_API_KEY !== '' ? process.env.QDRANT_API_KEY : undefined
 
 export interface QdrantTarget {
@@ -18,40 +19,61 @@ export interface QdrantTarget {
 }
 
 /** An emulator (optionally with an api key), or the real server named by QDRANT_URL. */
-export async function qdrantTarget (opts: { apiKey?: string, forceEmulator?: boolean } = {}): Promise<QdrantTarget> {
+export async function qdrantTarget(opts: { apiKey?: string; forceEmulator?: boolean } = {}): Promise<QdrantTarget> {
   if (REAL_QDRANT_URL !== undefined && opts.forceEmulator !== true) {
     return { url: REAL_QDRANT_URL, apiKey: REAL_QDRANT_API_KEY, close: async () => {} }
   }
   const emulator = await startQdrantEmulator({ apiKey: opts.apiKey })
-  return { url: emulator.url, apiKey: opts.apiKey, emulator, close: async () => { await emulator.close() } }
+  return {
+    url: emulator.url,
+    apiKey: opts.apiKey,
+    emulator,
+    close: async () => {
+      await emulator.close()
+    }
+  }
 }
 
-export function uniqueCollection (prefix = 'vg_test'): string {
+export function uniqueCollection(prefix = 'vg_test'): string {
   return `${prefix}_${randomUUID().replace(/-/g, '').slice(0, 12)}`
 }
 
-export function rawClient (target: QdrantTarget): QdrantClient {
+export function rawClient(target: QdrantTarget): QdrantClient {
   return new QdrantClient({
-    url: target.url, timeout: 10_000, checkCompatibility: false,
+    url: target.url,
+    timeout: 10_000,
+    checkCompatibility: false,
     headers: target.apiKey === undefined ? {} : { 'api-key': target.apiKey }
   })
 }
 
 /** A provider on a fresh collection (created by init() unless `init: false`). */
-export async function freshProvider (
-  target: QdrantTarget, dimension: number, options: Partial<QdrantProviderOptions> & { init?: boolean } = {}
-): Promise<{ provider: QdrantProvider, collection: string, cleanup(): Promise<void> }> {
+export async function freshProvider(
+  target: QdrantTarget,
+  dimension: number,
+  options: Partial<QdrantProviderOptions> & { init?: boolean } = {}
+): Promise<{ provider: QdrantProvider; collection: string; cleanup(): Promise<void> }> {
   const collection = options.collection ?? uniqueCollection()
   const provider = new QdrantProvider({
-    url: target.url, apiKey: target.apiKey, collection, dimension, timeoutMs: 5000, warn: () => {}, ...options
+    url: target.url,
+    apiKey: target.apiKey,
+    collection,
+    dimension,
+    timeoutMs: 5000,
+    warn: () => {},
+    ...options
   })
   if (options.init !== false) await provider.init()
   return {
     provider,
     collection,
-    async cleanup () {
+    async cleanup() {
       await provider.close()
-      try { await rawClient(target).deleteCollection(collection) } catch { /* already gone, or the server is down */ }
+      try {
+        await rawClient(target).deleteCollection(collection)
+      } catch {
+        /* already gone, or the server is down */
+      }
     }
   }
 }

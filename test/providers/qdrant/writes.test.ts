@@ -3,7 +3,9 @@
 import t from 'tap'
 import type { Exchange } from '../../helpers/qdrant-emulator/index.ts'
 import {
-  MAX_POINTS_PER_REQUEST, MAX_REQUEST_BYTES, splitForRequests
+  MAX_POINTS_PER_REQUEST,
+  MAX_REQUEST_BYTES,
+  splitForRequests
 } from '../../../src/providers/qdrant/qdrant-provider.ts'
 import { estimatePointBytes } from '../../../src/providers/qdrant/payload.ts'
 import { fileChunks, makeChunk } from '../provider-contract.ts'
@@ -14,9 +16,11 @@ const target = await qdrantTarget({ forceEmulator: true })
 t.teardown(() => target.close())
 const emulator = target.emulator!
 
-function record (): Exchange[] {
+function record(): Exchange[] {
   const seen: Exchange[] = []
-  emulator.onExchange = x => { seen.push(x) }
+  emulator.onExchange = x => {
+    seen.push(x)
+  }
   return seen
 }
 const upserts = (seen: Exchange[], collection: string): Exchange[] =>
@@ -32,26 +36,44 @@ t.test('insertOnly sends update_mode insert_only and never overwrites', async t 
   const fresh = makeChunk(8, { user_id: 1, file_id: 1, chunk_index: 1 }, { text: 'copied' })
   t.equal(await provider.upsert([stale, fresh], { insertOnly: true }), 1, 'reports only the inserted point')
   const [put] = upserts(seen, collection)
-  const body = JSON.parse(put.requestBody) as { update_mode?: string, points: unknown[] }
+  const body = JSON.parse(put.requestBody) as { update_mode?: string; points: unknown[] }
   t.equal(body.update_mode, 'insert_only', 'update_mode insert_only on the wire')
   t.equal(put.query.includes('wait=true'), true, 'wait=true')
   t.equal(body.points.length, 1, 'keys found by the retrieve are not even sent')
-  t.same((await provider.list(1, 1, false)).map(c => [c.text, c.version]), [['live', live.version], ['copied', fresh.version]])
+  t.same(
+    (await provider.list(1, 1, false)).map(c => [c.text, c.version]),
+    [
+      ['live', live.version],
+      ['copied', fresh.version]
+    ]
+  )
 
   // A live write landing between the retrieve and the insert: Qdrant's insert_only
   // keeps it. The insert is held back 300 ms; the live write goes in meanwhile.
   const racing = makeChunk(8, { user_id: 1, file_id: 1, chunk_index: 2 }, { text: 'racing live write' })
   let live2: Promise<number> | undefined
-  emulator.faults.slow(300, { match: r => r.method === 'PUT' && (r.body as { update_mode?: string } | undefined)?.update_mode === 'insert_only' })
+  emulator.faults.slow(300, {
+    match: r => r.method === 'PUT' && (r.body as { update_mode?: string } | undefined)?.update_mode === 'insert_only'
+  })
   emulator.onExchange = x => {
-    if (live2 === undefined && x.method === 'POST' && x.path === `/collections/${collection}/points`) live2 = provider.upsert([racing])
+    if (live2 === undefined && x.method === 'POST' && x.path === `/collections/${collection}/points`)
+      live2 = provider.upsert([racing])
   }
-  t.teardown(() => { emulator.onExchange = undefined; emulator.faults.slow(0) })
-  t.equal(await provider.upsert([{ ...racing, text: 'copy', version: racing.version - 1 }], { insertOnly: true }), 1,
-    'the key was missing when looked up')
+  t.teardown(() => {
+    emulator.onExchange = undefined
+    emulator.faults.slow(0)
+  })
+  t.equal(
+    await provider.upsert([{ ...racing, text: 'copy', version: racing.version - 1 }], { insertOnly: true }),
+    1,
+    'the key was missing when looked up'
+  )
   t.equal(await live2, 1, 'the live write went in while the copy was in flight')
-  t.same((await provider.list(1, 1, false)).find(c => c.chunk_index === 2)?.text, 'racing live write',
-    'the copy did not overwrite it')
+  t.same(
+    (await provider.list(1, 1, false)).find(c => c.chunk_index === 2)?.text,
+    'racing live write',
+    'the copy did not overwrite it'
+  )
   emulator.onExchange = undefined
   emulator.faults.slow(0)
 })
@@ -64,14 +86,24 @@ t.test('servers without update_mode (< 1.17): the retrieve decides, update_mode 
   const live = makeChunk(8, { user_id: 2, file_id: 1, chunk_index: 0 }, { text: 'live' })
   await provider.upsert([live])
   const seen = record()
-  t.teardown(() => { emulator.onExchange = undefined })
-  const written = await provider.upsert([{ ...live, text: 'stale' }, makeChunk(8, { user_id: 2, file_id: 1, chunk_index: 1 }, { text: 'new' })], { insertOnly: true })
+  t.teardown(() => {
+    emulator.onExchange = undefined
+  })
+  const written = await provider.upsert(
+    [{ ...live, text: 'stale' }, makeChunk(8, { user_id: 2, file_id: 1, chunk_index: 1 }, { text: 'new' })],
+    { insertOnly: true }
+  )
   t.equal(written, 1)
-  const bodies = upserts(seen, collection).map(x => JSON.parse(x.requestBody) as { update_mode?: string, points: unknown[] })
+  const bodies = upserts(seen, collection).map(
+    x => JSON.parse(x.requestBody) as { update_mode?: string; points: unknown[] }
+  )
   t.equal(bodies.length, 1)
   t.equal(bodies[0].update_mode, undefined, 'no update_mode for a server that would ignore it')
   t.equal(bodies[0].points.length, 1, 'only the missing key is sent')
-  t.same((await provider.list(2, 1, false)).map(c => c.text), ['live', 'new'])
+  t.same(
+    (await provider.list(2, 1, false)).map(c => c.text),
+    ['live', 'new']
+  )
 })
 
 t.test('a batch of 1000 chunks of 1024 dimensions is one request', async t => {
@@ -81,25 +113,41 @@ t.test('a batch of 1000 chunks of 1024 dimensions is one request', async t => {
   t.teardown(cleanup)
   const chunks = [...fileChunks(1024, 3, 1, 500), ...fileChunks(1024, 3, 2, 500)]
   const seen = record()
-  t.teardown(() => { emulator.onExchange = undefined })
+  t.teardown(() => {
+    emulator.onExchange = undefined
+  })
   t.equal(await provider.upsert(chunks), 1000)
   const puts = upserts(seen, collection)
   t.equal(puts.length, 1, 'one request: Qdrant applies it whole')
-  t.ok(puts[0].requestBody.length < MAX_REQUEST_BYTES, `body ${(puts[0].requestBody.length / 1e6).toFixed(1)} MB, under the budget`)
+  t.ok(
+    puts[0].requestBody.length < MAX_REQUEST_BYTES,
+    `body ${(puts[0].requestBody.length / 1e6).toFixed(1)} MB, under the budget`
+  )
   t.ok(estimatePointBytes(chunks[0]) * 1000 >= puts[0].requestBody.length, 'the size estimate is an upper bound')
   t.equal(await provider.count({ user_id: 3 }), 1000)
 })
 
 t.test('splitForRequests: by count and by estimated size', async t => {
   const small = fileChunks(4, 1, 1, 2500)
-  t.same(splitForRequests(small).map(b => b.length), [MAX_POINTS_PER_REQUEST, MAX_POINTS_PER_REQUEST, 500], 'at most 1000 points a request')
+  t.same(
+    splitForRequests(small).map(b => b.length),
+    [MAX_POINTS_PER_REQUEST, MAX_POINTS_PER_REQUEST, 500],
+    'at most 1000 points a request'
+  )
   const bigText = 'x'.repeat(4 * 1024 * 1024)
   const big = fileChunks(4, 1, 2, 10, { text: bigText })
   const batches = splitForRequests(big)
   t.ok(batches.length > 1, `${batches.length} requests for 40 MiB of text`)
-  t.ok(batches.every(b => b.reduce((s, c) => s + estimatePointBytes(c), 0) <= MAX_REQUEST_BYTES), 'each within the budget')
+  t.ok(
+    batches.every(b => b.reduce((s, c) => s + estimatePointBytes(c), 0) <= MAX_REQUEST_BYTES),
+    'each within the budget'
+  )
   t.same(batches.flat(), big, 'order and content kept')
   const huge = fileChunks(4, 1, 3, 1, { text: 'y'.repeat(20 * 1024 * 1024) })
-  t.same(splitForRequests(huge).map(b => b.length), [1], 'a single oversized point still goes (Qdrant decides)')
+  t.same(
+    splitForRequests(huge).map(b => b.length),
+    [1],
+    'a single oversized point still goes (Qdrant decides)'
+  )
   t.same(splitForRequests([]), [])
 })
