@@ -215,35 +215,6 @@ t.test('an index dropped by someone else: the search retries without it', async 
   t.equal((await explainSearch(other, q)).plan.kind, 'exact', 'and it now knows the index is gone')
 })
 
-t.test('capacity warnings name the settings to raise', async t => {
-  const { capacityWarnings } = await import('../../../src/providers/mariadb/vector-index.ts')
-  const warnings = capacityWarnings({
-    dimension: 1024,
-    rows: 60_000,
-    dataLength: 600 * 1024 * 1024,
-    indexLength: 50 * 1024 * 1024,
-    innodbBufferPoolSize: 128 * 1024 * 1024,
-    mhnswMaxCacheSize: 16 * 1024 * 1024,
-    vectorIndex: { exists: true, name: 'v', distance: 'cosine', m: 16, usable: true }
-  })
-  t.equal(warnings.length, 2)
-  t.match(warnings[0], /mhnsw_max_cache_size is 16 MiB .* needs about 235 MiB/)
-  t.match(warnings[1], /innodb_buffer_pool_size is 128 MiB .* about 650 MiB/)
-  t.same(
-    capacityWarnings({
-      dimension: 1024,
-      rows: 1000,
-      dataLength: 8e6,
-      indexLength: 1e6,
-      innodbBufferPoolSize: 1 << 30,
-      mhnswMaxCacheSize: 1 << 30,
-      vectorIndex: { exists: false, usable: false }
-    }),
-    [],
-    'nothing to say when it fits'
-  )
-})
-
 t.test('MariaDbProvider exposes its plan counters', async t => {
   t.type(provider, MariaDbProvider)
   t.ok(provider.stats.exact > 0 && provider.stats.index > 0)
