@@ -17,7 +17,7 @@ import type { SearchHit, SearchQuery } from '../vector-provider.ts'
 import { checkVector, COLUMNS, num, toView, whereOf, type Row } from './brag-rows.ts'
 import type { CountCache } from './count-cache.ts'
 import type { LegacyKeys } from './legacy-keys.ts'
-import { errnoOf, translateError } from './mariadb-errors.ts'
+import { call, errnoOf, translateError } from './mariadb-errors.ts'
 import { GROUP_INDEX, KEY_INDEX, quoteTable } from './mariadb-schema.ts'
 import type { RankedId, RecallSampler } from './recall-sampler.ts'
 import { choosePlan, shareOf, type PlannerSettings } from './search-planner.ts'
@@ -85,11 +85,7 @@ export class SearchExecutor {
     }
     // an index named in FORCE INDEX was dropped meanwhile (by another replica or an admin)
     this.o.index.forget()
-    try {
-      return await this.searchOnce(query)
-    } catch (err) {
-      return translateError(err)
-    }
+    return await call(async () => await this.searchOnce(query))
   }
 
   /** The plan search() would use for `query` (untranslated errors: callers wrap it). */
