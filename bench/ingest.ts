@@ -19,9 +19,7 @@ import {
   type CpuShare
 } from './harness.ts'
 import type { BenchOptions } from './options.ts'
-
-const INSERT_COLUMNS = 'BUID, BMID, BCHUNK, BGROUPKEY, BTYPE, BSTART, BEND, BTEXT, BEMBED, BCREATED, BVERSION'
-const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)'
+import { INSERT_COLUMNS, ROW_PLACEHOLDERS, rowParams } from '../src/providers/mariadb/chunk-writes.ts'
 
 export interface IngestResult {
   chunks: number
@@ -35,19 +33,7 @@ export interface IngestResult {
 
 /** One 1000-chunk batch as insert parameters (BCHUNK and BVERSION set, as the gateway writes them). */
 export function insertParams(chunks: BenchChunk[], version0: number): unknown[][] {
-  return chunks.map((c, i) => [
-    c.user_id,
-    c.file_id,
-    c.chunk_index,
-    c.group_key,
-    c.file_type,
-    c.start_line,
-    c.end_line,
-    c.text,
-    Buffer.from(c.vector.buffer, c.vector.byteOffset, c.vector.byteLength),
-    c.created,
-    version0 + i
-  ])
+  return chunks.map((c, i) => rowParams({ ...c, version: version0 + i }))
 }
 
 /**
@@ -71,7 +57,7 @@ export async function directInsert(
       for (let s = 0; s < batch.length; s += statementRows) {
         const part = batch.slice(s, s + statementRows)
         await conn.execute(
-          `INSERT INTO \`${table}\` (${INSERT_COLUMNS}) VALUES ${new Array(part.length).fill(ROW).join(', ')}`,
+          `INSERT INTO \`${table}\` (${INSERT_COLUMNS}) VALUES ${new Array(part.length).fill(ROW_PLACEHOLDERS).join(', ')}`,
           part.flat()
         )
       }

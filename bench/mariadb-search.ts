@@ -41,6 +41,7 @@ import { gatewayBodies, insertParams, timedDirectInsert, timedGatewayIngest, typ
 import type { BenchOptions } from './options.ts'
 import { profileSearch, type SearchProfile } from './profile.ts'
 import { ratio, summarize, type Summary } from './stats.ts'
+import { explainSearch } from '../test/helpers/mariadb-explain.ts'
 
 export type Method = 'gateway' | 'exact' | 'index' | 'plain'
 export type CellId = 'user-small' | 'user-large' | 'user-large+group'
@@ -220,7 +221,7 @@ export class SearchRunner {
     const key = `${filter.user_id}|${filter.group_key ?? ''}`
     let ef = this.efs.get(key)
     if (ef === undefined) {
-      const { plan } = await this.provider.explainSearch({
+      const { plan } = await explainSearch(this.provider, {
         ...filter,
         vector: this.queries[0],
         limit: LIMIT,
@@ -243,7 +244,7 @@ export class SearchRunner {
   }
 
   async gatewayPlan(filter: Filter): Promise<string> {
-    const { plan } = await this.provider.explainSearch({
+    const { plan } = await explainSearch(this.provider, {
       ...filter,
       vector: this.queries[0],
       limit: LIMIT,

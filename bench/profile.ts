@@ -21,6 +21,7 @@ import { ADMIN_KEY, DATA_KEY, dataHeaders, httpRequest } from './harness.ts'
 import type { SearchRunner } from './mariadb-search.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
+import { explainSearch } from '../test/helpers/mariadb-explain.ts'
 
 export type ProfileMethod =
   'live' | 'gateway' | 'took' | 'inject' | 'router' | 'provider' | 'gateway-sql' | 'gateway-sql-x' | 'best'
@@ -70,7 +71,7 @@ export async function profileSearch(runner: SearchRunner, o: BenchOptions): Prom
       { label: `user ${o.smallUserRows} rows`, filter: { user_id: SMALL_USER_BASE }, best: 'exact' as const },
       { label: `user ${o.largeUserRows} rows`, filter: { user_id: LARGE_USER }, best: 'index' as const }
     ]) {
-      const { plan } = await runner.provider.explainSearch({
+      const { plan } = await explainSearch(runner.provider, {
         ...c.filter,
         vector: runner.queries[0],
         limit: 10,
@@ -94,7 +95,7 @@ export async function profileSearch(runner: SearchRunner, o: BenchOptions): Prom
       for (let i = -o.warmup; i < n; i++) {
         const qi = (i + runner.queries.length) % runner.queries.length
         const query = { ...c.filter, vector: runner.queries[qi], limit: 10, min_score: 0 }
-        const planned = (await runner.provider.explainSearch(query)).plan
+        const planned = (await explainSearch(runner.provider, query)).plan
         const sql =
           planned.kind === 'index'
             ? `SET STATEMENT mhnsw_ef_search = ${planned.efSearch ?? runner.config.MARIADB_EF_SEARCH} FOR ${planned.sql}`

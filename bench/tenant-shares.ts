@@ -27,6 +27,7 @@ import { createDatabase, dataHeaders, httpRequest, log, startGateway, type Gatew
 import { insertParams, timedDirectInsert } from './ingest.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
+import { explainSearch } from '../test/helpers/mariadb-explain.ts'
 
 export type Shape = 'clustered' | 'unclustered'
 export type ShareMethod = 'gateway' | 'static' | 'exact' | 'plain'
@@ -217,7 +218,7 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
           [buffers[0], userId]
         )
         const after = await recallMetrics(sampling)
-        const { plan } = await provider.explainSearch({
+        const { plan } = await explainSearch(provider, {
           user_id: userId,
           vector: queries[0],
           limit: LIMIT,

@@ -4,7 +4,7 @@
 // - one per HTTP request (plugins/tracing.ts), named after the route template;
 // - one per provider call (traceProvider below), a child of the request span,
 //   with the provider and operation; MariaDB searches add their plan
-//   (mariadb-provider.ts sets vg.search.* on the active span).
+//   (mariadb/search-executor.ts sets vg.search.* on the active span).
 // Attributes carry names, counts, ids and plan figures only: never a vector, a
 // chunk text, a filter's group key or an API key.
 import { SpanKind, SpanStatusCode, context, trace, type Span, type Tracer } from '@opentelemetry/api'

@@ -94,3 +94,15 @@ export function errnoOf(err: unknown): number | undefined {
   const n = (err as DriverError | null)?.errno
   return typeof n === 'number' ? n : undefined
 }
+
+/**
+ * Runs one database operation and translates its failure (translateError): the
+ * one place the provider's parts turn driver errors into gateway errors.
+ */
+export async function call<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn()
+  } catch (err) {
+    return translateError(err)
+  }
+}

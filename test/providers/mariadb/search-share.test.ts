@@ -13,6 +13,7 @@ import { choosePlan, shareBand } from '../../../src/providers/mariadb/search-pla
 import type { ChunkRecord, SearchHit, SearchQuery } from '../../../src/providers/vector-provider.ts'
 import { normalize, prng } from '../provider-contract.ts'
 import { chunksFor, gaussian, newProvider } from './setup.ts'
+import { explainSearch } from '../../helpers/mariadb-explain.ts'
 
 const D = 32
 const BIG = 1 // 18,000 rows: 90% of the table
@@ -64,7 +65,7 @@ async function recallOf(
 
 t.test('a small tenant in a large unclustered table: exact plan, recall 1.00', async t => {
   const q: SearchQuery = { user_id: SMALL, vector: queries[0], limit: 10, min_score: -1 }
-  const { plan, explain } = await provider.explainSearch(q)
+  const { plan, explain } = await explainSearch(provider, q)
   t.equal(plan.rows, 400)
   t.ok(plan.rows! > FLOOR, 'above the row floor: the row count alone would have picked the index')
   t.equal(plan.kind, 'exact', plan.reason)
@@ -78,12 +79,12 @@ t.test('a small tenant in a large unclustered table: exact plan, recall 1.00', a
 
 t.test('group and file filters count in the share', async t => {
   const grouped = (
-    await provider.explainSearch({ user_id: BIG, group_key: 'narrow', vector: queries[1], limit: 10, min_score: -1 })
+    await explainSearch(provider, { user_id: BIG, group_key: 'narrow', vector: queries[1], limit: 10, min_score: -1 })
   ).plan
   t.equal(grouped.rows, 360)
   t.equal(grouped.kind, 'exact', grouped.reason)
   const files = (
-    await provider.explainSearch({
+    await explainSearch(provider, {
       user_id: BIG,
       file_ids: [1, 2, 3, 4, 5],
       vector: queries[1],
@@ -97,7 +98,12 @@ t.test('group and file filters count in the share', async t => {
 })
 
 t.test('the tenant owning most of the table keeps the index plan', async t => {
-  const { plan, explain } = await provider.explainSearch({ user_id: BIG, vector: queries[2], limit: 10, min_score: -1 })
+  const { plan, explain } = await explainSearch(provider, {
+    user_id: BIG,
+    vector: queries[2],
+    limit: 10,
+    min_score: -1
+  })
   t.equal(plan.kind, 'index', plan.reason)
   t.equal(plan.efSearch, 267, 'share 90%: ef 16 x 15 / 0.9')
   t.equal(explain[0].key, VECTOR_INDEX, 'EXPLAIN: the vector index')
@@ -141,12 +147,12 @@ t.test('recall measured below the target sends that share band, and smaller shar
   const demoted = newProvider(db.pool, { dimension: D, exactSearchMaxRows: FLOOR })
   await demoted.init()
   const q: SearchQuery = { user_id: BIG, vector: queries[4], limit: 10, min_score: -1 }
-  const { plan } = await demoted.explainSearch(q)
+  const { plan } = await explainSearch(demoted, q)
   t.equal(plan.kind, 'index')
   for (let i = 0; i < 4; i++) demoted.recall.record(plan.share!, 0.5)
-  t.equal((await demoted.explainSearch(q)).plan.kind, 'index', 'four samples are not enough to judge')
+  t.equal((await explainSearch(demoted, q)).plan.kind, 'index', 'four samples are not enough to judge')
   demoted.recall.record(plan.share!, 0.5)
-  const after = (await demoted.explainSearch(q)).plan
+  const after = (await explainSearch(demoted, q)).plan
   t.equal(after.kind, 'exact')
   t.match(after.reason, /index recall measured 0\.500 < 0\.99 over 5 samples/)
   t.same(await demoted.search(q), await exact.search(q), 'exact results')

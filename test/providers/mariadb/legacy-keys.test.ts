@@ -5,7 +5,7 @@ import t from 'tap'
 import { createTestDatabase } from '../../helpers/mariadb.ts'
 import type { ChunkKey, ChunkRecord } from '../../../src/providers/vector-provider.ts'
 import { legacyVersion, nextVersion } from '../../../src/routing/write-clock.ts'
-import { unitVector, type TapTest } from '../provider-contract.ts'
+import { makeChunk, unitVector, type TapTest } from '../provider-contract.ts'
 import { appInsert, appSearch, createAppTable, newProvider, type AppRow } from './setup.ts'
 
 const D = 16
@@ -49,19 +49,13 @@ t.test("search returns the rows and scores of the application's own SQL", async 
   const { db, provider } = await setup(t)
   // keyed rows written by the gateway live beside them
   await provider.upsert(
-    Array.from({ length: 6 }, (_, i): ChunkRecord => ({
-      user_id: 1,
-      file_id: 200,
-      chunk_index: i,
-      group_key: 'DEFAULT',
-      file_type: 0,
-      start_line: i,
-      end_line: i,
-      text: `k${i}`,
-      vector: unitVector(D, 100 + i),
-      created: 1_760_000_000,
-      version: nextVersion()
-    }))
+    Array.from({ length: 6 }, (_, i) =>
+      makeChunk(
+        D,
+        { user_id: 1, file_id: 200, chunk_index: i },
+        { start_line: i, end_line: i, text: `k${i}`, vector: unitVector(D, 100 + i), created: 1_760_000_000 }
+      )
+    )
   )
   for (let q = 0; q < 6; q++) {
     const vector = unitVector(D, 500 + q).map(x => x * (q + 1))
@@ -158,19 +152,13 @@ t.test('derived chunk indexes follow (BSTART, BID) within (user, file)', async t
 t.test('scan walks legacy and keyed files in key order', async t => {
   const { provider } = await setup(t)
   const keyed = (file: number, n: number): ChunkRecord[] =>
-    Array.from({ length: n }, (_, i) => ({
-      user_id: 1,
-      file_id: file,
-      chunk_index: i * 2,
-      group_key: 'DEFAULT',
-      file_type: 0,
-      start_line: 0,
-      end_line: 0,
-      text: `k${file}-${i}`,
-      vector: unitVector(D, file * 10 + i),
-      created: 1,
-      version: nextVersion()
-    }))
+    Array.from({ length: n }, (_, i) =>
+      makeChunk(
+        D,
+        { user_id: 1, file_id: file, chunk_index: i * 2 },
+        { start_line: 0, end_line: 0, text: `k${file}-${i}`, vector: unitVector(D, file * 10 + i), created: 1 }
+      )
+    )
   await provider.upsert([...keyed(50, 3), ...keyed(150, 4), ...keyed(100_000, 1)])
   const expected = [
     '50:0',
@@ -247,19 +235,20 @@ t.test("keyed deletes and writes fix a legacy file's indexes first", async t => 
   t.same((await db.pool.query('SELECT COUNT(*) AS n FROM BRAG WHERE BUID = 2 AND BCHUNK IS NULL'))[0].n, 2)
 
   // an insert-only backfill (a migration back from Qdrant) of the same keys adds nothing
-  const copy = (file: number, i: number, text: string): ChunkRecord => ({
-    user_id: 1,
-    file_id: file,
-    chunk_index: i,
-    group_key: 'DEFAULT',
-    file_type: 2,
-    start_line: 0,
-    end_line: 0,
-    text,
-    vector: unitVector(D, 900 + i),
-    created: 1_700_000_000,
-    version: legacyVersion(1_700_000_000)
-  })
+  const copy = (file: number, i: number, text: string): ChunkRecord =>
+    makeChunk(
+      D,
+      { user_id: 1, file_id: file, chunk_index: i },
+      {
+        file_type: 2,
+        start_line: 0,
+        end_line: 0,
+        text,
+        vector: unitVector(D, 900 + i),
+        created: 1_700_000_000,
+        version: legacyVersion(1_700_000_000)
+      }
+    )
   await provider.upsert([copy(101, 0, 'copy0'), copy(101, 1, 'copy1'), copy(101, 2, 'copy2'), copy(101, 3, 'copy3')], {
     insertOnly: true
   })
@@ -324,19 +313,13 @@ t.test('a file holding both kinds: legacy rows come after the largest stored ind
 
   // the gateway writes a file first, the application adds to it afterwards
   await provider.upsert(
-    [0, 1].map(i => ({
-      user_id: 1,
-      file_id: 300,
-      chunk_index: i,
-      group_key: 'DEFAULT',
-      file_type: 0,
-      start_line: i,
-      end_line: i,
-      text: `g${i}`,
-      vector: unitVector(D, 40 + i),
-      created: 1,
-      version: nextVersion()
-    }))
+    [0, 1].map(i =>
+      makeChunk(
+        D,
+        { user_id: 1, file_id: 300, chunk_index: i },
+        { start_line: i, end_line: i, text: `g${i}`, vector: unitVector(D, 40 + i), created: 1 }
+      )
+    )
   )
   await appInsert(db.pool, [appRow(1, 300, 0, 'app-a', 42)])
   t.same(

@@ -9,6 +9,7 @@ import type { SearchHit, SearchQuery } from '../../../src/providers/vector-provi
 import { normalize } from '../provider-contract.ts'
 import { chunksFor, clusteredVectors, gaussian, newProvider } from './setup.ts'
 import { prng } from '../provider-contract.ts'
+import { explainSearch } from '../../helpers/mariadb-explain.ts'
 
 const D = 64
 const LARGE = 1 // 2,000 rows
@@ -55,7 +56,7 @@ const beforeIndex: SearchHit[][] = []
 
 t.test('without a vector index every search is exact', async t => {
   for (const user of [SMALL, LARGE]) {
-    const { plan, explain } = await provider.explainSearch({
+    const { plan, explain } = await explainSearch(provider, {
       user_id: user,
       vector: smallQueries[0],
       limit: 10,
@@ -86,7 +87,7 @@ t.test('createVectorIndex builds a cosine index', async t => {
 })
 
 t.test('small user: exact plan, same results as before the index', async t => {
-  const { plan, explain } = await provider.explainSearch({
+  const { plan, explain } = await explainSearch(provider, {
     user_id: SMALL,
     vector: smallQueries[0],
     limit: 10,
@@ -101,23 +102,23 @@ t.test('small user: exact plan, same results as before the index', async t => {
   }
   const filtered = { user_id: LARGE, vector: smallQueries[0], limit: 10, min_score: 0, group_key: 'rare' }
   t.equal(
-    (await provider.explainSearch(filtered)).plan.kind,
+    (await explainSearch(provider, filtered)).plan.kind,
     'exact',
     'a large user with a narrow filter: exact (10 rows)'
   )
   const files = { user_id: LARGE, vector: smallQueries[0], limit: 10, min_score: 0, file_ids: [1, 2, 3] }
-  t.equal((await provider.explainSearch(files)).plan.rows, 300, 'rows counted for the file filter')
-  t.equal((await provider.explainSearch(files)).plan.kind, 'exact')
+  t.equal((await explainSearch(provider, files)).plan.rows, 300, 'rows counted for the file filter')
+  t.equal((await explainSearch(provider, files)).plan.kind, 'exact')
 })
 
 t.test('large user: the vector index plan, recall@10 >= 0.95 on clustered data', async t => {
   const probe: SearchQuery = { user_id: LARGE, vector: large.centres[0], limit: 10, min_score: 0 }
-  const { plan, explain } = await provider.explainSearch(probe)
+  const { plan, explain } = await explainSearch(provider, probe)
   t.equal(plan.kind, 'index', plan.reason)
   t.equal(plan.rows, 2000)
   t.equal(explain[0].key, VECTOR_INDEX, 'EXPLAIN: the vector index')
   t.notMatch(String(explain[0].Extra ?? ''), /filesort/, 'no sort of the whole user')
-  const grouped = (await provider.explainSearch({ ...probe, group_key: 'even' })).plan
+  const grouped = (await explainSearch(provider, { ...probe, group_key: 'even' })).plan
   t.equal(grouped.kind, 'index', 'a wide group filter too (1,000 rows)')
   t.equal(plan.efSearch, provider.efSearch, 'unfiltered index walks use efSearch')
   t.equal(grouped.efSearch, provider.efSearchFiltered, 'filtered ones the wider efSearchFiltered')
@@ -151,7 +152,7 @@ t.test('fewer hits than limit from the index: the exact plan answers', async t =
   })
   await eager.init()
   const q: SearchQuery = { user_id: LARGE, vector: large.centres[3], limit: 15, min_score: 0.1, group_key: 'rare' }
-  t.equal((await eager.explainSearch(q)).plan.kind, 'index')
+  t.equal((await explainSearch(eager, q)).plan.kind, 'index')
   const got = await eager.search(q)
   const truth = await exact.search(q)
   t.ok(same(got, truth), `the same ${truth.length} hits as the exact plan`)
@@ -171,7 +172,7 @@ t.test('an index with another metric is reported unusable and never relied on', 
   t.same(info, { exists: true, name: 'app_euclid', distance: 'euclidean', m: 8, usable: false })
   t.match((await provider.capacityWarnings()).join('\n'), /DISTANCE=euclidean, not cosine/)
   const q: SearchQuery = { user_id: LARGE, vector: large.centres[7], limit: 10, min_score: 0 }
-  const { plan, explain } = await provider.explainSearch(q)
+  const { plan, explain } = await explainSearch(provider, q)
   t.equal(plan.kind, 'exact', plan.reason)
   t.not(explain[0].key, 'app_euclid')
   t.ok(same(await provider.search(q), await exact.search(q)), 'exact results for the large user')
@@ -185,62 +186,33 @@ t.test('an index with another metric is reported unusable and never relied on', 
 
 t.test("plan follows this provider's writes at once, other writers within the cache TTL", async t => {
   const q: SearchQuery = { user_id: SMALL, vector: small.centres[0], limit: 10, min_score: 0 }
-  t.equal((await provider.explainSearch(q)).plan.kind, 'exact')
+  t.equal((await explainSearch(provider, q)).plan.kind, 'exact')
   await provider.upsert(
     chunksFor(SMALL, clusteredVectors(400, D, 4, 0.35, 13).vectors, 100, i => ({ file_id: 50 + Math.floor(i / 100) }))
   )
-  const { plan } = await provider.explainSearch(q)
+  const { plan } = await explainSearch(provider, q)
   t.equal(plan.kind, 'index', `after our own write: ${plan.reason}`)
   await provider.delete({ user_id: SMALL, file_ids: [50, 51, 52, 53] })
-  t.equal((await provider.explainSearch(q)).plan.kind, 'exact', 'after our own delete')
+  t.equal((await explainSearch(provider, q)).plan.kind, 'exact', 'after our own delete')
 
   const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, countCacheMs: 200, ...CHEAP_WALKS })
   await other.init()
-  t.equal((await other.explainSearch(q)).plan.kind, 'exact')
+  t.equal((await explainSearch(other, q)).plan.kind, 'exact')
   await provider.upsert(
     chunksFor(SMALL, clusteredVectors(400, D, 4, 0.35, 14).vectors, 100, i => ({ file_id: 60 + Math.floor(i / 100) }))
   )
   await new Promise(resolve => setTimeout(resolve, 250))
-  t.equal((await other.explainSearch(q)).plan.kind, 'index', 'another instance sees it after its TTL')
+  t.equal((await explainSearch(other, q)).plan.kind, 'index', 'another instance sees it after its TTL')
 })
 
 t.test('an index dropped by someone else: the search retries without it', async t => {
   const other = newProvider(db.pool, { dimension: D, exactSearchMaxRows: THRESHOLD, ...CHEAP_WALKS })
   await other.init()
   const q: SearchQuery = { user_id: LARGE, vector: large.centres[1], limit: 10, min_score: 0 }
-  t.equal((await other.explainSearch(q)).plan.kind, 'index', 'it knows the index')
+  t.equal((await explainSearch(other, q)).plan.kind, 'index', 'it knows the index')
   await provider.dropVectorIndex()
   t.ok(same(await other.search(q), await exact.search(q)), 'exact results, no error')
-  t.equal((await other.explainSearch(q)).plan.kind, 'exact', 'and it now knows the index is gone')
-})
-
-t.test('capacity warnings name the settings to raise', async t => {
-  const { capacityWarnings } = await import('../../../src/providers/mariadb/vector-index.ts')
-  const warnings = capacityWarnings({
-    dimension: 1024,
-    rows: 60_000,
-    dataLength: 600 * 1024 * 1024,
-    indexLength: 50 * 1024 * 1024,
-    innodbBufferPoolSize: 128 * 1024 * 1024,
-    mhnswMaxCacheSize: 16 * 1024 * 1024,
-    vectorIndex: { exists: true, name: 'v', distance: 'cosine', m: 16, usable: true }
-  })
-  t.equal(warnings.length, 2)
-  t.match(warnings[0], /mhnsw_max_cache_size is 16 MiB .* needs about 235 MiB/)
-  t.match(warnings[1], /innodb_buffer_pool_size is 128 MiB .* about 650 MiB/)
-  t.same(
-    capacityWarnings({
-      dimension: 1024,
-      rows: 1000,
-      dataLength: 8e6,
-      indexLength: 1e6,
-      innodbBufferPoolSize: 1 << 30,
-      mhnswMaxCacheSize: 1 << 30,
-      vectorIndex: { exists: false, usable: false }
-    }),
-    [],
-    'nothing to say when it fits'
-  )
+  t.equal((await explainSearch(other, q)).plan.kind, 'exact', 'and it now knows the index is gone')
 })
 
 t.test('MariaDbProvider exposes its plan counters', async t => {
