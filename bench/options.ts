@@ -48,8 +48,8 @@ export interface BenchOptions {
   cpuProf?: string
 }
 
-export type Section = 'search' | 'read-modes' | 'switch' | 'migration' | 'ingest' | 'shares'
-export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration', 'ingest', 'shares']
+export type Section = 'search' | 'read-modes' | 'switch' | 'migration' | 'ingest' | 'shares' | 'load'
+export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration', 'ingest', 'shares', 'load']
 
 export const USAGE = `npm run bench -- [flags]
   --scale S              data size factor (default 1: 60,000 search rows, 100,000 migration chunks; 0.25 for a quick look)

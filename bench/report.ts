@@ -1,5 +1,6 @@
 // Text tables of one run, and the summary against the targets.
 import { INGEST_TARGETS, type IngestSectionResult } from './ingest.ts'
+import type { LoadSectionResult } from './load.ts'
 import { MIGRATION_TARGET, type MigrationResult } from './migration.ts'
 import type { CellResult, SearchSectionResult } from './mariadb-search.ts'
 import type { ReadModeResult } from './read-modes.ts'
@@ -20,6 +21,7 @@ export interface RunResults {
   migration?: MigrationResult
   ingest?: IngestSectionResult
   shares?: ShareSectionResult
+  load?: LoadSectionResult
   errors: Array<{ section: string; error: string }>
 }
 
@@ -339,6 +341,31 @@ export function migrationReport(r: MigrationResult): string {
   ].join('\n')
 }
 
+export function loadReport(r: LoadSectionResult): string {
+  const row = (what: string, x: { rps: number; p50: number; p99: number }): string[] => [
+    what,
+    int(x.rps),
+    ms(x.p50),
+    ms(x.p99)
+  ]
+  return [
+    `L. Gateway vs bare HTTP and a direct pool (issue 9 §1-§3): user of ${int(r.rows)} rows, exact plan, no index`,
+    `  one client: gateway p50 ${ms(r.single.gateway.p50)} ms, bare HTTP (Fastify, same body, ${int(r.single.responseBytes)}-byte answer) ${ms(r.single.bare.p50)} ms, ` +
+      `direct SQL ${ms(r.single.direct.p50)} ms; gateway / (direct + bare) = ${x2(r.latencyRatio)} (target <= 1.10)`,
+    `  gateway CPU per search: ${ms(r.gatewayCpuMsPerSearch)} ms (target <= 0.5)`,
+    table(
+      ['clients / path', 'searches/s', 'p50 ms', 'p99 ms'],
+      r.load.flatMap(l => [
+        row(`${l.clients} gateway`, l.gateway),
+        row(`${l.clients} bare HTTP`, l.bare),
+        row(`${l.clients} direct pool (same size)`, l.direct)
+      ]),
+      ['l', 'r', 'r', 'r']
+    ),
+    ...r.load.map(l => `  ${l.clients} clients: gateway / direct searches/s = ${x2(l.ratio)} (target >= 0.80)`)
+  ].join('\n')
+}
+
 export function ingestReport(r: IngestSectionResult): string {
   const cpu = (x: IngestSectionResult['direct'], name: string): string =>
     x.cpu?.[name] === undefined ? '-' : ((x.cpu[name] * 1000) / (x.chunks / 1000)).toFixed(0)
@@ -540,6 +567,28 @@ export function targets(res: RunResults): TargetRow[] {
       })
     }
   }
+  const l = res.load
+  if (l !== undefined) {
+    rows.push({
+      what: 'L search p50: gateway / (direct SQL + bare HTTP), user 1000 rows',
+      measured: `${x2(l.latencyRatio)} (${ms(l.single.gateway.p50)} vs ${ms(l.single.direct.p50)} + ${ms(l.single.bare.p50)} ms)`,
+      target: '<= 1.10',
+      result: l.latencyRatio <= 1.1 ? 'PASS' : 'MISS'
+    })
+    rows.push({
+      what: 'L gateway CPU ms per search, user 1000 rows',
+      measured: ms(l.gatewayCpuMsPerSearch),
+      target: '<= 0.5',
+      result: l.gatewayCpuMsPerSearch <= 0.5 ? 'PASS' : 'MISS'
+    })
+    for (const x of l.load)
+      rows.push({
+        what: `L ${x.clients} clients: gateway / direct pool searches/s`,
+        measured: `${x2(x.ratio)} (${int(x.gateway.rps)} vs ${int(x.direct.rps)})`,
+        target: '>= 0.80',
+        result: x.ratio >= 0.8 ? 'PASS' : 'MISS'
+      })
+  }
   const d = res.migration
   if (d !== undefined) {
     rows.push({
@@ -589,6 +638,7 @@ export function fullReport(res: RunResults): string {
   if (res.readModes !== undefined) parts.push(readModeReport(res.readModes))
   if (res.switching !== undefined) parts.push(switchReport(res.switching))
   if (res.migration !== undefined) parts.push(migrationReport(res.migration))
+  if (res.load !== undefined) parts.push(loadReport(res.load))
   if (res.ingest !== undefined) parts.push(ingestReport(res.ingest))
   parts.push(memoryReport(res))
   if (res.shares !== undefined) parts.push(shareReport(res.shares))

@@ -15,6 +15,7 @@ import { dirname, resolve } from 'node:path'
 import { profileReport, summariseProfile } from './cpu-profile.ts'
 import { ROOT, closeHttp, ensureServer, gatewayNodeFlags, gatewayStartup, log } from './harness.ts'
 import { runIngestSection } from './ingest.ts'
+import { runLoadSection } from './load.ts'
 import { runMigrationSection } from './migration.ts'
 import { runSearchSection } from './mariadb-search.ts'
 import { USAGE, parseOptions, type BenchOptions } from './options.ts'
@@ -64,7 +65,7 @@ async function main(): Promise<number> {
     `run ${o.runId}: scale ${o.scale}${o.quick ? ' (quick)' : ''}, sections ${[...o.sections].join(', ')}, MariaDB ${version} at ${o.serverUrl}`
   )
 
-  const section = async <K extends 'search' | 'readModes' | 'switching' | 'migration' | 'ingest' | 'shares'>(
+  const section = async <K extends 'search' | 'readModes' | 'switching' | 'migration' | 'ingest' | 'shares' | 'load'>(
     name: string,
     key: K,
     fn: () => Promise<NonNullable<RunResults[K]>>
@@ -85,6 +86,7 @@ async function main(): Promise<number> {
   if (o.sections.has('migration')) await section('D migration', 'migration', async () => await runMigrationSection(o))
   if (o.sections.has('ingest')) await section('I ingest', 'ingest', async () => await runIngestSection(o))
   if (o.sections.has('shares')) await section('F tenant shares', 'shares', async () => await runShareSection(o))
+  if (o.sections.has('load')) await section('L load and bare HTTP', 'load', async () => await runLoadSection(o))
   closeHttp()
 
   results.finished = new Date().toISOString()
