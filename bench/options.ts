@@ -69,8 +69,9 @@ export const USAGE = `npm run bench -- [flags]
   --share-dimension N    section F: vector dimension (default 1024; quick 256)
   --share-queries N      section F: measured queries per tenant and method (default 50; quick 10)
   --recall-sample-rate R section F: MARIADB_RECALL_SAMPLE_RATE of the sampling gateway (default 1)
-  --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares (default all;
-                         ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct insert)
+  --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares,load (default all;
+                         ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct insert;
+                         load = gateway vs bare HTTP and a direct pool, 16/64 clients, about 1 minute)
   --seed N               data seed (default 42)
   --keep                 keep the databases (default: dropped at the end)
   --mariadb-url URL      server to use (default MARIADB_URL or mariadb://root@127.0.0.1:3307/)

@@ -5,10 +5,11 @@
 //   A. MariaDB search: gateway vs direct plans, with and without a vector index; ingest
 //   B. read modes active vs merged (Qdrant = the in-process emulator)
 //   C. switch propagation between two gateway processes
-//   D. migration mariadb -> qdrant (emulator) vs the raw source read, gateway memory
+//   D. migration mariadb <-> qdrant (emulator) vs a direct copy both ways, gateway memory
 //   E. gateway process memory
 //   F. search quality by tenant share: recall@10 and latency, clustered and unclustered data
 //   I. ingest: POST /chunks with JSON arrays and with base64 vectors vs a direct binary insert
+//   L. search vs bare HTTP + direct SQL, gateway CPU per search, 16/64 clients vs a direct pool
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
