@@ -147,7 +147,12 @@ function cells(o: BenchOptions): CellSpec[] {
   ]
 }
 
-function directSql(method: Exclude<Method, 'gateway'>, filter: Filter, withIndex: boolean, efSearch: number): string {
+export function directSql(
+  method: Exclude<Method, 'gateway'>,
+  filter: Filter,
+  withIndex: boolean,
+  efSearch: number
+): string {
   const hint =
     method === 'exact' && withIndex
       ? ` IGNORE INDEX (${VECTOR_INDEX})`
@@ -159,7 +164,7 @@ function directSql(method: Exclude<Method, 'gateway'>, filter: Filter, withIndex
   return method === 'index' ? `SET STATEMENT mhnsw_ef_search = ${efSearch} FOR ${select}` : select
 }
 
-function directParams(vector: Buffer, filter: Filter): unknown[] {
+export function directParams(vector: Buffer, filter: Filter): unknown[] {
   return filter.group_key === undefined ? [vector, filter.user_id] : [vector, filter.user_id, filter.group_key]
 }
 

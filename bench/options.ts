@@ -24,6 +24,8 @@ export interface BenchOptions {
   migrationChunks: number
   migrationUsers: number
   migrationBatch: number
+  /** MIGRATION_USER_CONCURRENCY of the gateway (undefined: its default) */
+  migrationConcurrency: number | undefined
   /** section F (tenant shares): rows per data shape, their dimension, queries, warm-up, learning time, per-method budget */
   shareRows: number
   shareDimension: number
@@ -46,8 +48,8 @@ export interface BenchOptions {
   cpuProf?: string
 }
 
-export type Section = 'search' | 'read-modes' | 'switch' | 'migration' | 'ingest' | 'shares'
-export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration', 'ingest', 'shares']
+export type Section = 'search' | 'read-modes' | 'switch' | 'migration' | 'ingest' | 'shares' | 'load'
+export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration', 'ingest', 'shares', 'load']
 
 export const USAGE = `npm run bench -- [flags]
   --scale S              data size factor (default 1: 60,000 search rows, 100,000 migration chunks; 0.25 for a quick look)
@@ -62,12 +64,14 @@ export const USAGE = `npm run bench -- [flags]
   --migration-chunks N   chunks migrated mariadb -> qdrant (default 100,000 x scale; quick 20,000)
   --migration-users N    users they are spread over (default 200 x scale, at least 20)
   --migration-batch N    MIGRATION_BATCH_SIZE of the gateway and of the raw read (default 500)
+  --migration-concurrency N  MIGRATION_USER_CONCURRENCY of the gateway (default: the gateway's)
   --share-rows N         section F: rows per data shape (default 200,000 x scale; quick 12,000)
   --share-dimension N    section F: vector dimension (default 1024; quick 256)
   --share-queries N      section F: measured queries per tenant and method (default 50; quick 10)
   --recall-sample-rate R section F: MARIADB_RECALL_SAMPLE_RATE of the sampling gateway (default 1)
-  --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares (default all;
-                         ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct insert)
+  --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares,load (default all;
+                         ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct insert;
+                         load = gateway vs bare HTTP and a direct pool, 16/64 clients, about 1 minute)
   --seed N               data seed (default 42)
   --keep                 keep the databases (default: dropped at the end)
   --mariadb-url URL      server to use (default MARIADB_URL or mariadb://root@127.0.0.1:3307/)
@@ -102,6 +106,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'migration-chunks': { type: 'string' },
       'migration-users': { type: 'string' },
       'migration-batch': { type: 'string' },
+      'migration-concurrency': { type: 'string' },
       'share-rows': { type: 'string' },
       'share-dimension': { type: 'string' },
       'share-queries': { type: 'string' },
@@ -169,6 +174,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     migrationUsers:
       int(values['migration-users'], 'migration-users') ?? Math.max(20, Math.round(200 * (migrationChunks / 100_000))),
     migrationBatch: int(values['migration-batch'], 'migration-batch') ?? 500,
+    migrationConcurrency: int(values['migration-concurrency'], 'migration-concurrency'),
     shareRows,
     shareDimension: int(values['share-dimension'], 'share-dimension', 2) ?? (quick ? 256 : 1024),
     shareQueries: int(values['share-queries'], 'share-queries') ?? (quick ? 10 : 50),

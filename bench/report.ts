@@ -1,6 +1,7 @@
 // Text tables of one run, and the summary against the targets.
 import { INGEST_TARGETS, type IngestSectionResult } from './ingest.ts'
-import type { MigrationResult } from './migration.ts'
+import type { LoadSectionResult } from './load.ts'
+import { MIGRATION_TARGET, type MigrationResult } from './migration.ts'
 import type { CellResult, SearchSectionResult } from './mariadb-search.ts'
 import type { ReadModeResult } from './read-modes.ts'
 import type { SwitchResult } from './switch-propagation.ts'
@@ -20,6 +21,7 @@ export interface RunResults {
   migration?: MigrationResult
   ingest?: IngestSectionResult
   shares?: ShareSectionResult
+  load?: LoadSectionResult
   errors: Array<{ section: string; error: string }>
 }
 
@@ -285,47 +287,82 @@ export function switchReport(r: SwitchResult): string {
 }
 
 export function migrationReport(r: MigrationResult): string {
-  const m = r.migration
-  return [
-    `D. Migration mariadb -> qdrant (issue 4): ${int(r.chunks)} chunks x 1024-d, ${r.users} users, batch ${r.batch}; Qdrant = in-process emulator in its own process`,
-    table(
-      ['what', 'chunks/s', 'seconds', 'note'],
-      [
-        [
-          'raw read of the source (provider.scan, no writes)',
-          int(r.rawRead.chunksPerSecond),
-          (r.rawRead.ms / 1000).toFixed(1),
-          'bench process'
-        ],
-        ['migration engine, steady (10%..90% of progress)', int(m.chunksPerSecondSteady), '', 'gateway process'],
-        [
-          'migration engine, started_at..completed_at',
-          int(m.chunksPerSecondEngine),
-          (m.engineMs / 1000).toFixed(1),
-          'incl. planning, verification'
-        ],
-        [
-          'migration, POST .. completed (wall)',
-          int(m.chunksPerSecondWall),
-          (m.wallMs / 1000).toFixed(1),
-          'incl. runner start delay'
-        ],
-        [
-          'reported by the API (last poll)',
-          m.reportedChunksPerSecond === null ? '-' : int(m.reportedChunksPerSecond),
-          '',
-          ''
-        ]
-      ],
-      ['l', 'r', 'r', 'l']
-    ),
-    `  CPU seconds during the migration: ${Object.entries(m.cpu)
+  const cpuText = (cpu: Record<string, number>): string =>
+    Object.entries(cpu)
       .map(([k, v]) => `${k} ${v.toFixed(1)}`)
-      .join(', ')} (wall ${(m.wallMs / 1000).toFixed(1)} s, 2 cores)`,
-    `  status ${m.status}${m.error !== null ? ` (${m.error})` : ''}; migrated ${int(m.migratedChunks)}, target holds ${int(m.targetCount)}; ` +
-      `engine steady / raw read = ${x2(r.ratio)}`,
-    `  gateway RSS: idle ${mib(r.memory.idleRss)}, peak during the migration ${mib(r.memory.peakRss)} (VmHWM ${mib(r.memory.hwm)}); ` +
-      `peak per quarter of progress ${r.memory.byQuarter.map(mib).join(', ')}; emulator process peak ${mib(r.memory.emulatorPeakRss)} (not the gateway's)`
+      .join(', ')
+  const rows: string[][] = [
+    [
+      'raw read of mariadb (provider.scan, no writes)',
+      int(r.rawRead.chunksPerSecond),
+      (r.rawRead.ms / 1000).toFixed(1),
+      'bench process'
+    ]
+  ]
+  const notes: string[] = []
+  for (const d of r.directions) {
+    const e = d.engine
+    const dir = `${d.from} -> ${d.to}`
+    rows.push(
+      [
+        `${dir}: direct copy (scan -> upsert, no locks)`,
+        int(d.direct.chunksPerSecond),
+        (d.direct.ms / 1000).toFixed(1),
+        'bench process'
+      ],
+      [
+        `${dir}: engine, first user start..completed`,
+        int(e.chunksPerSecondEngine),
+        (e.engineMs / 1000).toFixed(1),
+        'incl. verification'
+      ],
+      [`${dir}: engine, steady (10%..90% of progress)`, int(e.chunksPerSecondSteady), '', 'gateway process'],
+      [
+        `${dir}: engine, POST .. completed (wall)`,
+        int(e.chunksPerSecondWall),
+        (e.wallMs / 1000).toFixed(1),
+        'incl. runner start delay'
+      ]
+    )
+    notes.push(
+      `  ${dir}: status ${e.status}${e.error !== null ? ` (${e.error})` : ''}; migrated ${int(e.migratedChunks)}, target holds ${int(e.targetCount)}; ` +
+        `engine / direct = ${x2(d.ratio)} (steady ${x2(d.ratioSteady)}); target >= ${MIGRATION_TARGET.toFixed(2)}`,
+      `    CPU s: direct copy ${cpuText(d.direct.cpu)} (wall ${(d.direct.ms / 1000).toFixed(1)} s); engine ${cpuText(e.cpu)} (wall ${(e.wallMs / 1000).toFixed(1)} s)`,
+      `    gateway RSS ${mib(e.idleRss)} before, peak ${mib(e.peakRss)}; peak per quarter of progress ${e.byQuarter.map(mib).join(', ')}`
+    )
+  }
+  return [
+    `D. Migration mariadb <-> qdrant (issues 4, 9): ${int(r.chunks)} chunks x 1024-d, ${r.users} users, batch ${r.batch}, ` +
+      `${Number.isFinite(r.concurrency) ? `${r.concurrency} users in parallel` : 'users one at a time'}; Qdrant = emulator in its own process`,
+    table(['what', 'chunks/s', 'seconds', 'note'], rows, ['l', 'r', 'r', 'l']),
+    ...notes,
+    `  gateway RSS: idle ${mib(r.memory.idleRss)}, peak during the migrations ${mib(r.memory.peakRss)} (VmHWM ${mib(r.memory.hwm)}); ` +
+      `emulator process peak ${mib(r.memory.emulatorPeakRss)} (not the gateway's)`
+  ].join('\n')
+}
+
+export function loadReport(r: LoadSectionResult): string {
+  const row = (what: string, x: { rps: number; p50: number; p99: number }): string[] => [
+    what,
+    int(x.rps),
+    ms(x.p50),
+    ms(x.p99)
+  ]
+  return [
+    `L. Gateway vs bare HTTP and a direct pool (issue 9 §1-§3): user of ${int(r.rows)} rows, exact plan, no index`,
+    `  one client: gateway p50 ${ms(r.single.gateway.p50)} ms, bare HTTP (Fastify, same body, ${int(r.single.responseBytes)}-byte answer) ${ms(r.single.bare.p50)} ms, ` +
+      `direct SQL ${ms(r.single.direct.p50)} ms; gateway / (direct + bare) = ${x2(r.latencyRatio)} (target <= 1.10)`,
+    `  gateway CPU per search: ${ms(r.gatewayCpuMsPerSearch)} ms (target <= 0.5)`,
+    table(
+      ['clients / path', 'searches/s', 'p50 ms', 'p99 ms'],
+      r.load.flatMap(l => [
+        row(`${l.clients} gateway`, l.gateway),
+        row(`${l.clients} bare HTTP`, l.bare),
+        row(`${l.clients} direct pool (same size)`, l.direct)
+      ]),
+      ['l', 'r', 'r', 'r']
+    ),
+    ...r.load.map(l => `  ${l.clients} clients: gateway / direct searches/s = ${x2(l.ratio)} (target >= 0.80)`)
   ].join('\n')
 }
 
@@ -530,6 +567,28 @@ export function targets(res: RunResults): TargetRow[] {
       })
     }
   }
+  const l = res.load
+  if (l !== undefined) {
+    rows.push({
+      what: 'L search p50: gateway / (direct SQL + bare HTTP), user 1000 rows',
+      measured: `${x2(l.latencyRatio)} (${ms(l.single.gateway.p50)} vs ${ms(l.single.direct.p50)} + ${ms(l.single.bare.p50)} ms)`,
+      target: '<= 1.10',
+      result: l.latencyRatio <= 1.1 ? 'PASS' : 'MISS'
+    })
+    rows.push({
+      what: 'L gateway CPU ms per search, user 1000 rows',
+      measured: ms(l.gatewayCpuMsPerSearch),
+      target: '<= 0.5',
+      result: l.gatewayCpuMsPerSearch <= 0.5 ? 'PASS' : 'MISS'
+    })
+    for (const x of l.load)
+      rows.push({
+        what: `L ${x.clients} clients: gateway / direct pool searches/s`,
+        measured: `${x2(x.ratio)} (${int(x.gateway.rps)} vs ${int(x.direct.rps)})`,
+        target: '>= 0.80',
+        result: x.ratio >= 0.8 ? 'PASS' : 'MISS'
+      })
+  }
   const d = res.migration
   if (d !== undefined) {
     rows.push({
@@ -538,12 +597,14 @@ export function targets(res: RunResults): TargetRow[] {
       target: 'completed, equal',
       result: d.migration.status === 'completed' && d.migration.targetCount === d.chunks ? 'PASS' : 'MISS'
     })
-    rows.push({
-      what: 'D migration chunks/s (steady) / raw source read',
-      measured: `${x2(d.ratio)} (${int(d.migration.chunksPerSecondSteady)} vs ${int(d.rawRead.chunksPerSecond)})`,
-      target: '(report)',
-      result: 'info'
-    })
+    for (const dir of d.directions) {
+      rows.push({
+        what: `D migration ${dir.from} -> ${dir.to} chunks/s: engine / direct copy`,
+        measured: `${x2(dir.ratio)} (${int(dir.engine.chunksPerSecondEngine)} vs ${int(dir.direct.chunksPerSecond)})`,
+        target: `>= ${MIGRATION_TARGET.toFixed(2)}`,
+        result: dir.ratio >= MIGRATION_TARGET ? 'PASS' : 'MISS'
+      })
+    }
     rows.push({
       what: 'D gateway memory flat during migration (2nd-half peak - 1st-half peak)',
       measured: `${(d.memory.growth / MiB).toFixed(0)} MiB (peak ${mib(d.memory.peakRss)})`,
@@ -577,6 +638,7 @@ export function fullReport(res: RunResults): string {
   if (res.readModes !== undefined) parts.push(readModeReport(res.readModes))
   if (res.switching !== undefined) parts.push(switchReport(res.switching))
   if (res.migration !== undefined) parts.push(migrationReport(res.migration))
+  if (res.load !== undefined) parts.push(loadReport(res.load))
   if (res.ingest !== undefined) parts.push(ingestReport(res.ingest))
   parts.push(memoryReport(res))
   if (res.shares !== undefined) parts.push(shareReport(res.shares))

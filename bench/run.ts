@@ -5,16 +5,18 @@
 //   A. MariaDB search: gateway vs direct plans, with and without a vector index; ingest
 //   B. read modes active vs merged (Qdrant = the in-process emulator)
 //   C. switch propagation between two gateway processes
-//   D. migration mariadb -> qdrant (emulator) vs the raw source read, gateway memory
+//   D. migration mariadb <-> qdrant (emulator) vs a direct copy both ways, gateway memory
 //   E. gateway process memory
 //   F. search quality by tenant share: recall@10 and latency, clustered and unclustered data
 //   I. ingest: POST /chunks with JSON arrays and with base64 vectors vs a direct binary insert
+//   L. search vs bare HTTP + direct SQL, gateway CPU per search, 16/64 clients vs a direct pool
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
 import { profileReport, summariseProfile } from './cpu-profile.ts'
 import { ROOT, closeHttp, ensureServer, gatewayNodeFlags, gatewayStartup, log } from './harness.ts'
 import { runIngestSection } from './ingest.ts'
+import { runLoadSection } from './load.ts'
 import { runMigrationSection } from './migration.ts'
 import { runSearchSection } from './mariadb-search.ts'
 import { USAGE, parseOptions, type BenchOptions } from './options.ts'
@@ -64,7 +66,7 @@ async function main(): Promise<number> {
     `run ${o.runId}: scale ${o.scale}${o.quick ? ' (quick)' : ''}, sections ${[...o.sections].join(', ')}, MariaDB ${version} at ${o.serverUrl}`
   )
 
-  const section = async <K extends 'search' | 'readModes' | 'switching' | 'migration' | 'ingest' | 'shares'>(
+  const section = async <K extends 'search' | 'readModes' | 'switching' | 'migration' | 'ingest' | 'shares' | 'load'>(
     name: string,
     key: K,
     fn: () => Promise<NonNullable<RunResults[K]>>
@@ -85,6 +87,7 @@ async function main(): Promise<number> {
   if (o.sections.has('migration')) await section('D migration', 'migration', async () => await runMigrationSection(o))
   if (o.sections.has('ingest')) await section('I ingest', 'ingest', async () => await runIngestSection(o))
   if (o.sections.has('shares')) await section('F tenant shares', 'shares', async () => await runShareSection(o))
+  if (o.sections.has('load')) await section('L load and bare HTTP', 'load', async () => await runLoadSection(o))
   closeHttp()
 
   results.finished = new Date().toISOString()

@@ -41,6 +41,8 @@ export const ConfigSchema = Type.Object({
   VECTOR_STORAGE_PROVIDER: Type.Optional(Provider),
   SETTINGS_CACHE_MS: Type.Integer({ minimum: 0, maximum: 600000, default: 1000 }),
   MIGRATION_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10000, default: 500 }),
+  /** Users a migration copies at the same time, each under its own lock (2 pool connections each while copying). */
+  MIGRATION_USER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 16, default: 2 }),
   /** How long a migration's lease lasts without renewal (a crashed runner's migration waits this long). */
   MIGRATION_LEASE_MS: Type.Integer({ minimum: 1000, maximum: 3600000, default: 10000 }),
   /** How often each replica's runner looks for a migration to take over. */

@@ -9,6 +9,11 @@
 //   runner, or the restarted one, claims the migration and resumes each user from
 //   its checkpoint. A runner that stops cleanly releases the lease at once.
 // Pause and cancel are checked between batches.
+//
+// Users are copied `concurrency` at a time (MIGRATION_USER_CONCURRENCY): while one
+// user's batch waits for the target, another user's batch reads the source. Each
+// user is still copied by one worker under its own named lock, batch after batch,
+// exactly as with one worker (docs/architecture.md, "Migration speed").
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
 import type { MigrationEngine, RunControl } from './migration-engine.ts'
@@ -28,6 +33,8 @@ export interface MigrationRunnerOptions {
   pollMs?: number
   leaseMs?: number
   renewMs?: number
+  /** users copied at the same time, each under its own lock (default 1) */
+  concurrency?: number
   /** users counted per round while planning */
   planChunk?: number
   logger?: RunnerLogger
@@ -44,6 +51,7 @@ export class MigrationRunner {
   private readonly leaseMs: number
   private readonly renewMs: number
   private readonly planChunk: number
+  private readonly concurrency: number
   private pollTimer: NodeJS.Timeout | null = null
   private current: Promise<void> | null = null
   private currentId: number | null = null
@@ -56,6 +64,7 @@ export class MigrationRunner {
     this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS
     this.renewMs = options.renewMs ?? DEFAULT_RENEW_MS
     this.planChunk = options.planChunk ?? 100
+    this.concurrency = Math.max(1, options.concurrency ?? 1)
   }
 
   start(): void {
@@ -142,14 +151,41 @@ export class MigrationRunner {
       }
       const waitMore = claimedAt + this.options.startDelayMs - Date.now()
       if (waitMore > 0) await this.sleep(waitMore)
-      for (;;) {
-        if (await ctl.shouldStop()) return
-        const user = await store.nextUser(id)
-        if (user === null) break
-        const outcome = await engine.migrateUser(m, user, ctl)
-        if (outcome === 'stopped') return
+      const planned = m
+      // users some worker holds (in progress here): never handed to a second worker
+      const busy = new Set<number>()
+      let halted = false
+      let picking: Promise<unknown> = Promise.resolve()
+      const pick = async (): Promise<Awaited<ReturnType<MigrationStore['nextUser']>>> => {
+        // one pick at a time, so two workers cannot take the same user
+        const next = picking.then(async () => {
+          const user = await store.nextUser(id, [...busy])
+          if (user !== null) busy.add(user.userId)
+          return user
+        })
+        picking = next.catch(() => {})
+        return await next
       }
-      if (await ctl.shouldStop()) return
+      const worker = async (): Promise<void> => {
+        while (!halted) {
+          if (await ctl.shouldStop()) {
+            halted = true
+            return
+          }
+          const user = await pick()
+          if (user === null) return
+          const outcome = await engine.migrateUser(planned, user, ctl)
+          if (outcome === 'stopped') {
+            halted = true // the user stays in progress (and busy): it resumes from its checkpoint next run
+            return
+          }
+          busy.delete(user.userId)
+        }
+      }
+      const workers = await Promise.allSettled(Array.from({ length: this.concurrency }, worker))
+      const crashed = workers.find(w => w.status === 'rejected')
+      if (crashed !== undefined) throw crashed.reason
+      if (halted || (await ctl.shouldStop())) return
       const failed = await store.failedUserCount(id)
       const finished =
         failed === 0

@@ -425,12 +425,16 @@ export class MigrationStore {
     await this.pool.query('UPDATE vg_migrations SET planned = 1, updated_at = ? WHERE id = ?', [new Date(), id])
   }
 
-  /** The next user to work on: one left in progress by a previous run first, then the pending ones, by user id. */
-  async nextUser(id: number): Promise<UserRow | null> {
+  /**
+   * The next user to work on: one left in progress by a previous run first, then the
+   * pending ones, by user id; `except` are the users the runner's other workers hold.
+   */
+  async nextUser(id: number, except: readonly number[] = []): Promise<UserRow | null> {
+    const skip = except.length === 0 ? '' : ` AND user_id NOT IN (${except.map(() => '?').join(', ')})`
     const [row] = (await this.pool.query(
-      `SELECT * FROM vg_migration_users WHERE migration_id = ? AND status IN ('in_progress', 'pending')
+      `SELECT * FROM vg_migration_users WHERE migration_id = ? AND status IN ('in_progress', 'pending')${skip}
        ORDER BY status = 'in_progress' DESC, user_id LIMIT 1`,
-      [id]
+      [id, ...except]
     )) as Row[]
     return row === undefined ? null : toUser(row)
   }
@@ -459,17 +463,20 @@ export class MigrationStore {
   ): Promise<boolean> {
     let held = false
     await inTransaction(this.pool, async conn => {
+      // the migration row first (it carries the lease): with several users copied at
+      // once, every checkpoint takes the row locks in the same order (no deadlock)
+      const lease: UpsertResult = await conn.query(
+        'UPDATE vg_migrations SET copied_chunks = copied_chunks + ?, active_ms = active_ms + ?, updated_at = ? WHERE id = ? AND lease_owner = ?',
+        [chunks, Math.round(activeMs), new Date(), id, owner]
+      )
+      if (lease.affectedRows === 0) return
       const res: UpsertResult = await conn.query(
         `UPDATE vg_migration_users SET checkpoint_file_id = ?, checkpoint_chunk_index = ?, migrated_chunks = migrated_chunks + ?
-        WHERE migration_id = ? AND user_id = ? AND ${LEASED}`,
-        [last.file_id, last.chunk_index, chunks, id, userId, id, owner]
+        WHERE migration_id = ? AND user_id = ?`,
+        [last.file_id, last.chunk_index, chunks, id, userId]
       )
       held = res.affectedRows > 0
-      if (!held) return
-      await conn.query(
-        'UPDATE vg_migrations SET copied_chunks = copied_chunks + ?, active_ms = active_ms + ?, updated_at = ? WHERE id = ?',
-        [chunks, Math.round(activeMs), new Date(), id]
-      )
+      if (!held) throw new Error(`migration ${id} has no row for user ${userId}`)
     })
     return held
   }

@@ -54,6 +54,7 @@ export default fp(
       startDelayMs: config.SETTINGS_CACHE_MS + GUARD_PROPAGATION_MARGIN_MS,
       leaseMs: config.MIGRATION_LEASE_MS,
       pollMs: config.MIGRATION_POLL_MS,
+      concurrency: config.MIGRATION_USER_CONCURRENCY,
       renewMs: Math.min(DEFAULT_RENEW_MS, Math.floor(config.MIGRATION_LEASE_MS / 3)),
       logger: fastify.log
     })
