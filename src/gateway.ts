@@ -31,9 +31,9 @@ import { MigrationService } from './migration/migration-service.ts'
 import { MigrationStore } from './migration/migration-store.ts'
 import { topologyCheck } from './migration/server-topology.ts'
 import { lockNamesFor } from './migration/user-locks.ts'
-import { instrumentProvider, recallObserver, type GatewayMetrics } from './observability/metrics.ts'
-import { pendingRemovalsGauge } from './observability/pending-removals-metric.ts'
-import { traceProvider } from './observability/tracing.ts'
+import { instrumentProvider, recallObserver } from './observability/instrument-provider.ts'
+import type { GatewayMetrics } from './observability/metrics.ts'
+import { traceProvider } from './observability/trace-provider.ts'
 import { createProviders, type ConfiguredProviders } from './providers/create-providers.ts'
 import type { ProviderName, VectorProvider } from './providers/vector-provider.ts'
 import { SettingsStore } from './routing/settings-store.ts'
@@ -52,7 +52,7 @@ export type GatewayLogger = Pick<BaseLogger, 'info' | 'warn' | 'error'>
 
 export interface GatewayOptions {
   logger: GatewayLogger
-  /** when given, every provider call is timed in it, and the pending-removals gauge is registered */
+  /** when given, every provider call is timed in it (and MariaDB's recall samples are recorded) */
   metrics?: GatewayMetrics
   /** when given (tracing on), every provider call runs in a span */
   tracer?: Tracer | null
@@ -147,8 +147,6 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     })
     await settings.snapshot() // fail fast on a broken settings table, and start warm
     const pendingRemovals = new PendingRemovalStore(pool, config.CLEANUP_RETRY_BASE_MS)
-    if (options.metrics !== undefined)
-      pendingRemovalsGauge(options.metrics.registry, async () => await pendingRemovals.count())
 
     const locks = await lockNamesFor(pool)
     const migrationStore = new MigrationStore(pool, locks)

@@ -8,6 +8,7 @@ import type { PendingRemovalStore } from '../cleanup/pending-removals.ts'
 import type { RemovalRetrier } from '../cleanup/removal-retrier.ts'
 import type { Config } from '../config.ts'
 import { createGateway, type Gateway } from '../gateway.ts'
+import { pendingRemovalsGauge } from '../observability/pending-removals-metric.ts'
 import type { MigrationRunner } from '../migration/migration-runner.ts'
 import type { MigrationService } from '../migration/migration-service.ts'
 import type { ConfiguredProviders } from '../providers/create-providers.ts'
@@ -35,6 +36,7 @@ export default fp(
       metrics: fastify.metrics,
       tracer: fastify.tracer
     })
+    pendingRemovalsGauge(fastify.metrics.registry, async () => await gateway.pendingRemovals.count())
     fastify.decorate('gateway', gateway)
     fastify.decorate('mariadb', gateway.pool)
     fastify.decorate('providers', gateway.providers)
