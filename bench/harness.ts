@@ -7,7 +7,7 @@ import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import mariadb, { type ConnectionConfig, type Pool } from 'mariadb'
-import { createMariaDbPool } from '../src/plugins/mariadb-pool.ts'
+import { createMariaDbPool } from '../src/store/mariadb-pool.ts'
 import { freePort } from '../test/helpers/gateway-process.ts'
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url))

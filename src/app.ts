@@ -8,17 +8,14 @@ import authPlugin from './plugins/auth.ts'
 import drainPlugin from './plugins/drain.ts'
 import { clientErrorHandler } from './client-error-handler.ts'
 import errorHandlerPlugin from './plugins/error-handler.ts'
-import mariadbPoolPlugin from './plugins/mariadb-pool.ts'
+import gatewayPlugin from './plugins/gateway.ts'
 import jsonBodyPlugin from './plugins/json-body.ts'
 import metricsPlugin from './plugins/metrics.ts'
-import migrationPlugin from './plugins/migration.ts'
-import pendingRemovalsPlugin from './plugins/pending-removals.ts'
 import swaggerPlugin from './plugins/swagger.ts'
 import tracingPlugin from './plugins/tracing.ts'
 import type { Tracing } from './observability/tracing.ts'
 import requestIdPlugin, { requestIdOf } from './plugins/request-id.ts'
 import validationPlugin from './plugins/validation.ts'
-import vectorStoragePlugin from './plugins/vector-storage.ts'
 import routes from '../routes/index.ts'
 
 declare module 'fastify' {
@@ -67,12 +64,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(metricsPlugin)
   await app.register(tracingPlugin, { config, tracing: options.tracing })
   await app.register(swaggerPlugin)
-  if (options.storage !== false) {
-    await app.register(mariadbPoolPlugin, { config })
-    await app.register(vectorStoragePlugin, { config })
-    await app.register(migrationPlugin, { config })
-    await app.register(pendingRemovalsPlugin, { config })
-  }
+  // the domain graph (src/gateway.ts)
+  if (options.storage !== false) await app.register(gatewayPlugin, { config })
   await app.register(routes)
   await app.register(adminUiPlugin)
   return app

@@ -12,26 +12,13 @@
 import { userInfo } from 'node:os'
 import cliProgress from 'cli-progress'
 import { Command, InvalidArgumentError, Option } from 'commander'
-import type { Pool } from 'mariadb'
 import pino from 'pino'
 import { loadConfig, type Config } from './config.ts'
-import { isProviderDown } from './errors.ts'
-import { MigrationEngine } from './migration/migration-engine.ts'
-import { DEFAULT_RENEW_MS, MigrationRunner } from './migration/migration-runner.ts'
-import { MigrationService, type MigrationView } from './migration/migration-service.ts'
-import { MigrationStore } from './migration/migration-store.ts'
-import { lockNamesFor } from './migration/user-locks.ts'
-import { topologyCheck } from './migration/server-topology.ts'
-import { GUARD_PROPAGATION_MARGIN_MS } from './plugins/migration.ts'
-import { createMariaDbPool } from './plugins/mariadb-pool.ts'
-import { createProviders, type ConfiguredProviders } from './providers/create-providers.ts'
+import type { MigrationView } from './migration/migration-service.ts'
+import { createGateway, type Gateway } from './gateway.ts'
 import type { ProviderName } from './providers/vector-provider.ts'
-import { SettingsStore } from './routing/settings-store.ts'
 import { storageStatus } from './routing/storage-status.ts'
-import { PendingRemovalStore } from './cleanup/pending-removals.ts'
 import { assertSwitchable } from './routing/switch-guard.ts'
-import { VectorRouter } from './routing/vector-router.ts'
-import { migrateGatewaySchema } from './store/gateway-schema.ts'
 import { SERVICE_VERSION } from './version.ts'
 
 export interface CliIo {
@@ -59,76 +46,18 @@ export function cliConfig(env: NodeJS.ProcessEnv): Config {
   return loadConfig({ LOG_LEVEL: 'warn', ...env, ...(apiKey ? {} : { AUTH_DISABLED: 'true' }) })
 }
 
-interface Context {
-  config: Config
-  pool: Pool
-  providers: ConfiguredProviders
-  settings: SettingsStore
-  router: VectorRouter
-  store: MigrationStore
-  service: MigrationService
-  engine: MigrationEngine
-  pendingRemovals: PendingRemovalStore
-  close(): Promise<void>
-}
+type Context = Gateway
 
 async function openContext(config: Config, io: CliIo): Promise<Context> {
-  const logger = pino({ level: config.LOG_LEVEL, base: undefined }, pino.destination(2))
-  const pool = createMariaDbPool(config)
-  try {
-    await pool.query('SELECT 1')
-    await migrateGatewaySchema(pool)
-    const providers = createProviders(config, pool)
-    await providers.mariadb.init()
-    if (providers.qdrant !== undefined) {
-      await providers.qdrant.init().catch(err => {
-        if (!isProviderDown(err)) throw err
-        io.err(`warning: qdrant is unreachable: ${(err as Error).message}`)
-      })
+  return await createGateway(config, {
+    logger: pino({ level: config.LOG_LEVEL, base: undefined }, pino.destination(2)),
+    // a command reads the settings fresh; its runner looks for work every 500 ms
+    settingsCacheMs: 0,
+    migrationPollMs: 500,
+    onProviderUnreachable: (provider, err) => {
+      io.err(`warning: ${provider} is unreachable: ${(err as Error).message}`)
     }
-    const settings = new SettingsStore(pool, { envProvider: config.VECTOR_STORAGE_PROVIDER, cacheMs: 0 })
-    const pendingRemovals = new PendingRemovalStore(pool)
-    const router = new VectorRouter({ providers: providers.all, settings, pendingRemovals })
-    const locks = await lockNamesFor(pool)
-    const store = new MigrationStore(pool, locks)
-    const engine = new MigrationEngine({
-      pool,
-      locks,
-      store,
-      providers: providers.all,
-      logger,
-      pendingRemovals,
-      pendingWaitMs: config.MIGRATION_PENDING_WAIT_MS
-    })
-    const service = new MigrationService({
-      store,
-      providers: providers.all,
-      defaultBatchSize: config.MIGRATION_BATCH_SIZE,
-      checkTopology: topologyCheck(pool, { galeraSingleWriter: config.MARIADB_GALERA_SINGLE_WRITER })
-    })
-    return {
-      config,
-      pool,
-      providers,
-      settings,
-      router,
-      store,
-      service,
-      engine,
-      pendingRemovals,
-      close: async () => {
-        await Promise.all(
-          [...providers.all.values()].map(async p => {
-            await p.close()
-          })
-        ).catch(() => {})
-        await pool.end().catch(() => {})
-      }
-    }
-  } catch (err) {
-    await pool.end().catch(() => {})
-    throw err
-  }
+  })
 }
 
 function parseUsers(value: string): number[] {
@@ -193,7 +122,7 @@ async function migrate(
   }
 ): Promise<number> {
   const actor = `cli:${safeUser()}`
-  const created = await ctx.service.create(
+  const created = await ctx.migrations.create(
     {
       from: opts.from,
       to: opts.to,
@@ -206,14 +135,7 @@ async function migrate(
   io.err(
     `migration ${created.id} created: ${created.from} -> ${created.to}${created.user_ids === null ? '' : ` for users ${created.user_ids.join(',')}`}, batch size ${created.batch_size}`
   )
-  const runner = new MigrationRunner({
-    store: ctx.store,
-    engine: ctx.engine,
-    startDelayMs: ctx.config.SETTINGS_CACHE_MS + GUARD_PROPAGATION_MARGIN_MS,
-    pollMs: 500,
-    leaseMs: ctx.config.MIGRATION_LEASE_MS,
-    renewMs: Math.min(DEFAULT_RENEW_MS, Math.floor(ctx.config.MIGRATION_LEASE_MS / 3))
-  })
+  const runner = ctx.migrationRunner
   runner.start()
 
   const bar =
@@ -239,7 +161,7 @@ async function migrate(
   bar?.start(Math.max(1, view.total_chunks), 0, progressPayload(view))
   try {
     while (!interrupted) {
-      view = await ctx.service.view(created.id)
+      view = await ctx.migrations.view(created.id)
       bar?.setTotal(Math.max(1, view.total_chunks, view.migrated_chunks))
       bar?.update(view.migrated_chunks, progressPayload(view))
       if (['completed', 'failed', 'cancelled'].includes(view.status)) break
@@ -257,7 +179,7 @@ async function migrate(
     return 130
   }
   if (view.failed_users > 0) {
-    const failed = await ctx.service.detail(created.id, { status: 'failed', limit: 20 })
+    const failed = await ctx.migrations.detail(created.id, { status: 'failed', limit: 20 })
     for (const u of failed.users) io.err(`user ${u.user_id} failed: ${u.error ?? 'unknown error'}`)
   }
   io.err(summaryLine(view))
@@ -266,7 +188,7 @@ async function migrate(
 }
 
 async function status(ctx: Context, io: CliIo, opts: { json?: boolean }): Promise<number> {
-  const s = await storageStatus({ ...ctx, migrations: ctx.service })
+  const s = await storageStatus(ctx)
   if (opts.json === true) {
     io.out(JSON.stringify(s, null, 2))
     return 0
@@ -370,7 +292,7 @@ export async function main(argv: string[] = process.argv, io: CliIo = defaultIo(
       io.err(`error${e.code !== undefined ? ` ${e.code}` : ''}: ${e.message}`)
       code = 1
     } finally {
-      await ctx?.close()
+      await ctx?.close().catch(() => {})
     }
   }
 

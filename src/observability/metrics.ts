@@ -1,8 +1,6 @@
 // Prometheus metrics (prom-client): one registry per app so tests and replicas in
 // one process do not share counters.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
-import type { RecallObserver } from '../providers/mariadb/recall-sampler.ts'
-import type { VectorProvider } from '../providers/vector-provider.ts'
 
 export interface GatewayMetrics {
   registry: Registry
@@ -53,41 +51,4 @@ export function createMetrics(): GatewayMetrics {
       registers: [registry]
     })
   }
-}
-
-/** Feeds the MariaDB provider's recall shadow checks into the metrics. */
-export function recallObserver(metrics: GatewayMetrics): RecallObserver {
-  return {
-    observe: (plan, recall) => {
-      metrics.searchRecall.observe({ plan }, recall)
-    },
-    dropped: plan => {
-      metrics.searchRecallDropped.inc({ plan })
-    }
-  }
-}
-
-/** Wraps a provider so every async operation is timed per provider and outcome. */
-export function instrumentProvider<P extends VectorProvider>(provider: P, metrics: GatewayMetrics): P {
-  return new Proxy(provider, {
-    get(target, prop, receiver) {
-      const value = Reflect.get(target, prop, receiver)
-      if (typeof value !== 'function' || typeof prop !== 'string') return value
-      return function (this: unknown, ...args: unknown[]) {
-        const result = value.apply(target, args)
-        if (!(result instanceof Promise)) return result
-        const end = metrics.providerDuration.startTimer({ provider: target.name, operation: prop })
-        return result.then(
-          (v: unknown) => {
-            end({ outcome: 'ok' })
-            return v
-          },
-          (err: unknown) => {
-            end({ outcome: 'error' })
-            throw err
-          }
-        )
-      }
-    }
-  })
 }

@@ -3,7 +3,7 @@
 // running it a second time changes nothing.
 import t from 'tap'
 import { loadConfig } from '../../src/config.ts'
-import { createMariaDbPool } from '../../src/plugins/mariadb-pool.ts'
+import { createMariaDbPool } from '../../src/store/mariadb-pool.ts'
 import { createProviders } from '../../src/providers/create-providers.ts'
 import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
