@@ -18,14 +18,16 @@ import { loadConfig, type Config } from './config.ts'
 import { isProviderDown } from './errors.ts'
 import { MigrationEngine } from './migration/migration-engine.ts'
 import { DEFAULT_RENEW_MS, MigrationRunner } from './migration/migration-runner.ts'
-import { MigrationService, type MigrationView } from './migration/migration-service.ts'
+import { MigrationService } from './migration/migration-service.ts'
 import { MigrationStore } from './migration/migration-store.ts'
+import { FINISHED_STATES } from './migration/state-machine.ts'
 import { lockNamesFor } from './migration/user-locks.ts'
 import { topologyCheck } from './migration/server-topology.ts'
 import { GUARD_PROPAGATION_MARGIN_MS } from './plugins/migration.ts'
 import { createMariaDbPool } from './plugins/mariadb-pool.ts'
 import { createProviders, type ConfiguredProviders } from './providers/create-providers.ts'
 import type { ProviderName } from './providers/vector-provider.ts'
+import type { MigrationSummary } from './schemas/migration.ts'
 import { SettingsStore } from './routing/settings-store.ts'
 import { storageStatus } from './routing/storage-status.ts'
 import { PendingRemovalStore } from './cleanup/pending-removals.ts'
@@ -156,7 +158,7 @@ function formatEta(seconds: number | null): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`
 }
 
-function progressPayload(v: MigrationView): Record<string, string | number> {
+function progressPayload(v: MigrationSummary): Record<string, string | number> {
   return {
     status: v.status,
     users: v.completed_users + v.failed_users,
@@ -167,7 +169,7 @@ function progressPayload(v: MigrationView): Record<string, string | number> {
   }
 }
 
-function summaryLine(v: MigrationView): string {
+function summaryLine(v: MigrationSummary): string {
   return (
     `migration ${v.id} ${v.from} -> ${v.to}: ${v.status}; users ${v.completed_users}/${v.total_users} completed, ${v.failed_users} failed; ` +
     `chunks ${v.migrated_chunks}/${v.total_chunks}; ${v.chunks_per_second ?? 0} chunks/s` +
@@ -242,7 +244,7 @@ async function migrate(
       view = await ctx.service.view(created.id)
       bar?.setTotal(Math.max(1, view.total_chunks, view.migrated_chunks))
       bar?.update(view.migrated_chunks, progressPayload(view))
-      if (['completed', 'failed', 'cancelled'].includes(view.status)) break
+      if (FINISHED_STATES.includes(view.status)) break
       await sleep(250)
     }
   } finally {
@@ -288,7 +290,7 @@ async function status(ctx: Context, io: CliIo, opts: { json?: boolean }): Promis
         : `${s.providers.qdrant.status}, collection ${s.providers.qdrant.collection ?? '-'}, ${s.providers.qdrant.chunks ?? '?'} chunks`
     ]
   ]
-  const m = s.migration as MigrationView | null
+  const m = s.migration
   rows.push(['migration', m === null ? 'none' : summaryLine(m)])
   if (m !== null && m.status === 'running') rows.push(['eta', formatEta(m.eta_seconds)])
   const width = Math.max(...rows.map(r => r[0].length))

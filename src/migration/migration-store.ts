@@ -10,6 +10,7 @@ import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
 import {
   describeRefusal,
   nextState,
+  FINISHED_STATES,
   OCCUPYING_STATES,
   type MigrationAction,
   type MigrationState,
@@ -213,7 +214,7 @@ export class MigrationStore {
           [id]
         )
       }
-      const finished = to === 'completed' || to === 'failed' || to === 'cancelled'
+      const finished = FINISHED_STATES.includes(to)
       await conn.query(
         `UPDATE vg_migrations SET status = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = ? AND status = ?`,
         [to, error === null ? null : clip(error), finished ? new Date() : null, new Date(), id, current.status]

@@ -1,8 +1,8 @@
 // The one interface both storage back ends implement. The router, the migration
 // engine, the CLI and the shared contract tests only ever talk to this.
 
-export type ProviderName = 'mariadb' | 'qdrant'
-export const PROVIDER_NAMES: readonly ProviderName[] = ['mariadb', 'qdrant']
+export const PROVIDER_NAMES = ['mariadb', 'qdrant'] as const
+export type ProviderName = (typeof PROVIDER_NAMES)[number]
 
 /** A chunk as stored. Field names follow the HTTP API (snake_case). */
 export interface ChunkRecord {

@@ -5,13 +5,19 @@ import type { Pool } from 'mariadb'
 import { providerDown } from '../errors.ts'
 import { inTransaction } from '../store/transaction.ts'
 import type { ProviderName } from '../providers/vector-provider.ts'
+import type { ProviderChange } from '../schemas/admin.ts'
 
-export type ReadMode = 'merged' | 'active'
-export type ProviderSource = 'user' | 'settings' | 'env' | 'default'
+export const READ_MODES = ['merged', 'active'] as const
+export type ReadMode = (typeof READ_MODES)[number]
+/** Where the global provider comes from: the settings table, else the environment, else the default (mariadb). */
+export const GLOBAL_PROVIDER_SOURCES = ['settings', 'env', 'default'] as const
+/** ... and for one user, their own override first. */
+export const PROVIDER_SOURCES = ['user', ...GLOBAL_PROVIDER_SOURCES] as const
+export type ProviderSource = (typeof PROVIDER_SOURCES)[number]
 
 export interface SettingsSnapshot {
   provider: ProviderName
-  source: Exclude<ProviderSource, 'user'>
+  source: (typeof GLOBAL_PROVIDER_SOURCES)[number]
   readMode: ReadMode
   changedAt: Date | null
   changedBy: string | null
@@ -22,17 +28,6 @@ export interface SettingsSnapshot {
 export interface ResolvedProvider {
   provider: ProviderName
   source: ProviderSource
-}
-
-export interface ProviderChange {
-  id: number
-  scope: 'global' | 'user'
-  user_id: number | null
-  setting: 'provider' | 'read_mode'
-  previous_value: string | null
-  new_value: string | null
-  changed_by: string | null
-  changed_at: string
 }
 
 export interface SettingsStoreOptions {

@@ -3,7 +3,9 @@
 // changes reach every provider or answer 503. Routes call this; it calls the
 // providers. No HTTP in here.
 import type { ChunkInput } from '../schemas/chunk.ts'
-import { MAX_TEXT_BYTES } from '../schemas/chunk.ts'
+import type { ProviderCounts } from '../schemas/chunk.ts'
+import type { StatsReply } from '../schemas/search.ts'
+import { MAX_TEXT_BYTES } from '../limits.ts'
 import { BadRequestError, PartialDeleteError, ProviderDownError, isProviderDown, providerDown } from '../errors.ts'
 import {
   pointId,
@@ -22,8 +24,6 @@ import { passThroughGuard, type MutationGuard } from './mutation-guard.ts'
 import type { SettingsStore } from './settings-store.ts'
 import { nextVersion } from './write-clock.ts'
 
-export type ProviderCounts = Partial<Record<ProviderName, number>>
-
 export interface ApiChunk extends Omit<ChunkView, 'version'> {
   point_id: string
   provider: ProviderName
@@ -37,14 +37,6 @@ export interface SearchOutcome {
   results: ApiSearchResult[]
   providers_queried: ProviderName[]
   providers_unavailable: ProviderName[]
-}
-
-export interface Stats {
-  total_chunks: number
-  total_files: number
-  total_groups: number
-  chunks_by_group: Record<string, number>
-  providers: ProviderCounts
 }
 
 export interface RouterLogger {
@@ -175,7 +167,7 @@ export class VectorRouter {
       .map(({ provider, item }) => toApi(item, provider))
   }
 
-  async stats(userId: number): Promise<Stats> {
+  async stats(userId: number): Promise<StatsReply> {
     const { active, targets } = await this.readTargets(userId)
     const [stale, keyed] = await Promise.all([
       this.staleCopies(userId),

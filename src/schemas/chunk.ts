@@ -2,10 +2,9 @@
 // carry vectors are built from it.
 import { Type, type Static } from 'typebox'
 import type { ReadVector } from '../routing/vector-input.ts'
+import { MAX_CHUNKS_PER_REQUEST } from '../limits.ts'
 import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
 
-export const MAX_TEXT_BYTES = 1024 * 1024
-export const MAX_CHUNKS_PER_REQUEST = 1000
 // Embedding components are small; this bound keeps every squared length inside
 // float32 (MariaDB refuses vectors whose norm overflows it) and catches JSON's
 // 1e400, which parses as Infinity.
@@ -89,6 +88,7 @@ export const ProviderCounts = Type.Object({
   mariadb: Type.Optional(Type.Integer()),
   qdrant: Type.Optional(Type.Integer())
 })
+export type ProviderCounts = Static<typeof ProviderCounts>
 
 export const StoreChunksReply = Type.Object({ stored: Type.Integer(), providers: ProviderCounts })
 
