@@ -4,6 +4,7 @@
 // everywhere. Times that only MariaDB compares (the lease) use NOW(6); times shown
 // to people are written from the client clock, like the settings store does.
 import { inTransaction, transactionOn } from '../store/transaction.ts'
+import { withNamedLock } from '../store/named-lock.ts'
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
 import { InvalidStateError, MigrationConflictError, NotFoundError } from '../errors.ts'
 import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
@@ -534,20 +535,13 @@ export class MigrationStore {
 
   /** Runs fn on one connection holding the migration-creation named lock, in a transaction. */
   private async exclusively<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-    const conn = await this.pool.getConnection()
-    try {
-      const [{ ok }] = (await conn.query('SELECT GET_LOCK(?, ?) AS ok', [
-        this.locks.create,
-        CREATE_LOCK_TIMEOUT_S
-      ])) as Row[]
-      if (num(ok) !== 1) throw new MigrationConflictError('Another migration change is in progress; retry in a moment')
-      try {
-        return await transactionOn(conn, fn)
-      } finally {
-        await conn.query('SELECT RELEASE_LOCK(?)', [this.locks.create]).catch(() => {})
-      }
-    } finally {
-      await conn.release()
-    }
+    const busy = (): Error => new MigrationConflictError('Another migration change is in progress; retry in a moment')
+    return await withNamedLock(
+      this.pool,
+      this.locks.create,
+      CREATE_LOCK_TIMEOUT_S,
+      busy,
+      async conn => await transactionOn(conn, fn)
+    )
   }
 }
