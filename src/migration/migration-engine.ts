@@ -23,7 +23,14 @@
 // marked failed with the reason and the runner goes on with the next user.
 import type { Pool } from 'mariadb'
 import { causeChain, isProviderDown } from '../errors.ts'
-import type { ChunkKey, ChunkRecord, KeyInfo, ProviderName, VectorProvider } from '../providers/vector-provider.ts'
+import {
+  keyOf,
+  type ChunkRecord,
+  type KeyInfo,
+  type ProviderName,
+  type VectorProvider
+} from '../providers/vector-provider.ts'
+import { keysBehind } from './keys-behind.ts'
 import type { MigrationRow, MigrationStore, UserRow } from './migration-store.ts'
 import { withUserLock, type LockNames } from './user-locks.ts'
 
@@ -64,8 +71,6 @@ export interface MigrationEngineOptions {
 export type UserOutcome = 'completed' | 'failed' | 'stopped'
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: Error } | { stopped: true }
-
-const keyString = (k: ChunkKey): string => `${k.file_id}:${k.chunk_index}`
 
 export class MigrationEngine {
   private readonly lockTimeoutS: number
@@ -123,7 +128,7 @@ export class MigrationEngine {
           m.id,
           userId,
           ctl.owner,
-          `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${causeChain(batch.error)}`
+          `copy after ${after === null ? 'the start' : `key ${keyOf(after)}`} failed: ${causeChain(batch.error)}`
         )
         return 'failed'
       }
@@ -193,14 +198,7 @@ export class MigrationEngine {
 
   /** Source keys the target lacks, or holds in an older version, with the source's version. */
   private async behind(sourceKeys: KeyInfo[], target: VectorProvider, userId: number): Promise<Map<string, KeyInfo>> {
-    const targetVersions = new Map<string, number>()
-    for (const k of await target.keys({ user_id: userId })) targetVersions.set(keyString(k), k.version)
-    const out = new Map<string, KeyInfo>()
-    for (const k of sourceKeys) {
-      const v = targetVersions.get(keyString(k))
-      if (v === undefined || v < k.version) out.set(keyString(k), k)
-    }
-    return out
+    return keysBehind(sourceKeys, await target.keys({ user_id: userId }))
   }
 
   /** Copies the given keys from the source: missing ones insert-only, older ones overwritten (nothing else writes this user now). */
@@ -211,15 +209,15 @@ export class MigrationEngine {
     target: VectorProvider
   ): Promise<number> {
     const files = [...new Set([...keys.values()].map(k => k.file_id))].sort((a, b) => a - b)
-    const targetKeys = new Set((await target.keys({ user_id: userId, file_ids: files })).map(keyString))
+    const targetKeys = new Set((await target.keys({ user_id: userId, file_ids: files })).map(keyOf))
     let copied = 0
     for (const fileId of files) {
       const listed = await source.list(userId, fileId, true)
       const wanted: ChunkRecord[] = listed
-        .filter(c => keys.has(keyString(c)) && c.vector !== undefined)
+        .filter(c => keys.has(keyOf(c)) && c.vector !== undefined)
         .map(c => ({ ...c, vector: c.vector as number[] }))
-      const fresh = wanted.filter(c => !targetKeys.has(keyString(c)))
-      const stale = wanted.filter(c => targetKeys.has(keyString(c)))
+      const fresh = wanted.filter(c => !targetKeys.has(keyOf(c)))
+      const stale = wanted.filter(c => targetKeys.has(keyOf(c)))
       if (fresh.length > 0) await target.upsert(fresh, { insertOnly: true })
       if (stale.length > 0) await target.upsert(stale)
       copied += wanted.length

@@ -119,6 +119,11 @@ export function pointId(key: { user_id: number } & ChunkKey): string {
   return `doc_${key.user_id}_${key.file_id}_${key.chunk_index}`
 }
 
+/** A key within one user as a string, `file_id:chunk_index`: for maps and sets of keys. */
+export function keyOf(k: ChunkKey): string {
+  return `${k.file_id}:${k.chunk_index}`
+}
+
 export function compareKeys(a: ChunkKey, b: ChunkKey): number {
   return a.file_id - b.file_id || a.chunk_index - b.chunk_index
 }

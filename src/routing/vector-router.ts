@@ -8,6 +8,7 @@ import type { StatsReply } from '../schemas/search.ts'
 import { MAX_TEXT_BYTES } from '../limits.ts'
 import { BadRequestError, PartialDeleteError, ProviderDownError, isProviderDown, providerDown } from '../errors.ts'
 import {
+  keyOf,
   pointId,
   type ChunkFilter,
   type ChunkRecord,
@@ -17,7 +18,7 @@ import {
   type SearchQuery,
   type VectorProvider
 } from '../providers/vector-provider.ts'
-import { keyOf, mergeByKey, type Sourced } from './chunk-merge.ts'
+import { mergeByKey, type Sourced } from './chunk-merge.ts'
 import type { PendingRemovalLog } from '../cleanup/pending-removals.ts'
 import { NO_STALE_COPIES, StaleCopies } from '../cleanup/stale-copies.ts'
 import { passThroughGuard, type MutationGuard } from './mutation-guard.ts'
