@@ -10,6 +10,7 @@
 // 1 failed / cancelled / error, 2 bad usage, 130 interrupted (the migration stays
 // running: any gateway replica resumes it from its checkpoints).
 import { userInfo } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import cliProgress from 'cli-progress'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import type { Pool } from 'mariadb'
@@ -175,10 +176,6 @@ function summaryLine(v: MigrationSummary): string {
     `chunks ${v.migrated_chunks}/${v.total_chunks}; ${v.chunks_per_second ?? 0} chunks/s` +
     (v.error !== null ? `; ${v.error}` : '')
   )
-}
-
-const sleep = async (ms: number): Promise<void> => {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 async function migrate(

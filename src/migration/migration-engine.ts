@@ -30,6 +30,7 @@ import {
   type ProviderName,
   type VectorProvider
 } from '../providers/vector-provider.ts'
+import type { Logger } from '../observability/logger.ts'
 import { keysBehind } from './keys-behind.ts'
 import type { MigrationRow, MigrationStore, UserRow } from './migration-store.ts'
 import { withUserLock, type LockNames } from './user-locks.ts'
@@ -43,17 +44,12 @@ export interface RunControl {
   wait(ms: number): Promise<void>
 }
 
-export interface EngineLogger {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
-
 export interface MigrationEngineOptions {
   pool: Pool
   locks: LockNames
   store: MigrationStore
   providers: Map<ProviderName, VectorProvider>
-  logger?: EngineLogger
+  logger?: Pick<Logger, 'info' | 'warn'>
   /** seconds a batch waits for live mutations to release the user (default 30) */
   lockTimeoutS?: number
   /** attempts per batch before the user is failed (default 3) */

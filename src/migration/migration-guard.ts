@@ -18,6 +18,7 @@
 // connection hold many named locks, and re-taking one it holds just nests). The
 // lock is requested with a zero timeout and retried, so a user waiting for a
 // batch never holds up other users' requests queued on the same connection.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Pool, PoolConnection } from 'mariadb'
 import { MigrationBusyError, ProviderDownError } from '../errors.ts'
 import type { MutationGuard } from '../routing/mutation-guard.ts'
@@ -36,10 +37,6 @@ export interface MigrationGuardOptions {
   /** pause between two attempts at a busy lock */
   retryMs?: number
   onError?: (err: unknown) => void
-}
-
-const sleep = async (ms: number): Promise<void> => {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 export class MigrationGuard implements MutationGuard {

@@ -11,14 +11,9 @@
 // Pause and cancel are checked between batches.
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
+import type { Logger } from '../observability/logger.ts'
 import type { MigrationEngine, RunControl } from './migration-engine.ts'
 import type { MigrationRow, MigrationStore } from './migration-store.ts'
-
-export interface RunnerLogger {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-  error(obj: object, msg: string): void
-}
 
 export interface MigrationRunnerOptions {
   store: MigrationStore
@@ -30,7 +25,7 @@ export interface MigrationRunnerOptions {
   renewMs?: number
   /** users counted per round while planning */
   planChunk?: number
-  logger?: RunnerLogger
+  logger?: Logger
   /** for tests and tools: a recognisable lease owner */
   owner?: string
 }

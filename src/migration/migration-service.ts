@@ -1,6 +1,7 @@
 // What the admin API and the CLI do with migrations: create, list, show,
 // pause/resume/cancel/retry, and the API view of a migration (totals, rate, ETA,
 // per-user rows). No HTTP here: routes/admin/migrations.ts and src/cli.ts call it.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { BadRequestError, NotFoundError, ProviderUnavailableError } from '../errors.ts'
 import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
 import type { MigrationRow, MigrationStore, UserRow, UserTotals } from './migration-store.ts'
@@ -115,7 +116,7 @@ export class MigrationService {
       const m = await this.options.store.get(id)
       if (m === null || !m.leaseActive) return
       if (Date.now() >= deadline) return
-      await new Promise(resolve => setTimeout(resolve, 25))
+      await sleep(25)
     }
   }
 

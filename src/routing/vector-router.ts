@@ -22,6 +22,7 @@ import { mergeByKey, type Sourced } from './chunk-merge.ts'
 import type { PendingRemovalLog } from '../cleanup/pending-removals.ts'
 import { NO_STALE_COPIES, StaleCopies } from '../cleanup/stale-copies.ts'
 import { passThroughGuard, type MutationGuard } from './mutation-guard.ts'
+import type { Logger } from '../observability/logger.ts'
 import type { SettingsStore } from './settings-store.ts'
 import { nextVersion } from './write-clock.ts'
 
@@ -40,16 +41,12 @@ export interface SearchOutcome {
   providers_unavailable: ProviderName[]
 }
 
-export interface RouterLogger {
-  warn(obj: object, msg: string): void
-}
-
 export interface VectorRouterOptions {
   /** The configured providers; mariadb is always one of them. */
   providers: Map<ProviderName, VectorProvider>
   settings: SettingsStore
   guard?: MutationGuard
-  logger?: RouterLogger
+  logger?: Pick<Logger, 'warn'>
   /**
    * Where removals of older copies that failed are recorded (MariaDB, src/cleanup).
    * Without it removals stay best effort and reads do not filter.
@@ -60,7 +57,7 @@ export interface VectorRouterOptions {
 export class VectorRouter {
   private readonly providers: Map<ProviderName, VectorProvider>
   private readonly settings: SettingsStore
-  private readonly logger?: RouterLogger
+  private readonly logger?: Pick<Logger, 'warn'>
   private readonly pendingRemovals?: PendingRemovalLog
   guard: MutationGuard
 
