@@ -230,7 +230,7 @@ export class MigrationStore {
       await this.transition(id, action, error)
       return true
     } catch (err) {
-      if ((err as { code?: string }).code === 'VG_INVALID_STATE') return false
+      if (err instanceof InvalidStateError) return false
       throw err
     }
   }
