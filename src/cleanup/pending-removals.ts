@@ -8,7 +8,7 @@ import type { Pool } from 'mariadb'
 import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-provider.ts'
 
 /** A key and the version of the write that made older copies of it stale. */
-export interface VersionedKey extends ChunkKey {
+interface VersionedKey extends ChunkKey {
   version: number
 }
 

@@ -5,7 +5,7 @@ import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-pro
 import type { PendingRemoval } from './pending-removals.ts'
 
 /** Extra candidates asked of a provider per pending removal, at most this many in all. */
-export const MAX_OVERFETCH = 1000
+const MAX_OVERFETCH = 1000
 
 export class StaleCopies {
   private readonly newer = new Map<string, number>()

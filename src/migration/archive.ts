@@ -43,7 +43,7 @@ export interface ArchiveResult {
 const MAX_LISTED = 10
 
 /** Why archiving is not safe now; empty when it is. */
-export async function archiveRefusals(deps: ArchiveDeps, force: boolean): Promise<string[]> {
+async function archiveRefusals(deps: ArchiveDeps, force: boolean): Promise<string[]> {
   const { store, settings, providers } = deps
   const reasons: string[] = []
   const running = await store.occupying()

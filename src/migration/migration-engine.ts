@@ -64,7 +64,7 @@ export interface MigrationEngineOptions {
   pendingWaitMs?: number
 }
 
-export type UserOutcome = 'completed' | 'failed' | 'stopped'
+type UserOutcome = 'completed' | 'failed' | 'stopped'
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: Error } | { stopped: true }
 

@@ -30,7 +30,7 @@ export interface MigrationRunnerOptions {
   owner?: string
 }
 
-export const DEFAULT_LEASE_MS = 10000
+const DEFAULT_LEASE_MS = 10000
 export const DEFAULT_RENEW_MS = 3000
 
 export class MigrationRunner {

@@ -153,7 +153,7 @@ function toUser(r: Row): UserRow {
 }
 
 /** Keeps error texts within what a TEXT column and a JSON answer comfortably hold. */
-export function clip(message: string, max = 2000): string {
+function clip(message: string, max = 2000): string {
   return message.length <= max ? message : `${message.slice(0, max - 1)}…`
 }
 

@@ -35,7 +35,7 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_CTP_INVALID_TYPE: BAD_REQUEST
 }
 
-export function errorCode(err: FastifyError): string {
+function errorCode(err: FastifyError): string {
   if (err.validation !== undefined) {
     return err.validation.some(v => isVectorPath(v.instancePath)) ? codeOf(InvalidVectorError) : BAD_REQUEST
   }

@@ -31,11 +31,11 @@ export interface ApiChunk extends Omit<ChunkView, 'version'> {
   provider: ProviderName
 }
 
-export interface ApiSearchResult extends ApiChunk {
+interface ApiSearchResult extends ApiChunk {
   score: number
 }
 
-export interface SearchOutcome {
+interface SearchOutcome {
   results: ApiSearchResult[]
   providers_queried: ProviderName[]
   providers_unavailable: ProviderName[]

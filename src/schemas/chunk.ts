@@ -13,7 +13,7 @@ export const VECTOR_COMPONENT_MAX = 1e9
 // Standard base64 alphabet (RFC 4648 §4: + and /, = padding), no spaces or line breaks.
 // The length (a multiple of 4) is checked when decoding: a pattern that counts groups
 // of four costs three times as much on every 5 KiB vector.
-export const BASE64_PATTERN = '^[A-Za-z0-9+/]*={0,2}$'
+const BASE64_PATTERN = '^[A-Za-z0-9+/]*={0,2}$'
 
 /** Characters of the base64 form of `dimension` float32 values. */
 export function base64VectorLength(dimension: number): number {
@@ -63,7 +63,7 @@ const ChunkFields = {
   created: Type.Optional(Type.Integer({ minimum: 0, maximum: 253402300799, description: 'Unix seconds; default now' }))
 }
 
-export function chunkInputSchema(dimension: number) {
+function chunkInputSchema(dimension: number) {
   return Type.Object({ ...ChunkFields, vector: vectorSchema(dimension) }, { additionalProperties: false })
 }
 
@@ -82,7 +82,6 @@ export function storeChunksBody(dimension: number) {
 export type ChunkInputBody = Static<ReturnType<typeof chunkInputSchema>>
 /** A chunk once its vector is read (routing/vector-input.ts): numbers, and the float32 a base64 string decoded to. */
 export type ChunkInput = Omit<ChunkInputBody, 'vector'> & ReadVector
-export type StoreChunksBody = Static<ReturnType<typeof storeChunksBody>>
 
 export const ProviderCounts = Type.Object({
   mariadb: Type.Optional(Type.Integer()),
@@ -123,7 +122,7 @@ export const StoredChunkFields = {
   created: Type.Integer()
 }
 
-export const StoredChunk = Type.Object({
+const StoredChunk = Type.Object({
   ...StoredChunkFields,
   vector: Type.Optional(
     Type.Union([

@@ -5,7 +5,7 @@ import { PROVIDER_STATUSES } from '../routing/provider-states.ts'
 import { READ_MODES } from '../routing/settings-store.ts'
 
 export const MAX_ID = Number.MAX_SAFE_INTEGER
-export const GROUP_KEY_PATTERN = '^[A-Za-z0-9_:\\-]{1,64}$'
+const GROUP_KEY_PATTERN = '^[A-Za-z0-9_:\\-]{1,64}$'
 
 export const UserId = Type.Integer({
   minimum: 1,

@@ -18,7 +18,7 @@ export function searchBody(dimension: number) {
 }
 export type SearchBody = Static<ReturnType<typeof searchBody>>
 
-export const SearchResult = Type.Object({
+const SearchResult = Type.Object({
   ...StoredChunkFields,
   score: Type.Number({ description: 'cosine similarity' })
 })
