@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { BODY_LIMIT_BYTES } from '../src/app.ts'
 import { CapabilitiesReply } from '../src/schemas/health.ts'
-import { MAX_CHUNKS_PER_REQUEST, MAX_TEXT_BYTES } from '../src/schemas/chunk.ts'
+import { MAX_CHUNKS_PER_REQUEST, MAX_SEARCH_LIMIT, MAX_TEXT_BYTES } from '../src/limits.ts'
 import { SERVICE_VERSION } from '../src/version.ts'
 
 const capabilities: FastifyPluginAsyncTypebox = async fastify => {
@@ -37,7 +37,7 @@ const capabilities: FastifyPluginAsyncTypebox = async fastify => {
         limits: {
           max_chunks_per_request: MAX_CHUNKS_PER_REQUEST,
           max_text_bytes: MAX_TEXT_BYTES,
-          max_search_limit: 100,
+          max_search_limit: MAX_SEARCH_LIMIT,
           max_body_bytes: BODY_LIMIT_BYTES
         }
       }

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { ErrorReplies } from '../src/schemas/common.ts'
 import { readVector } from '../src/routing/vector-input.ts'
-import { SearchReply, StatsQuery, StatsReply, searchBody } from '../src/schemas/search.ts'
+import { SearchReply, StatsQuery, StatsReply, searchBody, type SearchBody } from '../src/schemas/search.ts'
 
 const search: FastifyPluginAsyncTypebox = async fastify => {
   fastify.post(
@@ -16,19 +16,14 @@ const search: FastifyPluginAsyncTypebox = async fastify => {
     },
     async request => {
       const started = performance.now()
-      const {
-        user_id: userId,
-        vector,
-        group_key: groupKey,
-        file_ids: fileIds,
-        limit,
-        min_score: minScore
-      } = request.body
+      // limit and min_score are always set here: validation (ajv useDefaults) filled in the schema's defaults
+      const body = request.body as SearchBody & Required<Pick<SearchBody, 'limit' | 'min_score'>>
+      const { user_id: userId, vector, group_key: groupKey, file_ids: fileIds, limit, min_score: minScore } = body
       const outcome = await fastify.router.search({
         user_id: userId,
         vector: readVector(vector, fastify.config.VECTOR_DIMENSION, 'body.vector').vector,
-        limit: limit ?? 10,
-        min_score: minScore ?? 0.3,
+        limit,
+        min_score: minScore,
         ...(groupKey !== undefined ? { group_key: groupKey } : {}),
         ...(fileIds !== undefined ? { file_ids: fileIds } : {})
       })

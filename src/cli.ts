@@ -10,13 +10,15 @@
 // 1 failed / cancelled / error, 2 bad usage, 130 interrupted (the migration stays
 // running: any gateway replica resumes it from its checkpoints).
 import { userInfo } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
 import cliProgress from 'cli-progress'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import pino from 'pino'
 import { loadConfig, type Config } from './config.ts'
-import type { MigrationView } from './migration/migration-service.ts'
 import { createGateway, type Gateway } from './gateway.ts'
+import { FINISHED_STATES } from './migration/state-machine.ts'
 import type { ProviderName } from './providers/vector-provider.ts'
+import type { MigrationSummary } from './schemas/migration.ts'
 import { storageStatus } from './routing/storage-status.ts'
 import { assertSwitchable } from './routing/switch-guard.ts'
 import { SERVICE_VERSION } from './version.ts'
@@ -85,7 +87,7 @@ function formatEta(seconds: number | null): string {
   return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : m > 0 ? `${m}m${String(s).padStart(2, '0')}s` : `${s}s`
 }
 
-function progressPayload(v: MigrationView): Record<string, string | number> {
+function progressPayload(v: MigrationSummary): Record<string, string | number> {
   return {
     status: v.status,
     users: v.completed_users + v.failed_users,
@@ -96,16 +98,12 @@ function progressPayload(v: MigrationView): Record<string, string | number> {
   }
 }
 
-function summaryLine(v: MigrationView): string {
+function summaryLine(v: MigrationSummary): string {
   return (
     `migration ${v.id} ${v.from} -> ${v.to}: ${v.status}; users ${v.completed_users}/${v.total_users} completed, ${v.failed_users} failed; ` +
     `chunks ${v.migrated_chunks}/${v.total_chunks}; ${v.chunks_per_second ?? 0} chunks/s` +
     (v.error !== null ? `; ${v.error}` : '')
   )
-}
-
-const sleep = async (ms: number): Promise<void> => {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 async function migrate(
@@ -164,7 +162,7 @@ async function migrate(
       view = await ctx.migrations.view(created.id)
       bar?.setTotal(Math.max(1, view.total_chunks, view.migrated_chunks))
       bar?.update(view.migrated_chunks, progressPayload(view))
-      if (['completed', 'failed', 'cancelled'].includes(view.status)) break
+      if (FINISHED_STATES.includes(view.status)) break
       await sleep(250)
     }
   } finally {
@@ -210,7 +208,7 @@ async function status(ctx: Context, io: CliIo, opts: { json?: boolean }): Promis
         : `${s.providers.qdrant.status}, collection ${s.providers.qdrant.collection ?? '-'}, ${s.providers.qdrant.chunks ?? '?'} chunks`
     ]
   ]
-  const m = s.migration as MigrationView | null
+  const m = s.migration
   rows.push(['migration', m === null ? 'none' : summaryLine(m)])
   if (m !== null && m.status === 'running') rows.push(['eta', formatEta(m.eta_seconds)])
   const width = Math.max(...rows.map(r => r[0].length))

@@ -4,8 +4,9 @@
 import envSchema from 'env-schema'
 import { Type, type Static } from 'typebox'
 import { ConfigError } from './errors.ts'
+import { PROVIDER_NAMES } from './providers/vector-provider.ts'
 
-const Provider = Type.Enum(['mariadb', 'qdrant'])
+const Provider = Type.Enum(PROVIDER_NAMES)
 
 export const ConfigSchema = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 8090 }),

@@ -85,7 +85,7 @@ export function causeChain(err: unknown, depth = 0): string {
 }
 
 /** Seconds a client is asked to wait (Retry-After) before repeating a request refused as busy. */
-export const BUSY_RETRY_AFTER_S = 1
+const BUSY_RETRY_AFTER_S = 1
 
 /** The provider `name` kept aborting the change because of concurrent writes to the same rows. */
 export function providerBusy(name: string, cause: unknown): Error {

@@ -5,10 +5,10 @@
 // reads hide them meanwhile. No Fastify in here.
 import { randomUUID } from 'node:crypto'
 import type { Pool } from 'mariadb'
-import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
+import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-provider.ts'
 
 /** A key and the version of the write that made older copies of it stale. */
-export interface VersionedKey extends ChunkKey {
+interface VersionedKey extends ChunkKey {
   version: number
 }
 
@@ -42,7 +42,7 @@ export class PendingRemovalStore implements PendingRemovalLog {
   async record(provider: ProviderName, userId: number, keys: VersionedKey[]): Promise<void> {
     const newest = new Map<string, VersionedKey>()
     for (const k of keys) {
-      const id = `${k.file_id}:${k.chunk_index}`
+      const id = keyOf(k)
       const seen = newest.get(id)
       if (seen === undefined || seen.version < k.version) newest.set(id, k)
     }

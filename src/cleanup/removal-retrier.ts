@@ -4,12 +4,8 @@
 // conditional on the version ("older than"), so a copy written after the recorded
 // version is never removed, whoever retries and however often. No Fastify in here.
 import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
+import type { Logger } from '../observability/logger.ts'
 import type { PendingRemoval, PendingRemovalStore } from './pending-removals.ts'
-
-export interface RetrierLogger {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
 
 export interface RemovalRetrierOptions {
   store: PendingRemovalStore
@@ -22,7 +18,7 @@ export interface RemovalRetrierOptions {
   batchSize?: number
   /** how long a claim keeps other replicas off a row (default 30 s) */
   leaseMs?: number
-  logger?: RetrierLogger
+  logger?: Pick<Logger, 'info' | 'warn'>
 }
 
 export class RemovalRetrier {

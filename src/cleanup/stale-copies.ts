@@ -1,11 +1,11 @@
 // Hides stale copies from merged reads while their removal is pending: a copy
 // from provider P is stale when a pending removal for (P, key) carries a newer
 // version than the copy's own (SPEC §3.3, issue 10 §3).
-import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
+import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-provider.ts'
 import type { PendingRemoval } from './pending-removals.ts'
 
 /** Extra candidates asked of a provider per pending removal, at most this many in all. */
-export const MAX_OVERFETCH = 1000
+const MAX_OVERFETCH = 1000
 
 export class StaleCopies {
   private readonly newer = new Map<string, number>()
@@ -42,5 +42,5 @@ export class StaleCopies {
 export const NO_STALE_COPIES = new StaleCopies([])
 
 function idOf(provider: ProviderName, k: ChunkKey): string {
-  return `${provider}:${k.file_id}:${k.chunk_index}`
+  return `${provider}:${keyOf(k)}`
 }

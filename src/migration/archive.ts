@@ -19,6 +19,7 @@ import type { Pool } from 'mariadb'
 import { ArchiveRefusedError } from '../errors.ts'
 import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
 import type { SettingsStore } from '../routing/settings-store.ts'
+import { keysBehind } from './keys-behind.ts'
 import type { MigrationStore } from './migration-store.ts'
 
 export interface ArchiveDeps {
@@ -42,7 +43,7 @@ export interface ArchiveResult {
 const MAX_LISTED = 10
 
 /** Why archiving is not safe now; empty when it is. */
-export async function archiveRefusals(deps: ArchiveDeps, force: boolean): Promise<string[]> {
+async function archiveRefusals(deps: ArchiveDeps, force: boolean): Promise<string[]> {
   const { store, settings, providers } = deps
   const reasons: string[] = []
   const running = await store.occupying()
@@ -85,13 +86,8 @@ export async function archiveRefusals(deps: ArchiveDeps, force: boolean): Promis
   }
   const behind: string[] = []
   for (const userId of users.filter(u => verified.has(u))) {
-    const inQdrant = new Map(
-      (await qdrant.keys({ user_id: userId })).map(k => [`${k.file_id}:${k.chunk_index}`, k.version])
-    )
-    const missing = (await mariadb.keys({ user_id: userId })).filter(k => {
-      const v = inQdrant.get(`${k.file_id}:${k.chunk_index}`)
-      return v === undefined || v < k.version
-    }).length
+    const inQdrant = await qdrant.keys({ user_id: userId })
+    const missing = keysBehind(await mariadb.keys({ user_id: userId }), inQdrant).size
     if (missing > 0) behind.push(`user ${userId}: ${missing}`)
   }
   if (behind.length > 0) {

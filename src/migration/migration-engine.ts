@@ -23,7 +23,15 @@
 // marked failed with the reason and the runner goes on with the next user.
 import type { Pool } from 'mariadb'
 import { causeChain, isProviderDown } from '../errors.ts'
-import type { ChunkKey, ChunkRecord, KeyInfo, ProviderName, VectorProvider } from '../providers/vector-provider.ts'
+import {
+  keyOf,
+  type ChunkRecord,
+  type KeyInfo,
+  type ProviderName,
+  type VectorProvider
+} from '../providers/vector-provider.ts'
+import type { Logger } from '../observability/logger.ts'
+import { keysBehind } from './keys-behind.ts'
 import type { MigrationRow, MigrationStore, UserRow } from './migration-store.ts'
 import { withUserLock, type LockNames } from './user-locks.ts'
 
@@ -36,17 +44,12 @@ export interface RunControl {
   wait(ms: number): Promise<void>
 }
 
-export interface EngineLogger {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-}
-
 export interface MigrationEngineOptions {
   pool: Pool
   locks: LockNames
   store: MigrationStore
   providers: Map<ProviderName, VectorProvider>
-  logger?: EngineLogger
+  logger?: Pick<Logger, 'info' | 'warn'>
   /** seconds a batch waits for live mutations to release the user (default 30) */
   lockTimeoutS?: number
   /** attempts per batch before the user is failed (default 3) */
@@ -61,11 +64,9 @@ export interface MigrationEngineOptions {
   pendingWaitMs?: number
 }
 
-export type UserOutcome = 'completed' | 'failed' | 'stopped'
+type UserOutcome = 'completed' | 'failed' | 'stopped'
 
 type Attempt<T> = { ok: true; value: T } | { ok: false; error: Error } | { stopped: true }
-
-const keyString = (k: ChunkKey): string => `${k.file_id}:${k.chunk_index}`
 
 export class MigrationEngine {
   private readonly lockTimeoutS: number
@@ -123,7 +124,7 @@ export class MigrationEngine {
           m.id,
           userId,
           ctl.owner,
-          `copy after ${after === null ? 'the start' : `key ${keyString(after)}`} failed: ${causeChain(batch.error)}`
+          `copy after ${after === null ? 'the start' : `key ${keyOf(after)}`} failed: ${causeChain(batch.error)}`
         )
         return 'failed'
       }
@@ -193,14 +194,7 @@ export class MigrationEngine {
 
   /** Source keys the target lacks, or holds in an older version, with the source's version. */
   private async behind(sourceKeys: KeyInfo[], target: VectorProvider, userId: number): Promise<Map<string, KeyInfo>> {
-    const targetVersions = new Map<string, number>()
-    for (const k of await target.keys({ user_id: userId })) targetVersions.set(keyString(k), k.version)
-    const out = new Map<string, KeyInfo>()
-    for (const k of sourceKeys) {
-      const v = targetVersions.get(keyString(k))
-      if (v === undefined || v < k.version) out.set(keyString(k), k)
-    }
-    return out
+    return keysBehind(sourceKeys, await target.keys({ user_id: userId }))
   }
 
   /** Copies the given keys from the source: missing ones insert-only, older ones overwritten (nothing else writes this user now). */
@@ -211,15 +205,15 @@ export class MigrationEngine {
     target: VectorProvider
   ): Promise<number> {
     const files = [...new Set([...keys.values()].map(k => k.file_id))].sort((a, b) => a - b)
-    const targetKeys = new Set((await target.keys({ user_id: userId, file_ids: files })).map(keyString))
+    const targetKeys = new Set((await target.keys({ user_id: userId, file_ids: files })).map(keyOf))
     let copied = 0
     for (const fileId of files) {
       const listed = await source.list(userId, fileId, true)
       const wanted: ChunkRecord[] = listed
-        .filter(c => keys.has(keyString(c)) && c.vector !== undefined)
+        .filter(c => keys.has(keyOf(c)) && c.vector !== undefined)
         .map(c => ({ ...c, vector: c.vector as number[] }))
-      const fresh = wanted.filter(c => !targetKeys.has(keyString(c)))
-      const stale = wanted.filter(c => targetKeys.has(keyString(c)))
+      const fresh = wanted.filter(c => !targetKeys.has(keyOf(c)))
+      const stale = wanted.filter(c => targetKeys.has(keyOf(c)))
       if (fresh.length > 0) await target.upsert(fresh, { insertOnly: true })
       if (stale.length > 0) await target.upsert(stale)
       copied += wanted.length

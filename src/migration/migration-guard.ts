@@ -18,11 +18,13 @@
 // connection hold many named locks, and re-taking one it holds just nests). The
 // lock is requested with a zero timeout and retried, so a user waiting for a
 // batch never holds up other users' requests queued on the same connection.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Pool, PoolConnection } from 'mariadb'
 import { MigrationBusyError, ProviderDownError } from '../errors.ts'
 import type { MutationGuard } from '../routing/mutation-guard.ts'
 import type { Coverage, MigrationStore } from './migration-store.ts'
 import type { LockNames } from './user-locks.ts'
+import { RefreshingValue } from '../store/refreshing-value.ts'
 
 export interface MigrationGuardOptions {
   pool: Pool
@@ -37,13 +39,8 @@ export interface MigrationGuardOptions {
   onError?: (err: unknown) => void
 }
 
-const sleep = async (ms: number): Promise<void> => {
-  await new Promise(resolve => setTimeout(resolve, ms))
-}
-
 export class MigrationGuard implements MutationGuard {
-  private cached: { coverage: Coverage; loadedAt: number } | null = null
-  private loading: Promise<Coverage> | null = null
+  private readonly cache: RefreshingValue<Coverage>
   private conn: Promise<PoolConnection> | null = null
   private closed = false
   private readonly lockTimeoutMs: number
@@ -52,6 +49,20 @@ export class MigrationGuard implements MutationGuard {
   constructor(private readonly options: MigrationGuardOptions) {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 10000
     this.retryMs = options.retryMs ?? 10
+    // MariaDB unreachable: the last view serves if there is one; without one the
+    // mutation cannot know whether it is safe, and MariaDB is down anyway.
+    this.cache = new RefreshingValue({
+      load: async () => await options.store.coverage(),
+      ttlMs: options.cacheMs,
+      onStale: options.onError,
+      unavailable: err =>
+        new ProviderDownError(
+          'Cannot check for running migrations: vector provider mariadb is unavailable; retry later',
+          {
+            cause: err
+          }
+        )
+    })
   }
 
   async run<T>(userIds: number[], fn: () => Promise<T>): Promise<T> {
@@ -74,7 +85,7 @@ export class MigrationGuard implements MutationGuard {
 
   /** Forgets the cached view (this replica just created or resumed a migration). */
   invalidate(): void {
-    this.cached = null
+    this.cache.invalidate()
   }
 
   async close(): Promise<void> {
@@ -98,31 +109,7 @@ export class MigrationGuard implements MutationGuard {
 
   /** Which users a running migration covers, at most cacheMs old. */
   async coverage(): Promise<Coverage> {
-    const cached = this.cached
-    if (cached !== null && Date.now() - cached.loadedAt < this.options.cacheMs) return cached.coverage
-    this.loading ??= this.options.store
-      .coverage()
-      .then(coverage => {
-        this.cached = { coverage, loadedAt: Date.now() }
-        return coverage
-      })
-      .finally(() => {
-        this.loading = null
-      })
-    try {
-      return await this.loading
-    } catch (err) {
-      // MariaDB unreachable: keep the last view if there is one; without one the
-      // mutation cannot know whether it is safe, and MariaDB is down anyway.
-      if (cached !== null) {
-        this.options.onError?.(err)
-        return cached.coverage
-      }
-      throw new ProviderDownError(
-        'Cannot check for running migrations: vector provider mariadb is unavailable; retry later',
-        { cause: err }
-      )
-    }
+    return await this.cache.get()
   }
 
   private async acquire(userId: number, deadline: number): Promise<void> {

@@ -16,14 +16,9 @@
 // exactly as with one worker (docs/architecture.md, "Migration speed").
 import { hostname } from 'node:os'
 import { randomUUID } from 'node:crypto'
+import type { Logger } from '../observability/logger.ts'
 import type { MigrationEngine, RunControl } from './migration-engine.ts'
 import type { MigrationRow, MigrationStore } from './migration-store.ts'
-
-export interface RunnerLogger {
-  info(obj: object, msg: string): void
-  warn(obj: object, msg: string): void
-  error(obj: object, msg: string): void
-}
 
 export interface MigrationRunnerOptions {
   store: MigrationStore
@@ -37,12 +32,12 @@ export interface MigrationRunnerOptions {
   concurrency?: number
   /** users counted per round while planning */
   planChunk?: number
-  logger?: RunnerLogger
+  logger?: Logger
   /** for tests and tools: a recognisable lease owner */
   owner?: string
 }
 
-export const DEFAULT_LEASE_MS = 10000
+const DEFAULT_LEASE_MS = 10000
 export const DEFAULT_RENEW_MS = 3000
 
 export class MigrationRunner {

@@ -1,60 +1,12 @@
 // What the admin API and the CLI do with migrations: create, list, show,
 // pause/resume/cancel/retry, and the API view of a migration (totals, rate, ETA,
 // per-user rows). No HTTP here: routes/admin/migrations.ts and src/cli.ts call it.
+import { setTimeout as sleep } from 'node:timers/promises'
 import { BadRequestError, NotFoundError, ProviderUnavailableError } from '../errors.ts'
 import type { ProviderName, VectorProvider } from '../providers/vector-provider.ts'
 import type { MigrationRow, MigrationStore, UserRow, UserTotals } from './migration-store.ts'
 import type { AdminAction, UserMigrationState } from './state-machine.ts'
-
-export interface CreateMigrationInput {
-  from: ProviderName
-  to: ProviderName
-  user_ids?: number[]
-  batch_size?: number
-  delete_source?: boolean
-}
-
-export interface MigrationView {
-  id: number
-  from: ProviderName
-  to: ProviderName
-  status: MigrationRow['status']
-  user_ids: number[] | null
-  batch_size: number
-  delete_source: boolean
-  planned: boolean
-  total_users: number
-  completed_users: number
-  in_progress_users: number
-  pending_users: number
-  failed_users: number
-  total_chunks: number
-  migrated_chunks: number
-  chunks_per_second: number | null
-  eta_seconds: number | null
-  created_by: string | null
-  created_at: string
-  started_at: string | null
-  completed_at: string | null
-  error: string | null
-  runner: string | null
-}
-
-export interface UserView {
-  user_id: number
-  status: UserMigrationState
-  total_chunks: number
-  migrated_chunks: number
-  started_at: string | null
-  completed_at: string | null
-  error: string | null
-  checkpoint: { file_id: number; chunk_index: number } | null
-  source_count: number | null
-  target_count: number | null
-  reconciled_chunks: number | null
-  source_deleted: number | null
-  attempts: number
-}
+import type { CreateMigrationBody, MigrationDetail, MigrationSummary, MigrationUser } from '../schemas/migration.ts'
 
 export interface UserPage {
   /** 1-based page (page/per_page) or offset/limit, whichever the caller used */
@@ -87,7 +39,7 @@ export class MigrationService {
   }
 
   /** Validates and creates a running migration (202 in the API); 409 while another one runs. */
-  async create(input: CreateMigrationInput, actor: string): Promise<MigrationView> {
+  async create(input: CreateMigrationBody, actor: string): Promise<MigrationSummary> {
     const { from, to } = input
     if (from === to)
       throw new BadRequestError(`from and to are both ${from}: a migration copies from one provider to the other`)
@@ -119,7 +71,7 @@ export class MigrationService {
     return await this.view(id)
   }
 
-  async list(limit = 50, offset = 0): Promise<{ migrations: MigrationView[]; total: number }> {
+  async list(limit = 50, offset = 0): Promise<{ migrations: MigrationSummary[]; total: number }> {
     const rows = await this.options.store.list(limit, offset)
     return {
       migrations: await Promise.all(rows.map(async r => await this.toView(r))),
@@ -127,30 +79,27 @@ export class MigrationService {
     }
   }
 
-  async view(id: number): Promise<MigrationView> {
+  async view(id: number): Promise<MigrationSummary> {
     const row = await this.options.store.get(id)
     if (row === null) throw new NotFoundError(`No migration ${id}`)
     return await this.toView(row)
   }
 
   /** The single view: the summary plus one page of per-user rows. */
-  async detail(
-    id: number,
-    page: UserPage = {}
-  ): Promise<MigrationView & { users: UserView[]; pagination: Record<string, number> }> {
+  async detail(id: number, page: UserPage = {}): Promise<MigrationDetail> {
     const view = await this.view(id)
     const usesOffset = page.offset !== undefined || page.limit !== undefined
     const limit = usesOffset ? (page.limit ?? 100) : (page.per_page ?? 100)
     const offset = usesOffset ? (page.offset ?? 0) : ((page.page ?? 1) - 1) * limit
     const { rows, total } = await this.options.store.users(id, { limit, offset, status: page.status })
-    const pagination: Record<string, number> = usesOffset
+    const pagination: MigrationDetail['pagination'] = usesOffset
       ? { offset, limit, total }
       : { page: page.page ?? 1, per_page: limit, total, pages: Math.max(1, Math.ceil(total / limit)) }
     return { ...view, users: rows.map(toUserView), pagination }
   }
 
   /** pause | resume | cancel | retry, through the state machine (409 VG_INVALID_STATE otherwise). */
-  async control(id: number, action: AdminAction): Promise<MigrationView> {
+  async control(id: number, action: AdminAction): Promise<MigrationSummary> {
     await this.options.store.transition(id, action)
     if (action === 'resume' || action === 'retry') this.options.onChange?.()
     if (action === 'pause' || action === 'cancel') await this.untilReleased(id)
@@ -167,17 +116,17 @@ export class MigrationService {
       const m = await this.options.store.get(id)
       if (m === null || !m.leaseActive) return
       if (Date.now() >= deadline) return
-      await new Promise(resolve => setTimeout(resolve, 25))
+      await sleep(25)
     }
   }
 
   /** The running or paused migration, else the last one: the `migration` field of the admin status. */
-  async summary(): Promise<MigrationView | null> {
+  async summary(): Promise<MigrationSummary | null> {
     const row = await this.options.store.current()
     return row === null ? null : await this.toView(row)
   }
 
-  async toView(m: MigrationRow): Promise<MigrationView> {
+  async toView(m: MigrationRow): Promise<MigrationSummary> {
     const t = await this.options.store.totals(m.id)
     const rate = m.activeMs > 0 ? m.copiedChunks / (m.activeMs / 1000) : null
     return {
@@ -216,7 +165,7 @@ function eta(m: MigrationRow, t: UserTotals, rate: number | null): number | null
   return Math.ceil(t.remainingChunks / rate)
 }
 
-function toUserView(u: UserRow): UserView {
+function toUserView(u: UserRow): MigrationUser {
   return {
     user_id: u.userId,
     status: u.status,

@@ -4,12 +4,14 @@
 // everywhere. Times that only MariaDB compares (the lease) use NOW(6); times shown
 // to people are written from the client clock, like the settings store does.
 import { inTransaction, transactionOn } from '../store/transaction.ts'
+import { withNamedLock } from '../store/named-lock.ts'
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'
 import { InvalidStateError, MigrationConflictError, NotFoundError } from '../errors.ts'
 import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
 import {
   describeRefusal,
   nextState,
+  FINISHED_STATES,
   OCCUPYING_STATES,
   type MigrationAction,
   type MigrationState,
@@ -151,7 +153,7 @@ function toUser(r: Row): UserRow {
 }
 
 /** Keeps error texts within what a TEXT column and a JSON answer comfortably hold. */
-export function clip(message: string, max = 2000): string {
+function clip(message: string, max = 2000): string {
   return message.length <= max ? message : `${message.slice(0, max - 1)}…`
 }
 
@@ -213,7 +215,7 @@ export class MigrationStore {
           [id]
         )
       }
-      const finished = to === 'completed' || to === 'failed' || to === 'cancelled'
+      const finished = FINISHED_STATES.includes(to)
       await conn.query(
         `UPDATE vg_migrations SET status = ?, error = ?, completed_at = ?, updated_at = ? WHERE id = ? AND status = ?`,
         [to, error === null ? null : clip(error), finished ? new Date() : null, new Date(), id, current.status]
@@ -228,7 +230,7 @@ export class MigrationStore {
       await this.transition(id, action, error)
       return true
     } catch (err) {
-      if ((err as { code?: string }).code === 'VG_INVALID_STATE') return false
+      if (err instanceof InvalidStateError) return false
       throw err
     }
   }
@@ -540,20 +542,13 @@ export class MigrationStore {
 
   /** Runs fn on one connection holding the migration-creation named lock, in a transaction. */
   private async exclusively<T>(fn: (conn: PoolConnection) => Promise<T>): Promise<T> {
-    const conn = await this.pool.getConnection()
-    try {
-      const [{ ok }] = (await conn.query('SELECT GET_LOCK(?, ?) AS ok', [
-        this.locks.create,
-        CREATE_LOCK_TIMEOUT_S
-      ])) as Row[]
-      if (num(ok) !== 1) throw new MigrationConflictError('Another migration change is in progress; retry in a moment')
-      try {
-        return await transactionOn(conn, fn)
-      } finally {
-        await conn.query('SELECT RELEASE_LOCK(?)', [this.locks.create]).catch(() => {})
-      }
-    } finally {
-      await conn.release()
-    }
+    const busy = (): Error => new MigrationConflictError('Another migration change is in progress; retry in a moment')
+    return await withNamedLock(
+      this.pool,
+      this.locks.create,
+      CREATE_LOCK_TIMEOUT_S,
+      busy,
+      async conn => await transactionOn(conn, fn)
+    )
   }
 }

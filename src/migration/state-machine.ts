@@ -18,7 +18,7 @@ export const USER_STATES = ['pending', 'in_progress', 'completed', 'failed'] as 
 export type UserMigrationState = (typeof USER_STATES)[number]
 
 export type AdminAction = 'pause' | 'resume' | 'cancel' | 'retry'
-export type RunnerAction = 'complete' | 'fail'
+type RunnerAction = 'complete' | 'fail'
 export type MigrationAction = AdminAction | RunnerAction
 
 export const TRANSITIONS: Readonly<Record<MigrationAction, { from: readonly MigrationState[]; to: MigrationState }>> = {
@@ -33,9 +33,10 @@ export const TRANSITIONS: Readonly<Record<MigrationAction, { from: readonly Migr
 /** States in which a migration occupies the gateway: no other one may start. */
 export const OCCUPYING_STATES: readonly MigrationState[] = ['running', 'paused']
 
-export const TERMINAL_STATES: readonly MigrationState[] = ['completed', 'cancelled']
+/** States in which no runner works on a migration any more (completed and cancelled are terminal; failed may be retried). */
+export const FINISHED_STATES: readonly MigrationState[] = ['completed', 'failed', 'cancelled']
 
-export function canTransition(from: MigrationState, action: MigrationAction): boolean {
+function canTransition(from: MigrationState, action: MigrationAction): boolean {
   return TRANSITIONS[action].from.includes(from)
 }
 

@@ -7,6 +7,7 @@
 // runner killed with -9 cannot leave a user locked.
 import { createHash } from 'node:crypto'
 import type { Pool } from 'mariadb'
+import { withNamedLock } from '../store/named-lock.ts'
 
 export class LockNames {
   constructor(readonly namespace: string) {}
@@ -46,26 +47,11 @@ export async function withUserLock<T>(
   timeoutS: number,
   fn: () => Promise<T>
 ): Promise<T> {
-  const conn = await pool.getConnection()
-  const name = names.user(userId)
-  let healthy = true
-  try {
-    const [{ ok }] = (await conn.query('SELECT GET_LOCK(?, ?) AS ok', [name, timeoutS])) as Array<{ ok: unknown }>
-    if (Number(ok) !== 1)
-      throw new UserLockTimeout(`could not lock user ${userId} within ${timeoutS}s (live writes hold it)`)
-    try {
-      return await fn()
-    } finally {
-      // a connection that may still hold the lock must not go back to the pool
-      await conn.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => {
-        healthy = false
-      })
-    }
-  } catch (err) {
-    if (!(err instanceof UserLockTimeout) && !conn.isValid()) healthy = false
-    throw err
-  } finally {
-    if (healthy) await conn.release()
-    else conn.destroy()
-  }
+  return await withNamedLock(
+    pool,
+    names.user(userId),
+    timeoutS,
+    () => new UserLockTimeout(`could not lock user ${userId} within ${timeoutS}s (live writes hold it)`),
+    fn
+  )
 }

@@ -4,27 +4,46 @@
 import { STATUS_CODES } from 'node:http'
 import fp from 'fastify-plugin'
 import type { FastifyError } from 'fastify'
-import { RETRY_AFTER_SECONDS, causeChain } from '../errors.ts'
+import {
+  BadRequestError,
+  InternalError,
+  InvalidJsonError,
+  InvalidVectorError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RETRY_AFTER_SECONDS,
+  UnsupportedMediaTypeError,
+  causeChain
+} from '../errors.ts'
 import { isVectorPath } from './validation.ts'
 
+/** The stable VG_ code of a declared error (errors.ts), for answers this handler renders itself. */
+const codeOf = (E: new () => { code: string }): string => new E().code
+
+const BAD_REQUEST = codeOf(BadRequestError)
+const INVALID_JSON = codeOf(InvalidJsonError)
+const INTERNAL = codeOf(InternalError)
+const NOT_FOUND = codeOf(NotFoundError)
+
+/** Fastify's own request errors, answered with the code of the declared error they are. */
 const FASTIFY_CODES: Record<string, string> = {
-  FST_ERR_CTP_INVALID_JSON_BODY: 'VG_INVALID_JSON',
-  FST_ERR_CTP_EMPTY_JSON_BODY: 'VG_INVALID_JSON',
-  FST_ERR_CTP_BODY_TOO_LARGE: 'VG_PAYLOAD_TOO_LARGE',
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'VG_UNSUPPORTED_MEDIA_TYPE',
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'VG_BAD_REQUEST',
-  FST_ERR_CTP_INVALID_TYPE: 'VG_BAD_REQUEST'
+  FST_ERR_CTP_INVALID_JSON_BODY: INVALID_JSON,
+  FST_ERR_CTP_EMPTY_JSON_BODY: INVALID_JSON,
+  FST_ERR_CTP_BODY_TOO_LARGE: codeOf(PayloadTooLargeError),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: codeOf(UnsupportedMediaTypeError),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: BAD_REQUEST,
+  FST_ERR_CTP_INVALID_TYPE: BAD_REQUEST
 }
 
-export function errorCode(err: FastifyError): string {
+function errorCode(err: FastifyError): string {
   if (err.validation !== undefined) {
-    return err.validation.some(v => isVectorPath(v.instancePath)) ? 'VG_INVALID_VECTOR' : 'VG_BAD_REQUEST'
+    return err.validation.some(v => isVectorPath(v.instancePath)) ? codeOf(InvalidVectorError) : BAD_REQUEST
   }
   if (err.code?.startsWith('VG_')) return err.code
   if (err.code !== undefined && FASTIFY_CODES[err.code] !== undefined) return FASTIFY_CODES[err.code]
-  if (err instanceof SyntaxError) return 'VG_INVALID_JSON'
+  if (err instanceof SyntaxError) return INVALID_JSON
   const status = err.statusCode ?? 500
-  return status >= 500 ? 'VG_INTERNAL' : 'VG_BAD_REQUEST'
+  return status >= 500 ? INTERNAL : BAD_REQUEST
 }
 
 export default fp(
@@ -38,7 +57,7 @@ export default fp(
       const message =
         statusCode < 500
           ? err.message
-          : `${code === 'VG_INTERNAL' ? 'Internal error.' : err.message.replace(/\.?$/, '.')} See the gateway log for request ${request.id}`
+          : `${code === INTERNAL ? 'Internal error.' : err.message.replace(/\.?$/, '.')} See the gateway log for request ${request.id}`
       const retryAfter = statusCode === 503 ? RETRY_AFTER_SECONDS[code] : undefined
       if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter))
       // an error may carry its own headers (a busy provider's Retry-After inside a partial delete)
@@ -51,7 +70,7 @@ export default fp(
     fastify.setNotFoundHandler(async (request, reply) => {
       return await reply.code(404).send({
         statusCode: 404,
-        code: 'VG_NOT_FOUND',
+        code: NOT_FOUND,
         error: 'Not Found',
         message: `No route ${request.method} ${request.url.split('?')[0]}; see /docs`,
         request_id: request.id

@@ -1,8 +1,8 @@
 // The one interface both storage back ends implement. The router, the migration
 // engine, the CLI and the shared contract tests only ever talk to this.
 
-export type ProviderName = 'mariadb' | 'qdrant'
-export const PROVIDER_NAMES: readonly ProviderName[] = ['mariadb', 'qdrant']
+export const PROVIDER_NAMES = ['mariadb', 'qdrant'] as const
+export type ProviderName = (typeof PROVIDER_NAMES)[number]
 
 /** A chunk as stored. Field names follow the HTTP API (snake_case). */
 export interface ChunkRecord {
@@ -117,6 +117,11 @@ export interface VectorProvider {
 
 export function pointId(key: { user_id: number } & ChunkKey): string {
   return `doc_${key.user_id}_${key.file_id}_${key.chunk_index}`
+}
+
+/** A key within one user as a string, `file_id:chunk_index`: for maps and sets of keys. */
+export function keyOf(k: ChunkKey): string {
+  return `${k.file_id}:${k.chunk_index}`
 }
 
 export function compareKeys(a: ChunkKey, b: ChunkKey): number {

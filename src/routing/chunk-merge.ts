@@ -1,14 +1,10 @@
 // Merging what several providers hold for one user: one entry per chunk key, the
 // newest write wins, ties go to the active provider (SPEC §3.3).
-import type { ChunkKey, ProviderName } from '../providers/vector-provider.ts'
+import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-provider.ts'
 
 export interface Sourced<T> {
   provider: ProviderName
   item: T
-}
-
-export function keyOf(k: ChunkKey): string {
-  return `${k.file_id}:${k.chunk_index}`
 }
 
 export function mergeByKey<T extends ChunkKey & { version: number }>(

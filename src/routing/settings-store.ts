@@ -3,36 +3,31 @@
 // SETTINGS_CACHE_MS, which bounds how long a switch takes to reach it.
 import type { Pool } from 'mariadb'
 import { providerDown } from '../errors.ts'
+import { RefreshingValue } from '../store/refreshing-value.ts'
 import { inTransaction } from '../store/transaction.ts'
 import type { ProviderName } from '../providers/vector-provider.ts'
+import type { ProviderChange } from '../schemas/admin.ts'
 
-export type ReadMode = 'merged' | 'active'
-export type ProviderSource = 'user' | 'settings' | 'env' | 'default'
+export const READ_MODES = ['merged', 'active'] as const
+export type ReadMode = (typeof READ_MODES)[number]
+/** Where the global provider comes from: the settings table, else the environment, else the default (mariadb). */
+export const GLOBAL_PROVIDER_SOURCES = ['settings', 'env', 'default'] as const
+/** ... and for one user, their own override first. */
+export const PROVIDER_SOURCES = ['user', ...GLOBAL_PROVIDER_SOURCES] as const
+export type ProviderSource = (typeof PROVIDER_SOURCES)[number]
 
 export interface SettingsSnapshot {
   provider: ProviderName
-  source: Exclude<ProviderSource, 'user'>
+  source: (typeof GLOBAL_PROVIDER_SOURCES)[number]
   readMode: ReadMode
   changedAt: Date | null
   changedBy: string | null
   overrides: Map<number, ProviderName>
-  loadedAt: number
 }
 
 export interface ResolvedProvider {
   provider: ProviderName
   source: ProviderSource
-}
-
-export interface ProviderChange {
-  id: number
-  scope: 'global' | 'user'
-  user_id: number | null
-  setting: 'provider' | 'read_mode'
-  previous_value: string | null
-  new_value: string | null
-  changed_by: string | null
-  changed_at: string
 }
 
 export interface SettingsStoreOptions {
@@ -42,28 +37,23 @@ export interface SettingsStoreOptions {
 }
 
 export class SettingsStore {
-  private cached: SettingsSnapshot | null = null
-  private loading: Promise<SettingsSnapshot> | null = null
+  private readonly cache: RefreshingValue<SettingsSnapshot>
 
   constructor(
     private readonly pool: Pool,
     private readonly options: SettingsStoreOptions
-  ) {}
+  ) {
+    this.cache = new RefreshingValue({
+      load: async () => await this.load(),
+      ttlMs: options.cacheMs,
+      onStale: options.onRefreshError,
+      unavailable: err => providerDown('mariadb', err)
+    })
+  }
 
   /** The current settings, at most cacheMs old. A failed refresh keeps serving the last snapshot. */
   async snapshot(): Promise<SettingsSnapshot> {
-    const cached = this.cached
-    if (cached !== null && Date.now() - cached.loadedAt < this.options.cacheMs) return cached
-    this.loading ??= this.load().finally(() => {
-      this.loading = null
-    })
-    try {
-      return await this.loading
-    } catch (err) {
-      if (cached === null) throw providerDown('mariadb', err)
-      this.options.onRefreshError?.(err)
-      return cached
-    }
+    return await this.cache.get()
   }
 
   /** The provider used when the settings table names none. */
@@ -80,7 +70,7 @@ export class SettingsStore {
 
   /** Forgets the cached snapshot so the next read sees this replica's own change at once. */
   invalidate(): void {
-    this.cached = null
+    this.cache.invalidate()
   }
 
   async setProvider(provider: ProviderName, actor: string): Promise<{ previous: ProviderName; changedAt: Date }> {
@@ -159,8 +149,7 @@ export class SettingsStore {
   private async load(): Promise<SettingsSnapshot> {
     const conn = await this.pool.getConnection()
     try {
-      this.cached = await this.loadWith(conn, false)
-      return this.cached
+      return await this.loadWith(conn, false)
     } finally {
       await conn.release()
     }
@@ -187,8 +176,7 @@ export class SettingsStore {
       readMode: (row?.read_mode ?? 'merged') as ReadMode,
       changedAt: row?.changed_at != null ? new Date(row.changed_at) : null,
       changedBy: row?.changed_by ?? null,
-      overrides: new Map(overrides.map(o => [Number(o.user_id), o.provider])),
-      loadedAt: Date.now()
+      overrides: new Map(overrides.map(o => [Number(o.user_id), o.provider]))
     }
   }
 }

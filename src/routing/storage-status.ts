@@ -2,13 +2,15 @@
 // mode, each provider's state and size. Shared by the admin API and the CLI.
 import type { Config } from '../config.ts'
 import type { ConfiguredProviders } from '../providers/create-providers.ts'
+import type { StatusReply } from '../schemas/admin.ts'
+import type { MigrationSummary } from '../schemas/migration.ts'
 import type { SettingsStore } from './settings-store.ts'
 import { providerStates } from './provider-states.ts'
 import type { VectorRouter } from './vector-router.ts'
 
 export interface MigrationSummarySource {
   /** the running or paused migration, else the last one, else null */
-  summary(): Promise<object | null>
+  summary(): Promise<MigrationSummary | null>
 }
 
 export async function storageStatus(deps: {
@@ -19,7 +21,7 @@ export async function storageStatus(deps: {
   migrations?: MigrationSummarySource
   /** removals of older copies still to retry (src/cleanup) */
   pendingRemovals?: { count(): Promise<number> }
-}) {
+}): Promise<StatusReply> {
   const { config, settings, router, providers } = deps
   const snapshot = await settings.snapshot()
   const states = await providerStates(router)

@@ -31,7 +31,7 @@ export function readVector(input: number[] | string, dimension: number, where: s
 }
 
 /** Base64 of little-endian float32 values (the schema has checked the alphabet), checked value by value. */
-export function decodeBase64Vector(text: string, dimension: number, where: string): Float32Array {
+function decodeBase64Vector(text: string, dimension: number, where: string): Float32Array {
   if (text.length % 4 !== 0) {
     throw new InvalidVectorError(
       `${where} is not base64: ${text.length} characters, not a multiple of 4; pad it with =`

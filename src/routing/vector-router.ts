@@ -3,9 +3,12 @@
 // changes reach every provider or answer 503. Routes call this; it calls the
 // providers. No HTTP in here.
 import type { ChunkInput } from '../schemas/chunk.ts'
-import { MAX_TEXT_BYTES } from '../schemas/chunk.ts'
+import type { ProviderCounts } from '../schemas/chunk.ts'
+import type { StatsReply } from '../schemas/search.ts'
+import { MAX_TEXT_BYTES } from '../limits.ts'
 import { BadRequestError, PartialDeleteError, ProviderDownError, isProviderDown, providerDown } from '../errors.ts'
 import {
+  keyOf,
   pointId,
   type ChunkFilter,
   type ChunkRecord,
@@ -15,40 +18,27 @@ import {
   type SearchQuery,
   type VectorProvider
 } from '../providers/vector-provider.ts'
-import { keyOf, mergeByKey, type Sourced } from './chunk-merge.ts'
+import { mergeByKey, type Sourced } from './chunk-merge.ts'
 import type { PendingRemovalLog } from '../cleanup/pending-removals.ts'
 import { NO_STALE_COPIES, StaleCopies } from '../cleanup/stale-copies.ts'
 import { passThroughGuard, type MutationGuard } from './mutation-guard.ts'
+import type { Logger } from '../observability/logger.ts'
 import type { SettingsStore } from './settings-store.ts'
 import { nextVersion } from './write-clock.ts'
-
-export type ProviderCounts = Partial<Record<ProviderName, number>>
 
 export interface ApiChunk extends Omit<ChunkView, 'version'> {
   point_id: string
   provider: ProviderName
 }
 
-export interface ApiSearchResult extends ApiChunk {
+interface ApiSearchResult extends ApiChunk {
   score: number
 }
 
-export interface SearchOutcome {
+interface SearchOutcome {
   results: ApiSearchResult[]
   providers_queried: ProviderName[]
   providers_unavailable: ProviderName[]
-}
-
-export interface Stats {
-  total_chunks: number
-  total_files: number
-  total_groups: number
-  chunks_by_group: Record<string, number>
-  providers: ProviderCounts
-}
-
-export interface RouterLogger {
-  warn(obj: object, msg: string): void
 }
 
 export interface VectorRouterOptions {
@@ -56,7 +46,7 @@ export interface VectorRouterOptions {
   providers: Map<ProviderName, VectorProvider>
   settings: SettingsStore
   guard?: MutationGuard
-  logger?: RouterLogger
+  logger?: Pick<Logger, 'warn'>
   /**
    * Where removals of older copies that failed are recorded (MariaDB, src/cleanup).
    * Without it removals stay best effort and reads do not filter.
@@ -67,7 +57,7 @@ export interface VectorRouterOptions {
 export class VectorRouter {
   private readonly providers: Map<ProviderName, VectorProvider>
   private readonly settings: SettingsStore
-  private readonly logger?: RouterLogger
+  private readonly logger?: Pick<Logger, 'warn'>
   private readonly pendingRemovals?: PendingRemovalLog
   guard: MutationGuard
 
@@ -175,7 +165,7 @@ export class VectorRouter {
       .map(({ provider, item }) => toApi(item, provider))
   }
 
-  async stats(userId: number): Promise<Stats> {
+  async stats(userId: number): Promise<StatsReply> {
     const { active, targets } = await this.readTargets(userId)
     const [stale, keyed] = await Promise.all([
       this.staleCopies(userId),

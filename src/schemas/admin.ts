@@ -1,7 +1,8 @@
-import { Type } from 'typebox'
-import { ProviderName, ReadMode, Timestamp, UserId } from './common.ts'
-
-const ProviderStatus = Type.Enum(['connected', 'disconnected', 'not_configured'])
+import { Type, type Static } from 'typebox'
+import { VECTOR_INDEX_M } from '../limits.ts'
+import { GLOBAL_PROVIDER_SOURCES, PROVIDER_SOURCES } from '../routing/settings-store.ts'
+import { ProviderName, ProviderStatus, ReadMode, Timestamp, UserId } from './common.ts'
+import { MigrationSummary } from './migration.ts'
 
 export const VectorIndexState = Type.Object({
   exists: Type.Boolean(),
@@ -14,7 +15,7 @@ export const VectorIndexState = Type.Object({
 export const StatusReply = Type.Object({
   current_provider: ProviderName,
   qdrant_configured: Type.Boolean(),
-  source: Type.Enum(['settings', 'env', 'default']),
+  source: Type.Enum(GLOBAL_PROVIDER_SOURCES),
   env_provider: Type.Union([ProviderName, Type.Null()]),
   read_mode: ReadMode,
   changed_at: Type.Union([Timestamp, Type.Null()]),
@@ -54,8 +55,11 @@ export const StatusReply = Type.Object({
     description:
       'Older chunk copies whose removal from a provider failed and is retried in the background (hidden from reads meanwhile); null while MariaDB is unreachable'
   }),
-  migration: Type.Union([Type.Object({}, { additionalProperties: true }), Type.Null()])
+  migration: Type.Union([MigrationSummary, Type.Null()], {
+    description: 'The running or paused migration, else the last one; null when none ever ran'
+  })
 })
+export type StatusReply = Static<typeof StatusReply>
 
 export const SetProviderBody = Type.Object({ provider: ProviderName }, { additionalProperties: false })
 export const SetProviderReply = Type.Object({
@@ -70,7 +74,7 @@ export const UserParams = Type.Object({ user_id: UserId }, { additionalPropertie
 export const UserProviderReply = Type.Object({
   user_id: Type.Integer(),
   provider: ProviderName,
-  source: Type.Enum(['user', 'settings', 'env', 'default'])
+  source: Type.Enum(PROVIDER_SOURCES)
 })
 
 export const ChangesQuery = Type.Object(
@@ -80,28 +84,27 @@ export const ChangesQuery = Type.Object(
   { additionalProperties: false }
 )
 
-export const ChangesReply = Type.Object({
-  changes: Type.Array(
-    Type.Object({
-      id: Type.Integer(),
-      scope: Type.Enum(['global', 'user']),
-      user_id: Type.Union([Type.Integer(), Type.Null()]),
-      setting: Type.Enum(['provider', 'read_mode']),
-      previous_value: Type.Union([Type.String(), Type.Null()]),
-      new_value: Type.Union([Type.String(), Type.Null()]),
-      changed_by: Type.Union([Type.String(), Type.Null()]),
-      changed_at: Timestamp
-    })
-  )
+export const ProviderChange = Type.Object({
+  id: Type.Integer(),
+  scope: Type.Enum(['global', 'user']),
+  user_id: Type.Union([Type.Integer(), Type.Null()]),
+  setting: Type.Enum(['provider', 'read_mode']),
+  previous_value: Type.Union([Type.String(), Type.Null()]),
+  new_value: Type.Union([Type.String(), Type.Null()]),
+  changed_by: Type.Union([Type.String(), Type.Null()]),
+  changed_at: Timestamp
 })
+export type ProviderChange = Static<typeof ProviderChange>
+
+export const ChangesReply = Type.Object({ changes: Type.Array(ProviderChange) })
 
 export const CreateVectorIndexBody = Type.Object(
   {
     m: Type.Optional(
       Type.Integer({
-        minimum: 3,
-        maximum: 200,
-        default: 16,
+        minimum: VECTOR_INDEX_M.min,
+        maximum: VECTOR_INDEX_M.max,
+        default: VECTOR_INDEX_M.default,
         description: 'HNSW neighbours per node (MariaDB M); larger is more accurate, slower to build'
       })
     )

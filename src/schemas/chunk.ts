@@ -2,10 +2,9 @@
 // carry vectors are built from it.
 import { Type, type Static } from 'typebox'
 import type { ReadVector } from '../routing/vector-input.ts'
+import { MAX_CHUNKS_PER_REQUEST } from '../limits.ts'
 import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
 
-export const MAX_TEXT_BYTES = 1024 * 1024
-export const MAX_CHUNKS_PER_REQUEST = 1000
 // Embedding components are small; this bound keeps every squared length inside
 // float32 (MariaDB refuses vectors whose norm overflows it) and catches JSON's
 // 1e400, which parses as Infinity.
@@ -14,7 +13,7 @@ export const VECTOR_COMPONENT_MAX = 1e9
 // Standard base64 alphabet (RFC 4648 §4: + and /, = padding), no spaces or line breaks.
 // The length (a multiple of 4) is checked when decoding: a pattern that counts groups
 // of four costs three times as much on every 5 KiB vector.
-export const BASE64_PATTERN = '^[A-Za-z0-9+/]*={0,2}$'
+const BASE64_PATTERN = '^[A-Za-z0-9+/]*={0,2}$'
 
 /** Characters of the base64 form of `dimension` float32 values. */
 export function base64VectorLength(dimension: number): number {
@@ -64,7 +63,7 @@ const ChunkFields = {
   created: Type.Optional(Type.Integer({ minimum: 0, maximum: 253402300799, description: 'Unix seconds; default now' }))
 }
 
-export function chunkInputSchema(dimension: number) {
+function chunkInputSchema(dimension: number) {
   return Type.Object({ ...ChunkFields, vector: vectorSchema(dimension) }, { additionalProperties: false })
 }
 
@@ -83,12 +82,12 @@ export function storeChunksBody(dimension: number) {
 export type ChunkInputBody = Static<ReturnType<typeof chunkInputSchema>>
 /** A chunk once its vector is read (routing/vector-input.ts): numbers, and the float32 a base64 string decoded to. */
 export type ChunkInput = Omit<ChunkInputBody, 'vector'> & ReadVector
-export type StoreChunksBody = Static<ReturnType<typeof storeChunksBody>>
 
 export const ProviderCounts = Type.Object({
   mariadb: Type.Optional(Type.Integer()),
   qdrant: Type.Optional(Type.Integer())
 })
+export type ProviderCounts = Static<typeof ProviderCounts>
 
 export const StoreChunksReply = Type.Object({ stored: Type.Integer(), providers: ProviderCounts })
 
@@ -123,7 +122,7 @@ export const StoredChunkFields = {
   created: Type.Integer()
 }
 
-export const StoredChunk = Type.Object({
+const StoredChunk = Type.Object({
   ...StoredChunkFields,
   vector: Type.Optional(
     Type.Union([

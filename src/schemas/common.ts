@@ -1,8 +1,11 @@
 // Field schemas shared by every route. Bounds here are the API contract (SPEC §2).
-import { Type, type Static } from 'typebox'
+import { Type } from 'typebox'
+import { PROVIDER_NAMES } from '../providers/vector-provider.ts'
+import { PROVIDER_STATUSES } from '../routing/provider-states.ts'
+import { READ_MODES } from '../routing/settings-store.ts'
 
 export const MAX_ID = Number.MAX_SAFE_INTEGER
-export const GROUP_KEY_PATTERN = '^[A-Za-z0-9_:\\-]{1,64}$'
+const GROUP_KEY_PATTERN = '^[A-Za-z0-9_:\\-]{1,64}$'
 
 export const UserId = Type.Integer({
   minimum: 1,
@@ -15,8 +18,10 @@ export const FileId = Type.Integer({
   description: "The application's file or message id (BRAG.BMID)"
 })
 export const GroupKey = Type.String({ pattern: GROUP_KEY_PATTERN, description: 'Letters, digits, _ : - (1..64)' })
-export const ProviderName = Type.Enum(['mariadb', 'qdrant'])
-export const ReadMode = Type.Enum(['merged', 'active'])
+export const ProviderName = Type.Enum(PROVIDER_NAMES)
+export const ReadMode = Type.Enum(READ_MODES)
+/** A provider as /health and the admin status see it. */
+export const ProviderStatus = Type.Enum(PROVIDER_STATUSES)
 export const Timestamp = Type.String({ format: 'date-time' })
 
 export const ErrorResponse = Type.Object(
@@ -32,8 +37,6 @@ export const ErrorResponse = Type.Object(
   },
   { $id: 'ErrorResponse' }
 )
-
-export type ProviderNameType = Static<typeof ProviderName>
 
 /** The error answers every data and admin route documents. */
 export const ErrorReplies = { '4xx': Type.Ref('ErrorResponse'), '5xx': Type.Ref('ErrorResponse') }

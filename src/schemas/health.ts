@@ -1,15 +1,13 @@
 import { Type } from 'typebox'
-import { ProviderName } from './common.ts'
-
-const ProviderState = Type.Enum(['connected', 'disconnected', 'not_configured'])
+import { ProviderName, ProviderStatus, ReadMode } from './common.ts'
 
 export const HealthReply = Type.Object({
   status: Type.Enum(['ok', 'error', 'draining'], {
     description: 'draining: the process got SIGTERM and finishes its in-flight requests'
   }),
   provider: ProviderName,
-  mariadb: ProviderState,
-  qdrant: ProviderState,
+  mariadb: ProviderStatus,
+  qdrant: ProviderStatus,
   errors: Type.Optional(Type.Record(Type.String(), Type.String()))
 })
 
@@ -21,7 +19,7 @@ export const CapabilitiesReply = Type.Object({
   vector_dimension: Type.Integer(),
   distance: Type.Literal('cosine'),
   active_provider: ProviderName,
-  read_mode: Type.Enum(['merged', 'active']),
+  read_mode: ReadMode,
   providers: Type.Array(ProviderName),
   capabilities: Type.Array(Type.String()),
   limits: Type.Object({

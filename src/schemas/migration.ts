@@ -1,12 +1,13 @@
 // Schemas of the migration and archive admin routes (SPEC §4, §5).
-import { Type, type TSchema } from 'typebox'
+import { Type, type Static, type TSchema } from 'typebox'
+import { MIGRATION_STATES, USER_STATES } from '../migration/state-machine.ts'
 import { MAX_ID, ProviderName, Timestamp, UserId } from './common.ts'
 
-export const MigrationStatus = Type.Enum(['running', 'paused', 'completed', 'failed', 'cancelled'], {
+export const MigrationStatus = Type.Enum(MIGRATION_STATES, {
   description:
     'running -> paused -> running; running|paused -> cancelled; running -> completed | failed; failed -> running (retry)'
 })
-export const UserMigrationStatus = Type.Enum(['pending', 'in_progress', 'completed', 'failed'])
+export const UserMigrationStatus = Type.Enum(USER_STATES)
 
 export const CreateMigrationBody = Type.Object(
   {
@@ -31,6 +32,7 @@ export const CreateMigrationBody = Type.Object(
   },
   { additionalProperties: false }
 )
+export type CreateMigrationBody = Static<typeof CreateMigrationBody>
 
 export const MigrationParams = Type.Object(
   {
@@ -103,6 +105,7 @@ export const MigrationSummary = Type.Object({
   error: Nullable(Type.String()),
   runner: Nullable(Type.String({ description: 'the process holding the lease' }))
 })
+export type MigrationSummary = Static<typeof MigrationSummary>
 
 export const MigrationUser = Type.Object({
   user_id: Type.Integer(),
@@ -119,6 +122,7 @@ export const MigrationUser = Type.Object({
   source_deleted: Nullable(Type.Integer()),
   attempts: Type.Integer()
 })
+export type MigrationUser = Static<typeof MigrationUser>
 
 export const MigrationDetail = Type.Object({
   ...MigrationSummary.properties,
@@ -132,6 +136,7 @@ export const MigrationDetail = Type.Object({
     limit: Type.Optional(Type.Integer())
   })
 })
+export type MigrationDetail = Static<typeof MigrationDetail>
 
 export const MigrationList = Type.Object({
   migrations: Type.Array(MigrationSummary),

@@ -1,6 +1,7 @@
 import { Type, type Static } from 'typebox'
+import { DEFAULT_MIN_SCORE, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT } from '../limits.ts'
 import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
-import { StoredChunkFields, vectorSchema } from './chunk.ts'
+import { ProviderCounts, StoredChunkFields, vectorSchema } from './chunk.ts'
 
 export function searchBody(dimension: number) {
   return Type.Object(
@@ -9,15 +10,15 @@ export function searchBody(dimension: number) {
       vector: vectorSchema(dimension),
       group_key: Type.Optional(GroupKey),
       file_ids: Type.Optional(Type.Array(FileId, { minItems: 1, maxItems: 1000, uniqueItems: true })),
-      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 100, default: 10 })),
-      min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: 0.3 }))
+      limit: Type.Optional(Type.Integer({ minimum: 1, maximum: MAX_SEARCH_LIMIT, default: DEFAULT_SEARCH_LIMIT })),
+      min_score: Type.Optional(Type.Number({ minimum: 0, maximum: 1, default: DEFAULT_MIN_SCORE }))
     },
     { additionalProperties: false }
   )
 }
 export type SearchBody = Static<ReturnType<typeof searchBody>>
 
-export const SearchResult = Type.Object({
+const SearchResult = Type.Object({
   ...StoredChunkFields,
   score: Type.Number({ description: 'cosine similarity' })
 })
@@ -37,5 +38,6 @@ export const StatsReply = Type.Object({
   total_files: Type.Integer(),
   total_groups: Type.Integer(),
   chunks_by_group: Type.Record(Type.String(), Type.Integer()),
-  providers: Type.Object({ mariadb: Type.Optional(Type.Integer()), qdrant: Type.Optional(Type.Integer()) })
+  providers: ProviderCounts
 })
+export type StatsReply = Static<typeof StatsReply>

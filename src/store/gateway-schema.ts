@@ -3,7 +3,7 @@
 import type { Pool } from 'mariadb'
 import { applySchemaSteps, type SchemaStep } from './schema-migrations.ts'
 
-export const GATEWAY_SCHEMA_STEPS: SchemaStep[] = [
+const GATEWAY_SCHEMA_STEPS: SchemaStep[] = [
   {
     version: 1,
     description: 'settings, per-user provider overrides, provider change log',

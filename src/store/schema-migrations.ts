@@ -1,6 +1,7 @@
 // Numbered, idempotent schema steps recorded in vg_schema_migrations. A named lock
 // makes concurrent starts of several replicas apply each step exactly once.
 import type { Pool, PoolConnection } from 'mariadb'
+import { withNamedLock } from './named-lock.ts'
 
 export interface SchemaStep {
   version: number
@@ -11,11 +12,9 @@ export interface SchemaStep {
 const LOCK_TIMEOUT_S = 60
 
 export async function applySchemaSteps(pool: Pool, scope: string, steps: SchemaStep[]): Promise<number[]> {
-  const conn = await pool.getConnection()
   const lock = `vg_schema:${scope}`.slice(0, 64)
-  try {
-    const [{ ok }] = await conn.query('SELECT GET_LOCK(?, ?) AS ok', [lock, LOCK_TIMEOUT_S])
-    if (Number(ok) !== 1) throw new Error(`could not take the schema lock ${lock} within ${LOCK_TIMEOUT_S}s`)
+  const busy = (): Error => new Error(`could not take the schema lock ${lock} within ${LOCK_TIMEOUT_S}s`)
+  return await withNamedLock(pool, lock, LOCK_TIMEOUT_S, busy, async conn => {
     await conn.query(`CREATE TABLE IF NOT EXISTS vg_schema_migrations (
       scope VARCHAR(96) NOT NULL,
       version INT NOT NULL,
@@ -40,8 +39,5 @@ export async function applySchemaSteps(pool: Pool, scope: string, steps: SchemaS
       applied.push(step.version)
     }
     return applied
-  } finally {
-    await conn.query('SELECT RELEASE_LOCK(?)', [lock]).catch(() => {})
-    await conn.release()
-  }
+  })
 }

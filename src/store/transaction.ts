@@ -9,6 +9,7 @@
 // `attempts` the conflict is thrown for the caller to translate (the MariaDB provider
 // answers a retryable 503). 1205 (lock wait timeout) is a conflict too, but is not
 // retried: the statement already waited innodb_lock_wait_timeout (50 s by default).
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { Pool, PoolConnection } from 'mariadb'
 
 const ER_CHECKREAD = 1020
@@ -47,10 +48,6 @@ export function isWriteConflict(err: unknown): boolean {
 function isRetried(err: unknown): boolean {
   const errno = (err as { errno?: unknown } | null)?.errno
   return typeof errno === 'number' && RETRIED.has(errno)
-}
-
-const sleep = async (ms: number): Promise<void> => {
-  await new Promise(resolve => setTimeout(resolve, ms))
 }
 
 /**

@@ -106,15 +106,15 @@ export interface QdrantProviderOptions {
 }
 
 /** Oldest Qdrant the gateway supports (SPEC §2). */
-export const MIN_QDRANT_VERSION: readonly [number, number] = [1, 13]
+const MIN_QDRANT_VERSION: readonly [number, number] = [1, 13]
 /** First Qdrant release that honours `update_mode` on upsert. */
-export const UPDATE_MODE_VERSION: readonly [number, number] = [1, 17]
+const UPDATE_MODE_VERSION: readonly [number, number] = [1, 17]
 /** At most this many points in one upsert request. */
 export const MAX_POINTS_PER_REQUEST = 1000
 /** Estimated JSON bytes per upsert request (Qdrant refuses bodies above 32 MB by default). */
 export const MAX_REQUEST_BYTES = 30 * 1024 * 1024
 /** Health checks give up sooner than data requests. */
-export const HEALTH_TIMEOUT_MS = 2000
+const HEALTH_TIMEOUT_MS = 2000
 /** Page size for scrolls without vectors, and with them. */
 const PAGE = 1000
 const VECTOR_PAGE = 256
@@ -137,7 +137,7 @@ export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; schema: IndexSchema
 /** Fields order_by and range filters run on: an existing index of another type is refused. */
 const RANGE_FIELDS = new Set(['user_id', 'file_id', 'chunk_index'])
 
-export function parseVersion(v: string | undefined): [number, number] | undefined {
+function parseVersion(v: string | undefined): [number, number] | undefined {
   const m = /^v?(\d+)\.(\d+)/.exec(v ?? '')
   return m === null ? undefined : [Number(m[1]), Number(m[2])]
 }
