@@ -16,6 +16,7 @@ import { Command, InvalidArgumentError, Option } from 'commander'
 import pino from 'pino'
 import { loadConfig, type Config } from './config.ts'
 import { createGateway, type Gateway } from './gateway.ts'
+import { VECTOR_INDEX_M } from './limits.ts'
 import { FINISHED_STATES } from './migration/state-machine.ts'
 import type { ProviderName } from './providers/vector-provider.ts'
 import type { MigrationSummary } from './schemas/migration.ts'
@@ -370,11 +371,16 @@ export async function main(argv: string[] = process.argv, io: CliIo = defaultIo(
       },
       'status'
     )
-    .option('--m <n>', 'HNSW M for create (3..200, default 16)', (value: string) => {
-      const m = Number(value)
-      if (!Number.isInteger(m) || m < 3 || m > 200) throw new InvalidArgumentError('expected an integer from 3 to 200')
-      return m
-    })
+    .option(
+      '--m <n>',
+      `HNSW M for create (${VECTOR_INDEX_M.min}..${VECTOR_INDEX_M.max}, default ${VECTOR_INDEX_M.default})`,
+      (value: string) => {
+        const m = Number(value)
+        if (!Number.isInteger(m) || m < VECTOR_INDEX_M.min || m > VECTOR_INDEX_M.max)
+          throw new InvalidArgumentError(`expected an integer from ${VECTOR_INDEX_M.min} to ${VECTOR_INDEX_M.max}`)
+        return m
+      }
+    )
     .option('--json', 'print JSON')
     .action(async (action: 'status' | 'create' | 'drop', opts: { m?: number; json?: boolean }) => {
       await run(async ctx => await vectorIndex(ctx, io, action, opts))()

@@ -14,6 +14,7 @@
 // Add a step; never edit one that has shipped.
 import type { Pool, PoolConnection } from 'mariadb'
 import { IncompatibleStoreError } from '../../errors.ts'
+import { withNamedLock } from '../../store/named-lock.ts'
 import { applySchemaSteps, type SchemaStep } from '../../store/schema-migrations.ts'
 import { errnoOf, translateError } from './mariadb-errors.ts'
 
@@ -236,26 +237,6 @@ async function missingParts(conn: Conn, table: string): Promise<string[]> {
   return missing
 }
 
-async function withNamedLock<T>(
-  pool: Pool,
-  name: string,
-  timeoutS: number,
-  fn: (conn: PoolConnection) => Promise<T>
-): Promise<T> {
-  const conn = await pool.getConnection()
-  try {
-    const [{ ok }] = await conn.query('SELECT GET_LOCK(?, ?) AS ok', [name, timeoutS])
-    if (Number(ok) !== 1) throw new Error(`could not take the lock ${name} within ${timeoutS}s`)
-    try {
-      return await fn(conn)
-    } finally {
-      await conn.query('SELECT RELEASE_LOCK(?)', [name]).catch(() => {})
-    }
-  } finally {
-    await conn.release()
-  }
-}
-
 /**
  * Checks, creates and upgrades the BRAG table. Safe when several processes start
  * at once (the steps run under a named lock). If the recorded steps do not match
@@ -269,16 +250,22 @@ export async function ensureBragTable(pool: Pool, table: string, dimension: numb
     const steps = bragSchemaSteps(table, dimension)
     const applied = await applySchemaSteps(pool, schemaScope(table), steps)
     if ((await missingParts(pool, table)).length === 0) return applied
-    return await withNamedLock(pool, `vg_schema:${schemaScope(table)}`.slice(0, 64), 60, async conn => {
-      checkExistingTable(table, await tableColumns(conn, table), dimension)
-      for (const step of steps) await step.apply(conn)
-      const missing = await missingParts(conn, table)
-      if (missing.length > 0)
-        throw new IncompatibleStoreError(
-          `MariaDB table ${table} could not be upgraded: still missing ${missing.join(', ')}`
-        )
-      return steps.map(s => s.version)
-    })
+    return await withNamedLock(
+      pool,
+      `vg_schema:${schemaScope(table)}`.slice(0, 64),
+      60,
+      () => new Error(`could not take the schema lock for ${table} within 60 s (another gateway is upgrading it?)`),
+      async conn => {
+        checkExistingTable(table, await tableColumns(conn, table), dimension)
+        for (const step of steps) await step.apply(conn)
+        const missing = await missingParts(conn, table)
+        if (missing.length > 0)
+          throw new IncompatibleStoreError(
+            `MariaDB table ${table} could not be upgraded: still missing ${missing.join(', ')}`
+          )
+        return steps.map(s => s.version)
+      }
+    )
   } catch (err) {
     return translateError(err)
   }
