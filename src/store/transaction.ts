@@ -19,7 +19,7 @@ const WRITE_CONFLICTS = new Set([ER_CHECKREAD, ER_LOCK_WAIT_TIMEOUT, ER_LOCK_DEA
 const RETRIED = new Set([ER_CHECKREAD, ER_LOCK_DEADLOCK])
 
 export interface ConflictRetry {
-  /** attempts in all, the first one included (default 8) */
+  /** attempts in all, the first one included (default 12: worst case about 1.3 s of backoff in all) */
   attempts?: number
   /** backoff before the second attempt; doubles each time, with full jitter (default 5 ms) */
   baseDelayMs?: number
@@ -57,7 +57,7 @@ function isRetried(err: unknown): boolean {
  * fn must be safe to repeat: a whole transaction, or one autocommit statement.
  */
 export async function retryWriteConflicts<T>(fn: () => Promise<T>, options: ConflictRetry = {}): Promise<T> {
-  const attempts = Math.max(1, options.attempts ?? 8)
+  const attempts = Math.max(1, options.attempts ?? 12)
   const base = options.baseDelayMs ?? 5
   const cap = options.maxDelayMs ?? 200
   for (let attempt = 1; ; attempt++) {
