@@ -10,8 +10,8 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { openapiSchemaToJsonSchema } from '@openapi-contrib/openapi-schema-to-json-schema'
 import { QdrantClient } from '@qdrant/js-client-rest'
-import { startQdrantEmulator, type Exchange } from './qdrant-emulator/index.ts'
-import { QDRANT_OPENAPI_PATH } from './qdrant-openapi-schemas.ts'
+import { startQdrantEmulator, type Exchange } from '../src/index.ts'
+import { QDRANT_OPENAPI_PATH } from '../src/openapi-schemas.ts'
 
 // found beside the repository or, from a git worktree, two levels up
 const specPath = QDRANT_OPENAPI_PATH
