@@ -7,7 +7,7 @@ import { qdrantPointId, uuidForPointId } from '../../src/providers/qdrant/point-
 import { buildTestGateway } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { appInsert, createAppTable, type AppRow } from '../providers/mariadb/setup.ts'
-import { prng, startMigration, unit, waitForMigration } from './helpers.ts'
+import { prng, startMigration, unit, waitForMigration } from '../helpers/migration.ts'
 
 t.test('legacy BRAG rows migrate to the point ids the application computes', async t => {
   const db = await createTestDatabase(t)

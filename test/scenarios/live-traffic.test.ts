@@ -8,7 +8,7 @@ import type { VectorProvider } from '../../src/providers/vector-provider.ts'
 import { buildTestGateway } from '../helpers/app.ts'
 import { axisVector, chunk } from '../helpers/chunks.ts'
 import { client } from '../helpers/gateway-client.ts'
-import { dataset, getMigration, prng, startMigration, storeAll, waitForMigration } from './helpers.ts'
+import { dataset, getMigration, prng, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
 
 const USERS = [1, 2, 3, 4, 5, 6, 7, 8]
 const FILES = [1001, 1002, 1003, 1004]
