@@ -1,5 +1,5 @@
 // Deterministic benchmark data: a seeded RNG, clustered vectors and the BRAG-like
-// tenant layout of ENVIRONMENT.md (one big user, thirty small ones, rows of the
+// tenant layout of docs/environment.md#benchmark-data (one big user, thirty small ones, rows of the
 // tenants interleaved).
 //
 // Vectors are a mixture of Gaussians with a low intrinsic dimension, like real
@@ -193,7 +193,7 @@ export const SMALL_USER_BASE = 1001
 export const CHUNKS_PER_FILE = 20
 export const GROUPS = 10
 
-/** ENVIRONMENT.md's shape: one user of `large` rows and `smallUsers` users of `small` rows. */
+/** the shape of docs/environment.md#benchmark-data: one user of `large` rows and `smallUsers` users of `small` rows. */
 export function searchLayout(large: number, smallUsers: number, small: number): TenantLayout {
   const users = [{ userId: LARGE_USER, rows: large }]
   for (let i = 0; i < smallUsers; i++) users.push({ userId: SMALL_USER_BASE + i, rows: small })

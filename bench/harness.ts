@@ -275,7 +275,7 @@ export interface EmulatorProcess {
 }
 
 /**
- * The in-process Qdrant REST emulator (test support code: there is no real Qdrant
+ * The Qdrant REST emulator (packages/qdrant-emulator: there is no real Qdrant
  * here), in a child process of its own so the vectors it holds in memory do not
  * count as the gateway's.
  */
@@ -283,7 +283,13 @@ export async function startEmulator(): Promise<EmulatorProcess> {
   const port = await freePort()
   const child = spawn(
     process.execPath,
-    ['--import', 'tsx', 'test/helpers/qdrant-emulator/cli.ts', '--port', String(port)],
+    [
+      '--import',
+      'tsx',
+      fileURLToPath(import.meta.resolve('@vector-gateway/qdrant-emulator/cli')),
+      '--port',
+      String(port)
+    ],
     {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '' },

@@ -1,4 +1,4 @@
-// Section A: MariaDB search. Loads ENVIRONMENT.md's table shape (one big user,
+// Section A: MariaDB search. Loads docs/environment.md#benchmark-data's table shape (one big user,
 // thirty small ones, rows interleaved, clustered 1024-d vectors) with a direct
 // binary prepared insert, measures POST /chunks ingest into a second fresh
 // database, then for each filter size times, interleaved query by query:

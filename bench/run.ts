@@ -1,4 +1,4 @@
-// `npm run bench -- [flags]`: the benchmarks of SPEC §7 side by side in one run.
+// `npm run bench -- [flags]`: the benchmarks (docs/architecture.md#tests) side by side in one run.
 // Not a test (CI does not run it). Prints the tables and a summary against the
 // targets, and writes bench/results/latest.json (+ latest.txt). See --help.
 //

@@ -24,8 +24,8 @@ fi
 NODE24_SUBSET=(
   test/providers/mariadb-provider.test.ts
   test/providers/qdrant-provider.test.ts
-  test/routing/option-a.test.ts
-  test/migration/round-trip.test.ts
+  test/scenarios/option-a.test.ts
+  test/scenarios/round-trip.test.ts
   test/server.test.ts
 )
 

@@ -1,4 +1,4 @@
-// `vector-gateway` command line (SPEC §5): migrate, status, switch. It reads the
+// `vector-gateway` command line (docs/architecture.md#cli): migrate, status, switch. It reads the
 // same environment as the service (MARIADB_URL, QDRANT_URL, ...; API keys are not
 // needed: it talks to the stores, not to the HTTP API) and uses the same engine
 // and tables, so a migration started here shows in the admin API of every

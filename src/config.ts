@@ -1,4 +1,4 @@
-// Configuration comes from the environment only (SPEC §6). env-schema validates it
+// Configuration comes from the environment only (docs/architecture.md#configuration). env-schema validates it
 // against a TypeBox schema with every error collected, so one start-up message
 // names every bad variable.
 import envSchema from 'env-schema'

@@ -31,7 +31,7 @@ export const ProviderDownError = createError('VG_PROVIDER_DOWN', '%s', 503)
 /** A provider call timed out: a write may still land later (idempotent by key, so a retry is safe). */
 export const ProviderTimeoutError = createError('VG_PROVIDER_TIMEOUT', '%s', 503)
 export const PartialDeleteError = createError('VG_PARTIAL_DELETE', '%s', 503)
-/** A live mutation waited too long for a migration batch holding its user (SPEC §5); retryable. */
+/** A live mutation waited too long for a migration batch holding its user (docs/architecture.md#migration-live-traffic); retryable. */
 export const MigrationBusyError = createError('VG_MIGRATION_BUSY', '%s', 503)
 /** Concurrent writes of the same rows kept colliding after the provider's retries; retryable (Retry-After). */
 export const ProviderBusyError = createError('VG_PROVIDER_BUSY', '%s', 503)

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildTestGateway, TEST_DIMENSION, testQdrant, uniqueName } from './helpers/app.ts'
 import { createTestDatabase } from './helpers/mariadb.ts'
-import { admin, dataset, storeAll, waitForMigration } from './migration/helpers.ts'
+import { admin, dataset, storeAll, waitForMigration } from './helpers/migration.ts'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 

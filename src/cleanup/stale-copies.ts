@@ -1,6 +1,6 @@
 // Hides stale copies from merged reads while their removal is pending: a copy
 // from provider P is stale when a pending removal for (P, key) carries a newer
-// version than the copy's own (SPEC §3.3, issue 10 §3).
+// version than the copy's own (docs/architecture.md#pending-removals).
 import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-provider.ts'
 import type { PendingRemoval } from './pending-removals.ts'
 

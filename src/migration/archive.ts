@@ -1,4 +1,4 @@
-// POST /admin/vector-storage/archive (SPEC §4): once everything lives in Qdrant,
+// POST /admin/vector-storage/archive (docs/architecture.md#archive): once everything lives in Qdrant,
 // set the MariaDB table aside as BRAG_archived_YYYYMMDD (then _2, _3, ...) and
 // put an empty table of the same definition in its place.
 //

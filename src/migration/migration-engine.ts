@@ -1,5 +1,5 @@
 // Copies one user's stored chunks from a source provider to a target provider
-// (SPEC §5). No HTTP, no Fastify: the admin API, the gateway's background runner
+// (docs/architecture.md#migration). No HTTP, no Fastify: the admin API, the gateway's background runner
 // and the CLI all use this through MigrationRunner.
 //
 // Per user:

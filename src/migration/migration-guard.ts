@@ -1,4 +1,4 @@
-// The router's MutationGuard while migrations exist (SPEC §5 "safe under live
+// The router's MutationGuard while migrations exist (docs/architecture.md#migration-live-traffic "safe under live
 // traffic"). For a user a running migration covers, a write, replace, group
 // change or delete runs while holding that user's named lock, the same lock the
 // migration takes around each batch (read from the source, insert-only write to

@@ -1,4 +1,4 @@
-// API keys (SPEC §4): API_KEY for data routes, ADMIN_API_KEY for /admin. Keys are
+// API keys (docs/architecture.md#auth): API_KEY for data routes, ADMIN_API_KEY for /admin. Keys are
 // compared through SHA-256 digests with timingSafeEqual: constant time whatever
 // the length of what was sent.
 //

@@ -1,5 +1,5 @@
 // Merging what several providers hold for one user: one entry per chunk key, the
-// newest write wins, ties go to the active provider (SPEC §3.3).
+// newest write wins, ties go to the active provider (docs/architecture.md#merged-reads).
 import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-provider.ts'
 
 export interface Sourced<T> {

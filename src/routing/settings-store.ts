@@ -61,7 +61,7 @@ export class SettingsStore {
     return this.options.envProvider ?? 'mariadb'
   }
 
-  /** SPEC §3.1: the user's override, else the settings table, else the environment, else mariadb. */
+  /** docs/architecture.md#active-provider: the user's override, else the settings table, else the environment, else mariadb. */
   async resolve(userId: number): Promise<ResolvedProvider> {
     const s = await this.snapshot()
     const override = s.overrides.get(userId)

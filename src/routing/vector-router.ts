@@ -1,4 +1,4 @@
-// The heart of the gateway (SPEC §3): writes go to each user's active provider,
+// The heart of the gateway (docs/architecture.md#routing): writes go to each user's active provider,
 // reads merge every provider that may hold the user's data, deletes and group
 // changes reach every provider or answer 503. Routes call this; it calls the
 // providers. No HTTP in here.
@@ -82,7 +82,7 @@ export class VectorRouter {
     return provider
   }
 
-  /** SPEC §3.2: each user's chunks go to that user's active provider; replace clears the files everywhere first. */
+  /** docs/architecture.md#writes: each user's chunks go to that user's active provider; replace clears the files everywhere first. */
   async store(inputs: ChunkInput[], replace = false): Promise<{ stored: number; providers: ProviderCounts }> {
     const records = dedupeByKey(inputs.map(toRecord))
     const userIds = [...new Set(records.map(r => r.user_id))]
@@ -186,7 +186,7 @@ export class VectorRouter {
     }
   }
 
-  /** SPEC §3.4: a delete reaches every provider, or answers 503 having deleted nothing it cannot account for. */
+  /** docs/architecture.md#deletes: a delete reaches every provider, or answers 503 having deleted nothing it cannot account for. */
   async delete(filter: ChunkFilter): Promise<{ deleted: number; providers: ProviderCounts }> {
     return await this.guard.run([filter.user_id], async () => await this.deleteEverywhere([filter]))
   }

@@ -1,4 +1,4 @@
-// Field schemas shared by every route. Bounds here are the API contract (SPEC §2).
+// Field schemas shared by every route. Bounds here are the API contract (docs/architecture.md#chunk).
 import { Type } from 'typebox'
 import { PROVIDER_NAMES } from '../providers/vector-provider.ts'
 import { PROVIDER_STATUSES } from '../routing/provider-states.ts'

@@ -1,4 +1,4 @@
-// Schemas of the migration and archive admin routes (SPEC §4, §5).
+// Schemas of the migration and archive admin routes (docs/architecture.md#migration).
 import { Type, type Static, type TSchema } from 'typebox'
 import { MIGRATION_STATES, USER_STATES } from '../migration/state-machine.ts'
 import { MAX_ID, ProviderName, Timestamp, UserId } from './common.ts'

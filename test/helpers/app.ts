@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyServerOptions } from 'fastify'
 import { buildApp } from '../../src/app.ts'
 import { loadConfig, type Config } from '../../src/config.ts'
 import { createTestDatabase, type TestDatabase } from './mariadb.ts'
-import { startQdrantEmulator, type QdrantEmulator } from './qdrant-emulator/index.ts'
+import { startQdrantEmulator, type QdrantEmulator } from '@vector-gateway/qdrant-emulator'
 
 export const TEST_DIMENSION = 8
 export const DATA_KEY = 'test-data-key-0123456789'

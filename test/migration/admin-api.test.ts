@@ -4,7 +4,7 @@
 import t from 'tap'
 import { buildTestGateway } from '../helpers/app.ts'
 import { TRANSITIONS, MIGRATION_STATES, nextState } from '../../src/migration/state-machine.ts'
-import { admin, dataset, getMigration, startMigration, storeAll, waitForMigration } from './helpers.ts'
+import { admin, dataset, getMigration, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
 
 t.test('state machine table', async t => {
   t.equal(nextState('running', 'pause'), 'paused')

@@ -10,7 +10,7 @@ import { lockNamesFor } from '../../src/migration/user-locks.ts'
 import { buildTestGateway } from '../helpers/app.ts'
 import { chunk } from '../helpers/chunks.ts'
 import { client } from '../helpers/gateway-client.ts'
-import { admin, dataset, startMigration, storeAll, waitForMigration } from './helpers.ts'
+import { admin, dataset, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
 
 t.test('delete_source deletes only verified users', async t => {
   const gw = await buildTestGateway(t, { qdrant: true })

@@ -3,7 +3,7 @@
 // checkpoints; the migration completes exactly once.
 import t from 'tap'
 import { buildTestGateway } from '../helpers/app.ts'
-import { dataset, getMigration, keyStats, startMigration, storeAll, waitForMigration } from './helpers.ts'
+import { dataset, getMigration, keyStats, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
 
 const USERS = [1, 2, 3, 4, 5, 6]
 

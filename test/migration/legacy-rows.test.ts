@@ -1,13 +1,13 @@
 // Rows the application wrote itself (plain INSERT with VEC_FromText, no chunk
 // index, no version) migrate to Qdrant under the point ids the application
 // computes: UUIDv5('doc_{user}_{file}_{i}') with i = the row's position within
-// (user, file) ordered by BSTART, then BID (SPEC §2).
+// (user, file) ordered by BSTART, then BID (docs/architecture.md#brag-table).
 import t from 'tap'
 import { qdrantPointId, uuidForPointId } from '../../src/providers/qdrant/point-id.ts'
 import { buildTestGateway } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { appInsert, createAppTable, type AppRow } from '../providers/mariadb/setup.ts'
-import { prng, startMigration, unit, waitForMigration } from './helpers.ts'
+import { prng, startMigration, unit, waitForMigration } from '../helpers/migration.ts'
 
 t.test('legacy BRAG rows migrate to the point ids the application computes', async t => {
   const db = await createTestDatabase(t)
@@ -82,7 +82,11 @@ t.test('legacy BRAG rows migrate to the point ids the application computes', asy
   const sample = points[0].payload as { user_id: number; file_id: number; chunk_index: number; _point_id: string }
   t.equal(String(points[0].id), qdrantPointId(sample), 'the id is the UUIDv5 of doc_{user}_{file}_{chunk}')
   t.equal(sample._point_id, `doc_${sample.user_id}_${sample.file_id}_${sample.chunk_index}`)
-  t.equal(uuidForPointId('mem_152_1769723312080348'), 'dd188347-154f-55e4-9c69-699010e7828a', 'the SPEC known answer')
+  t.equal(
+    uuidForPointId('mem_152_1769723312080348'),
+    'dd188347-154f-55e4-9c69-699010e7828a',
+    'the known answer (docs/architecture.md#qdrant-collection)'
+  )
 
   // the application's own rows are untouched in MariaDB and a second run adds nothing
   t.equal(await gw.app.providers.mariadb.count(), rows.length)

@@ -11,7 +11,7 @@
 import t from 'tap'
 import { buildTestGateway } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
-import { admin } from './helpers.ts'
+import { admin } from '../helpers/migration.ts'
 import {
   decideTopology,
   readServerTopology,

@@ -3,7 +3,7 @@
 // with upsert through the same metrics-wrapped providers (src/gateway.ts).
 import t from 'tap'
 import { buildTestGateway } from '../helpers/app.ts'
-import { admin, dataset, startMigration, storeAll, waitForMigration } from '../migration/helpers.ts'
+import { admin, dataset, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
 
 /** The count of timed calls of one provider operation in a Prometheus text exposition. */
 function callCount(exposition: string, provider: string, operation: string): number {

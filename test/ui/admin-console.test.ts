@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
-import { startQdrantEmulator } from '../helpers/qdrant-emulator/index.ts'
+import { startQdrantEmulator } from '@vector-gateway/qdrant-emulator'
 import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, uniqueName } from '../helpers/app.ts'
-import { dataset } from '../migration/helpers.ts'
+import { dataset } from '../helpers/migration.ts'
 import { launchBrowser, screenshot, type Browser } from './browser.ts'
 
 const USERS = [1, 2, 3, 4, 5, 6]

@@ -37,7 +37,7 @@ export function schemaScope(table: string): string {
 
 type Conn = Pick<PoolConnection, 'query'>
 
-/** The application's own definition of the table (SPEC §2), with our VECTOR size. */
+/** The application's own definition of the table (docs/architecture.md#brag-table), with our VECTOR size. */
 export function createTableSql(table: string, dimension: number): string {
   return `CREATE TABLE IF NOT EXISTS ${quoteTable(table)} (
   BID BIGINT NOT NULL AUTO_INCREMENT,

@@ -59,7 +59,7 @@ function mib(bytes: number): string {
   return `${Math.ceil(bytes / MiB)} MiB`
 }
 
-/** Warnings for settings too small for the data (ENVIRONMENT.md measured 4-12x slowdowns). */
+/** Warnings for settings too small for the data (docs/environment.md#cache-sizes measured 4-12x slowdowns). */
 export function capacityWarnings(f: CapacityFacts): string[] {
   const warnings: string[] = []
   const vectorBytes = f.rows * f.dimension * 4

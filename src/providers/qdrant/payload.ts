@@ -1,6 +1,6 @@
 // How a chunk is laid out as a Qdrant point, and the filters that select chunks.
 //
-// Payload (SPEC §2): user_id, file_id, group_key, file_type, chunk_index,
+// Payload (docs/architecture.md#qdrant-collection): user_id, file_id, group_key, file_type, chunk_index,
 // start_line, end_line, text, created, _point_id (the `doc_...` string) and
 // `_version` (the gateway's write version, microseconds). Points the application
 // writes itself carry no `_version`: they report legacyVersion(created).

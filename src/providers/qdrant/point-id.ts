@@ -1,4 +1,4 @@
-// Qdrant point ids (SPEC §2): the UUIDv5, in the DNS namespace, of the chunk's
+// Qdrant point ids (docs/architecture.md#qdrant-collection): the UUIDv5, in the DNS namespace, of the chunk's
 // point_id string `doc_{user_id}_{file_id}_{chunk_index}`. The application uses the
 // same scheme, so points written by either side address the same chunk.
 import { v5 as uuidv5 } from 'uuid'

@@ -1,4 +1,4 @@
-// The Qdrant back end (SPEC §2 "Qdrant"): one collection, one unnamed cosine
+// The Qdrant back end (docs/architecture.md#qdrant-collection): one collection, one unnamed cosine
 // vector per point, the chunk's fields in the payload, the point id the UUIDv5 of
 // `doc_{user}_{file}_{chunk}` (the application's own scheme, so both sides read
 // each other's points).
@@ -105,7 +105,7 @@ export interface QdrantProviderOptions {
   error?: (message: string) => void
 }
 
-/** Oldest Qdrant the gateway supports (SPEC §2). */
+/** Oldest Qdrant the gateway supports (docs/architecture.md#qdrant-collection). */
 const MIN_QDRANT_VERSION: readonly [number, number] = [1, 13]
 /** First Qdrant release that honours `update_mode` on upsert. */
 const UPDATE_MODE_VERSION: readonly [number, number] = [1, 17]

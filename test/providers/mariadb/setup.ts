@@ -33,7 +33,7 @@ export function newProvider(pool: Pool, options: Partial<MariaDbProviderOptions>
   return new MariaDbProvider({ pool, table: 'BRAG', dimension: 8, exactSearchMaxRows: 3000, efSearch: 100, ...options })
 }
 
-/** The application's CREATE TABLE (SPEC §2), written out here independently of the provider. */
+/** The application's CREATE TABLE (docs/architecture.md#brag-table), written out here independently of the provider. */
 export async function createAppTable(pool: Pool, dimension: number, table = 'BRAG'): Promise<void> {
   await pool.query(`CREATE TABLE \`${table}\` (
     BID BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,

@@ -3,7 +3,7 @@
 // autocommit writes); what is still in conflict afterwards, or waited out
 // innodb_lock_wait_timeout (1205), is a retryable 503 VG_PROVIDER_BUSY with
 // Retry-After, not a 500. The many-clients case over HTTP is in
-// test/routing/concurrent-writes.test.ts.
+// test/scenarios/concurrent-writes.test.ts.
 import t from 'tap'
 import { buildTestGateway } from '../../helpers/app.ts'
 import { chunk } from '../../helpers/chunks.ts'

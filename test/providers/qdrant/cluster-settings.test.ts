@@ -4,8 +4,8 @@
 // with undeclared fields refused), absent when unset, and an existing collection
 // that differs is reported (provider, log, admin status), never changed.
 import t from 'tap'
-import { startQdrantEmulator, type Exchange } from '../../helpers/qdrant-emulator/index.ts'
-import { loadQdrantOpenApi } from '../../helpers/qdrant-openapi-schemas.ts'
+import { startQdrantEmulator, type Exchange } from '@vector-gateway/qdrant-emulator'
+import { loadQdrantOpenApi } from '@vector-gateway/qdrant-emulator/openapi'
 import { buildTestGateway } from '../../helpers/app.ts'
 import { loadConfig } from '../../../src/config.ts'
 import { QdrantProvider } from '../../../src/providers/qdrant/qdrant-provider.ts'

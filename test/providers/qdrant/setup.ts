@@ -3,7 +3,7 @@
 // collection a test creates has a unique name and is deleted at the end).
 import { randomUUID } from 'node:crypto'
 import { QdrantClient } from '@qdrant/js-client-rest'
-import { startQdrantEmulator, type QdrantEmulator } from '../../helpers/qdrant-emulator/index.ts'
+import { startQdrantEmulator, type QdrantEmulator } from '@vector-gateway/qdrant-emulator'
 import { QdrantProvider, type QdrantProviderOptions } from '../../../src/providers/qdrant/qdrant-provider.ts'
 
 export const REAL_QDRANT_URL =

@@ -1,7 +1,7 @@
 // Upsert specifics: insert_only on the wire, the fallback for servers without
 // update_mode, and how batches are cut into requests.
 import t from 'tap'
-import type { Exchange } from '../../helpers/qdrant-emulator/index.ts'
+import type { Exchange } from '@vector-gateway/qdrant-emulator'
 import {
   MAX_POINTS_PER_REQUEST,
   MAX_REQUEST_BYTES,

@@ -1,6 +1,7 @@
 /**
- * Standalone Qdrant emulator:
- *   npm run qdrant:emulator -- [--port 6333] [--host 127.0.0.1] [--api-key KEY]
+ * Standalone Qdrant emulator, the package's `qdrant-emulator` command (bin/qdrant-emulator.js):
+ *   npx qdrant-emulator [--port 6333] [--host 127.0.0.1] [--api-key KEY]
+ *   npm run qdrant:emulator -- [--port 6333] ...   (from the repository root)
  * Prints the URL, stops on SIGINT / SIGTERM.
  */
 import { parseArgs } from 'node:util'

@@ -2,8 +2,8 @@
 // provider whole.
 import type { FastifyInstance } from 'fastify'
 import type { ChunkRecord, VectorProvider } from '../../src/providers/vector-provider.ts'
-import { TEST_DIMENSION, ADMIN_KEY } from '../helpers/app.ts'
-import type { ChunkBody } from '../helpers/chunks.ts'
+import { TEST_DIMENSION, ADMIN_KEY } from './app.ts'
+import type { ChunkBody } from './chunks.ts'
 
 export const admin = { 'x-api-key': ADMIN_KEY }
 

@@ -11,7 +11,7 @@ import { createProviders } from '../../src/providers/create-providers.ts'
 import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
-import { dataset, keyStats } from './helpers.ts'
+import { dataset, keyStats } from '../helpers/migration.ts'
 
 const USERS = Array.from({ length: 30 }, (_, i) => i + 1)
 const TOTAL = USERS.length * 5 * 20

@@ -1,4 +1,4 @@
-// SPEC §3 "Option A": switch to Qdrant without migrating; old files stay
+// docs/architecture.md#switching ("Option A"): switch to Qdrant without migrating; old files stay
 // searchable, deletes reach both, a rollback hides and resurrects nothing.
 import t from 'tap'
 import { buildTestGateway } from '../helpers/app.ts'

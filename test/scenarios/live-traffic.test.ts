@@ -1,4 +1,4 @@
-// SPEC §5 "safe under live traffic": writes, replaces, group changes and deletes
+// docs/architecture.md#migration-live-traffic "safe under live traffic": writes, replaces, group changes and deletes
 // made while a migration copies the same users are never undone. A model of what
 // the clients did is compared, at the end, with the merged view (GET /chunks) and
 // with the target store alone.
@@ -8,7 +8,7 @@ import type { VectorProvider } from '../../src/providers/vector-provider.ts'
 import { buildTestGateway } from '../helpers/app.ts'
 import { axisVector, chunk } from '../helpers/chunks.ts'
 import { client } from '../helpers/gateway-client.ts'
-import { dataset, getMigration, prng, startMigration, storeAll, waitForMigration } from './helpers.ts'
+import { dataset, getMigration, prng, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
 
 const USERS = [1, 2, 3, 4, 5, 6, 7, 8]
 const FILES = [1001, 1002, 1003, 1004]

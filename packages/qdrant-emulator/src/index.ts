@@ -1,5 +1,5 @@
 /**
- * Qdrant REST emulator (test support code).
+ * Qdrant REST emulator (@vector-gateway/qdrant-emulator; see the package's README.md).
  *
  * An in-memory stand-in for Qdrant 1.19's REST API, good enough for everything the gateway does
  * through the official `@qdrant/js-client-rest` client: collections, payload indexes, points

@@ -11,7 +11,7 @@ import type { VectorProvider } from '../../src/providers/vector-provider.ts'
 import { buildTestGateway } from '../helpers/app.ts'
 import { axisVector, chunk } from '../helpers/chunks.ts'
 import { client } from '../helpers/gateway-client.ts'
-import { dataset, getMigration, prng, startMigration, storeAll, waitForMigration } from './helpers.ts'
+import { dataset, getMigration, prng, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
 
 const USERS = [11, 12, 13, 14, 15, 16]
 const FILES = [2001, 2002, 2003, 2004, 2005]

@@ -15,7 +15,7 @@ import {
   storeAll,
   waitForMigration,
   withoutVector
-} from './helpers.ts'
+} from '../helpers/migration.ts'
 
 const USERS = Array.from({ length: 30 }, (_, i) => i + 1)
 

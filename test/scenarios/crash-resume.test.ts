@@ -1,4 +1,4 @@
-// SPEC §7: a migration killed at a random point (kill -9 of the gateway running
+// docs/architecture.md#tests: a migration killed at a random point (kill -9 of the gateway running
 // it) and restarted ends with exact counts, no duplicates, nothing resurrected;
 // running it a second time changes nothing.
 import t from 'tap'
@@ -8,7 +8,7 @@ import { createProviders } from '../../src/providers/create-providers.ts'
 import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
-import { dataset, keyStats, prng } from './helpers.ts'
+import { dataset, keyStats, prng } from '../helpers/migration.ts'
 
 const USERS = Array.from({ length: 20 }, (_, i) => i + 1)
 const TOTAL = USERS.length * 3 * 20

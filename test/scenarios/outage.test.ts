@@ -1,4 +1,4 @@
-// SPEC §3.4-3.5: no silent fallback, deletes reach every provider or change nothing.
+// docs/architecture.md#deletes and #no-silent-fallback: no silent fallback, deletes reach every provider or change nothing.
 import t from 'tap'
 import { buildTestGateway } from '../helpers/app.ts'
 import { axisVector, chunk } from '../helpers/chunks.ts'

@@ -1,62 +1,17 @@
 /**
  * Every answer of the Qdrant emulator, over a scripted session touching every endpoint it
  * serves, is validated against the response schema of Qdrant's own OpenAPI document (v1.19)
- * for that path / method / status. The document is read from ../shared/reference (outside the
- * repository, never copied into it); the test is skipped when it is not there.
+ * for that path / method / status. The document and its validators come from
+ * src/openapi-schemas.ts (read from shared/reference beside the repository, never copied into
+ * it); the test is skipped when it is not there.
  */
 import t from 'tap'
-import { existsSync, readFileSync } from 'node:fs'
-import { Ajv, type ValidateFunction } from 'ajv'
-import addFormatsModule from 'ajv-formats'
-import { openapiSchemaToJsonSchema } from '@openapi-contrib/openapi-schema-to-json-schema'
+import type { ValidateFunction } from 'ajv'
 import { QdrantClient } from '@qdrant/js-client-rest'
-import { startQdrantEmulator, type Exchange } from './qdrant-emulator/index.ts'
-import { QDRANT_OPENAPI_PATH } from './qdrant-openapi-schemas.ts'
-
-// found beside the repository or, from a git worktree, two levels up
-const specPath = QDRANT_OPENAPI_PATH
+import { startQdrantEmulator, type Exchange } from '../src/index.ts'
+import { loadQdrantOpenApi, QDRANT_OPENAPI_PATH } from '../src/openapi-schemas.ts'
 
 type Json = any
-
-const DEFS_ID = 'qdrant-openapi-defs'
-const CUSTOM_FORMATS = [
-  'uint64',
-  'uint',
-  'int64',
-  'uint32',
-  'int32',
-  'uint16',
-  'int16',
-  'uint8',
-  'int8',
-  'usize',
-  'float',
-  'double'
-]
-
-const SHAPE_KEYS = ['type', '$ref', 'anyOf', 'oneOf', 'allOf', 'enum', 'properties', 'items']
-
-/**
- * Qdrant writes "X or null" as anyOf: [X, {nullable: true}]; the converter turns a bare
- * {nullable: true} into {} (anything). Make it mean null only, so those branches are checked.
- */
-function tightenNullable(node: Json): Json {
-  if (Array.isArray(node)) return node.map(tightenNullable)
-  if (node === null || typeof node !== 'object') return node
-  if (node.nullable === true && !SHAPE_KEYS.some(k => k in node)) {
-    const { nullable: _n, default: _d, ...rest } = node
-    return { ...rest, enum: [null] }
-  }
-  const out: Json = {}
-  for (const [k, v] of Object.entries(node)) out[k] = tightenNullable(v)
-  return out
-}
-
-function convert(schema: Json): Json {
-  const converted: Json = openapiSchemaToJsonSchema(tightenNullable(schema), { cloneSchema: true })
-  delete converted.$schema
-  return JSON.parse(JSON.stringify(converted).split('"#/components/schemas/').join(`"${DEFS_ID}#/definitions/`))
-}
 
 interface Operation {
   template: string
@@ -98,31 +53,23 @@ function pickResponse(op: Json, status: number): { key: string; response: Json }
   return null
 }
 
-if (!existsSync(specPath)) {
+const openapi = loadQdrantOpenApi()
+if (openapi === null) {
   t.test(
     'Qdrant OpenAPI validation of emulator answers',
-    { skip: `Qdrant OpenAPI document not found at ${specPath}` },
+    { skip: `Qdrant OpenAPI document not found at ${QDRANT_OPENAPI_PATH}` },
     () => {}
   )
 } else {
   t.test('Qdrant OpenAPI validation of emulator answers', async t => {
-    const spec: Json = JSON.parse(readFileSync(specPath, 'utf8'))
+    const { spec } = openapi
     t.match(spec.info?.version, /^v1\.19/, 'document is for Qdrant 1.19')
 
-    const addFormats = ((addFormatsModule as Json).default ?? addFormatsModule) as (ajv: Ajv) => Ajv
-    const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: true })
-    addFormats(ajv)
-    for (const f of CUSTOM_FORMATS) ajv.addFormat(f, true)
-    const definitions: Record<string, Json> = {}
-    for (const [name, schema] of Object.entries(spec.components.schemas as Record<string, Json>)) {
-      definitions[name] = convert(schema)
-    }
-    ajv.addSchema({ $id: DEFS_ID, definitions })
     const validators = new Map<string, ValidateFunction>()
     const validatorFor = (key: string, schema: Json): ValidateFunction => {
       let v = validators.get(key)
       if (!v) {
-        v = ajv.compile(convert(schema))
+        v = openapi.compile(schema)
         validators.set(key, v)
       }
       return v

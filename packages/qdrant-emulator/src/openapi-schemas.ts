@@ -1,5 +1,5 @@
-// Qdrant's OpenAPI document (v1.19, read from ../shared/reference, never copied into the
-// repository) as ajv validators: the emulator's answers and the gateway's request bodies
+// Qdrant's OpenAPI document (v1.19, read from shared/reference beside the repository, never
+// copied into it) as ajv validators: the emulator's answers and the gateway's request bodies
 // are checked against it. `null` when the document is not there (tests skip).
 import { existsSync, readFileSync } from 'node:fs'
 import path from 'node:path'
@@ -8,12 +8,24 @@ import { Ajv, type ValidateFunction } from 'ajv'
 import addFormatsModule from 'ajv-formats'
 import { openapiSchemaToJsonSchema } from '@openapi-contrib/openapi-schema-to-json-schema'
 
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..')
-/** beside the repository (a checkout) or two levels up (a git worktree under wt/) */
-export const QDRANT_OPENAPI_PATH =
-  [path.resolve(repoRoot, '..'), path.resolve(repoRoot, '..', '..')]
-    .map(dir => path.join(dir, 'shared', 'reference', 'qdrant-openapi-v1.19.json'))
-    .find(existsSync) ?? path.resolve(repoRoot, '..', 'shared', 'reference', 'qdrant-openapi-v1.19.json')
+const DOCUMENT = path.join('shared', 'reference', 'qdrant-openapi-v1.19.json')
+
+/**
+ * The document sits in `shared/` beside the repository checkout (X/../shared for a checkout
+ * at X), never inside it. Looked for in every folder above this package, so it is found from
+ * a checkout, from a git worktree nested deeper, and whatever the package's depth in the repo.
+ */
+function findDocument(): string {
+  const here = path.dirname(fileURLToPath(import.meta.url))
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, DOCUMENT))) return path.join(dir, DOCUMENT)
+    if (path.dirname(dir) === dir) break
+  }
+  // not there: name the place a checkout expects it (beside the repository root, packages/<name>/src up 3)
+  return path.resolve(here, '..', '..', '..', '..', DOCUMENT)
+}
+
+export const QDRANT_OPENAPI_PATH = findDocument()
 
 type Json = any
 

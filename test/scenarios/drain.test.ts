@@ -7,11 +7,11 @@
 import t from 'tap'
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, buildTestGateway, testQdrant, uniqueName } from './helpers/app.ts'
-import { axisVector } from './helpers/chunks.ts'
-import { startGatewayProcess, type GatewayProcess } from './helpers/gateway-process.ts'
-import { createTestDatabase } from './helpers/mariadb.ts'
-import { dataset } from './migration/helpers.ts'
+import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, buildTestGateway, testQdrant, uniqueName } from '../helpers/app.ts'
+import { axisVector } from '../helpers/chunks.ts'
+import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
+import { createTestDatabase } from '../helpers/mariadb.ts'
+import { dataset } from '../helpers/migration.ts'
 
 const MIGRATED_USERS = [1, 2, 3, 4, 5, 6]
 const LOAD_USER = 100

@@ -8,7 +8,7 @@ import { chunk, cosine, type ChunkBody } from '../helpers/chunks.ts'
 import { client } from '../helpers/gateway-client.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { startTcpProxy, viaProxy } from '../helpers/tcp-proxy.ts'
-import { prng } from '../migration/helpers.ts'
+import { prng } from '../helpers/migration.ts'
 
 type TapTest = Parameters<Parameters<typeof t.test>[0]>[0]
 

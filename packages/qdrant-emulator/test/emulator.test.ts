@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import { QdrantClient, QdrantClientTimeoutError } from '@qdrant/js-client-rest'
-import { startQdrantEmulator, type QdrantEmulator } from './qdrant-emulator/index.ts'
+import { startQdrantEmulator, type QdrantEmulator } from '../src/index.ts'
 
 type ApiErr = { status?: number; data?: { status?: { error?: string } } }
 
