@@ -107,19 +107,18 @@ function summaryLine(v: MigrationSummary): string {
   )
 }
 
-async function migrate(
-  ctx: Context,
-  io: CliIo,
-  opts: {
-    from: ProviderName
-    to: ProviderName
-    users?: number[]
-    batchSize?: number
-    deleteSource?: boolean
-    json?: boolean
-    progress?: boolean
-  }
-): Promise<number> {
+/** What `vector-gateway migrate` takes (commander's parsed options). */
+interface MigrateOptions {
+  from: ProviderName
+  to: ProviderName
+  users?: number[]
+  batchSize?: number
+  deleteSource?: boolean
+  json?: boolean
+  progress?: boolean
+}
+
+async function migrate(ctx: Context, io: CliIo, opts: MigrateOptions): Promise<number> {
   const actor = `cli:${safeUser()}`
   const created = await ctx.migrations.create(
     {
@@ -322,19 +321,9 @@ export async function main(argv: string[] = process.argv, io: CliIo = defaultIo(
     .option('--delete-source', "delete each user's chunks from the source once their copy is verified")
     .option('--json', 'print the final migration as JSON on stdout')
     .option('--no-progress', 'no progress bar')
-    .action(
-      async (opts: {
-        from: ProviderName
-        to: ProviderName
-        users?: number[]
-        batchSize?: number
-        deleteSource?: boolean
-        json?: boolean
-        progress?: boolean
-      }) => {
-        await run(async ctx => await migrate(ctx, io, opts))()
-      }
-    )
+    .action(async (opts: MigrateOptions) => {
+      await run(async ctx => await migrate(ctx, io, opts))()
+    })
 
   program
     .command('status')

@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import net from 'node:net'
 import { fileURLToPath } from 'node:url'
+import { ADMIN_KEY } from './app.ts'
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
@@ -57,4 +58,20 @@ export async function startGatewayProcess(
   }
   await kill('SIGKILL')
   throw new Error(`gateway did not start in time: ${output}`)
+}
+
+/** One JSON call to a gateway process (admin key unless told), answering status and parsed body. */
+export async function callGateway(
+  gw: { url: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  key: string = ADMIN_KEY
+): Promise<{ status: number; json: any }> {
+  const res = await fetch(`${gw.url}${path}`, {
+    method,
+    headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+    body: body === undefined ? undefined : JSON.stringify(body)
+  })
+  return { status: res.status, json: await res.json() }
 }

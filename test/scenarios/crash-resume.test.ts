@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config.ts'
 import { createMariaDbPool } from '../../src/store/mariadb-pool.ts'
 import { createProviders } from '../../src/providers/create-providers.ts'
 import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
-import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
+import { callGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { dataset, keyStats, prng } from '../helpers/migration.ts'
 
@@ -36,20 +36,7 @@ t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, 
     SETTINGS_CACHE_MS: '100',
     MIGRATION_BATCH_SIZE: '10'
   }
-  const call = async (
-    gw: GatewayProcess,
-    method: string,
-    path: string,
-    body?: unknown,
-    key = ADMIN_KEY
-  ): Promise<{ status: number; json: any }> => {
-    const res = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
-    return { status: res.status, json: await res.json() }
-  }
+  const call = callGateway
   const view = async (gw: GatewayProcess, id: number): Promise<View> =>
     (await call(gw, 'GET', `/admin/vector-storage/migrations/${id}?per_page=1000`)).json
 

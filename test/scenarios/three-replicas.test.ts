@@ -9,7 +9,7 @@ import { loadConfig } from '../../src/config.ts'
 import { createMariaDbPool } from '../../src/store/mariadb-pool.ts'
 import { createProviders } from '../../src/providers/create-providers.ts'
 import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
-import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
+import { callGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { dataset, keyStats } from '../helpers/migration.ts'
 
@@ -46,20 +46,7 @@ t.test('three replicas: shared switches, one runner at a time, takeover after ki
   const replicas: GatewayProcess[] = []
   // one after the other: each start has its own time budget on a loaded machine
   for (let i = 0; i < 3; i++) replicas.push(await startGatewayProcess(env, t))
-  const call = async (
-    gw: GatewayProcess,
-    method: string,
-    path: string,
-    body?: unknown,
-    key = ADMIN_KEY
-  ): Promise<{ status: number; json: any }> => {
-    const res = await fetch(`${gw.url}${path}`, {
-      method,
-      headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-      body: body === undefined ? undefined : JSON.stringify(body)
-    })
-    return { status: res.status, json: await res.json() }
-  }
+  const call = callGateway
   const active = async (gw: GatewayProcess): Promise<string> =>
     (await call(gw, 'GET', '/capabilities')).json.active_provider
   /** polls every replica until all report `provider` (bounded: a test must end) */

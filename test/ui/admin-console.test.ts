@@ -9,7 +9,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
-import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
+import { callGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { startQdrantEmulator } from '@vector-gateway/qdrant-emulator'
 import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, uniqueName } from '../helpers/app.ts'
@@ -37,19 +37,8 @@ const storageEnv = {
 const gw: GatewayProcess = await startGatewayProcess({ API_KEY: DATA_KEY, ADMIN_API_KEY: ADMIN_KEY, ...storageEnv }, t)
 const UI = `${gw.url}/admin/ui/`
 
-const api = async (
-  method: string,
-  path: string,
-  body?: unknown,
-  key = ADMIN_KEY
-): Promise<{ status: number; json: any }> => {
-  const res = await fetch(`${gw.url}${path}`, {
-    method,
-    headers: { 'x-api-key': key, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
-    body: body === undefined ? undefined : JSON.stringify(body)
-  })
-  return { status: res.status, json: await res.json() }
-}
+const api = async (method: string, path: string, body?: unknown, key = ADMIN_KEY): ReturnType<typeof callGateway> =>
+  await callGateway(gw, method, path, body, key)
 
 const chunks = dataset({ users: USERS, files: 2, perFile: PER_USER / 2, seed: 5 })
 for (let i = 0; i < chunks.length; i += 1000) {
