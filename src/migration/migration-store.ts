@@ -3,6 +3,9 @@
 // the same rows, so a migration started anywhere is visible and resumable
 // everywhere. Times that only MariaDB compares (the lease) use NOW(6); times shown
 // to people are written from the client clock, like the settings store does.
+// Over 400 lines on purpose: it is every SQL statement on those two tables (lease,
+// checkpoints, counts, views) in one place, so the state machine's storage can be
+// read, and its locking order checked, without jumping between files.
 import { inTransaction, transactionOn } from '../store/transaction.ts'
 import { withNamedLock } from '../store/named-lock.ts'
 import type { Pool, PoolConnection, UpsertResult } from 'mariadb'

@@ -1,7 +1,9 @@
 // The heart of the gateway (docs/architecture.md#routing): writes go to each user's active provider,
 // reads merge every provider that may hold the user's data, deletes and group
 // changes reach every provider or answer 503. Routes call this; it calls the
-// providers. No HTTP in here.
+// providers. No HTTP in here. Over 400 lines on purpose: the routing rules (writes,
+// merged reads, delete-everywhere, stale-copy handling) are read together, in one
+// file, when checking that no path writes to the wrong store or shows a stale copy.
 import type { ChunkInput } from '../schemas/chunk.ts'
 import type { ProviderCounts } from '../schemas/chunk.ts'
 import type { StatsReply } from '../schemas/search.ts'
