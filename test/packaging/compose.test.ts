@@ -8,7 +8,8 @@ import { existsSync, readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
-import { ConfigSchema, loadConfig } from '../../src/config.ts'
+import { ConfigSchema } from '../../src/config.ts'
+import { loadConfigIsolated } from './compose-file.ts'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as ComposeFile
@@ -80,22 +81,6 @@ function rawEnvironment(service: Service): Record<string, string> {
   const raw = service.environment ?? {}
   if (Array.isArray(raw)) return Object.fromEntries(raw.map(l => [l.split('=')[0], l.slice(l.indexOf('=') + 1)]))
   return Object.fromEntries(Object.entries(raw).map(([k, v]) => [k, String(v)]))
-}
-
-/** loadConfig() with the test process's own configuration variables hidden (env-schema merges process.env). */
-function loadConfigIsolated(env: Record<string, string>): ReturnType<typeof loadConfig> {
-  const saved: Record<string, string> = {}
-  for (const key of Object.keys(ConfigSchema.properties)) {
-    if (process.env[key] !== undefined) {
-      saved[key] = process.env[key]
-      delete process.env[key]
-    }
-  }
-  try {
-    return loadConfig(env)
-  } finally {
-    Object.assign(process.env, saved)
-  }
 }
 
 /** Container ports of a service's `ports` (short and long syntax). */
