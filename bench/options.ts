@@ -68,7 +68,7 @@ export const USAGE = `npm run bench -- [flags]
   --share-rows N         section F: rows per data shape (default 200,000 x scale; quick 12,000)
   --share-dimension N    section F: vector dimension (default 1024; quick 256)
   --share-queries N      section F: measured queries per tenant and method (default 50; quick 10)
-  --recall-sample-rate R section F: MARIADB_RECALL_SAMPLE_RATE of the sampling gateway (default 1)
+  --recall-sample-rate R section F: MARIADB_RECALL_SAMPLE_RATE of the default-settings gateway (default 0)
   --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares,load (default all;
                          ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct insert;
                          load = gateway vs bare HTTP and a direct pool, 16/64 clients, about 1 minute)
@@ -134,7 +134,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     int(values['migration-chunks'], 'migration-chunks', 100) ??
     (quick && values.scale === undefined ? 20_000 : Math.round(100_000 * scale))
 
-  const recallSampleRate = values['recall-sample-rate'] !== undefined ? Number(values['recall-sample-rate']) : 1
+  const recallSampleRate = values['recall-sample-rate'] !== undefined ? Number(values['recall-sample-rate']) : 0
   if (!(recallSampleRate >= 0 && recallSampleRate <= 1))
     throw new Error(`--recall-sample-rate must be within 0..1, not ${values['recall-sample-rate']}`)
   const shareRows =

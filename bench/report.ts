@@ -402,9 +402,9 @@ export function shareReport(r: ShareSectionResult): string {
   out.push(`  index build: ${r.shapes.map(s => `${s.shape} ${(s.indexMs / 1000).toFixed(1)} s`).join(', ')}`)
   out.push(
     `Latency ms p50 / p95 and recall@10 against exact (${r.queries} queries per cell after ${r.warmup} warm-up rounds and ${(r.learnMs / 1000).toFixed(0)} s of ` +
-      `sampling-gateway-only warm-up; methods interleaved; a method over ${(r.budgetMs / 1000).toFixed(0)} s in a cell stops, n = queries run)`
+      `default-gateway-only warm-up; methods interleaved; a method over ${(r.budgetMs / 1000).toFixed(0)} s in a cell stops, n = queries run)`
   )
-  const cell = (c: ShareSectionResult['cells'][number], m: 'gateway' | 'static' | 'exact' | 'plain'): string[] => {
+  const cell = (c: ShareSectionResult['cells'][number], m: 'gateway' | 'rule' | 'exact' | 'plain'): string[] => {
     const x = c.methods[m]
     return x === undefined
       ? ['-', '-']
@@ -422,10 +422,10 @@ export function shareReport(r: ShareSectionResult): string {
         'gateway',
         'recall',
         'result',
-        'samples (mean)',
-        'static gw',
+        'checks (mean)',
+        'share-rule gw',
         'recall',
-        'static plan',
+        'rule plan',
         'exact',
         'MariaDB plain',
         'recall'
@@ -439,8 +439,8 @@ export function shareReport(r: ShareSectionResult): string {
           ...cell(c, 'gateway'),
           g !== undefined && g.recall >= RECALL_TARGET ? 'PASS' : 'MISS',
           `${c.recallSamples} (${x2(c.recallSampleMean)})`,
-          ...cell(c, 'static'),
-          c.staticPlan.split(':')[0],
+          ...cell(c, 'rule'),
+          c.rulePlan.split(':')[0],
           cell(c, 'exact')[0],
           ...cell(c, 'plain')
         ]
@@ -449,13 +449,13 @@ export function shareReport(r: ShareSectionResult): string {
     )
   )
   out.push(
-    `  gateway = POST /search, MARIADB_RECALL_SAMPLE_RATE=${r.recallSampleRate} (shadow checks demote share bands whose measured recall is < ${RECALL_TARGET});`
+    `  gateway = POST /search, default settings (MARIADB_INDEX_TRUST=measured: the index plan only for share bands measured at recall >= ${RECALL_TARGET}), MARIADB_RECALL_SAMPLE_RATE=${r.recallSampleRate};`
   )
   out.push(
-    '  static gw = POST /search with sampling off (share/cost rule only); exact = IGNORE INDEX (the truth); MariaDB plain = no hints, its own plan and ef_search;'
+    '  share-rule gw = POST /search with MARIADB_INDEX_TRUST=share-rule (share/cost rule only); exact = IGNORE INDEX (the truth); MariaDB plain = no hints, its own plan and ef_search;'
   )
   out.push(
-    '  samples = recall shadow checks the sampling gateway completed in the cell (warm-up included), mean = their mean recall'
+    '  checks = recall probes and shadow checks the default gateway completed in the cell (warm-up included), mean = their mean recall'
   )
   return out.join('\n')
 }

@@ -3,8 +3,10 @@
 // `shareRows` rows, tenants owning 50%, 10%, 1% and 0.1% of it plus filler users,
 // rows interleaved, a cosine vector index built after the load; then per tenant,
 // interleaved query by query:
-//   gateway   POST /search to a gateway with MARIADB_RECALL_SAMPLE_RATE = --recall-sample-rate
-//   static    POST /search to a gateway without sampling (the share/cost rule alone)
+//   gateway   POST /search to a gateway with the default settings (MARIADB_INDEX_TRUST=measured:
+//             the index plan only for shares measured at the target) and
+//             MARIADB_RECALL_SAMPLE_RATE = --recall-sample-rate (default 0)
+//   rule      POST /search to a gateway with MARIADB_INDEX_TRUST=share-rule (the share/cost rule alone)
 //   exact     the exact plan issued with the driver (IGNORE INDEX the vector index): the truth
 //   plain     the same query without hints: MariaDB's own plan (its default ef_search)
 // recall@10 of each against exact, PASS/MISS of the gateway against 0.99.
@@ -30,8 +32,8 @@ import { summarize, type Summary } from './stats.ts'
 import { explainSearch } from '../test/helpers/mariadb-explain.ts'
 
 export type Shape = 'clustered' | 'unclustered'
-export type ShareMethod = 'gateway' | 'static' | 'exact' | 'plain'
-const METHODS: ShareMethod[] = ['gateway', 'static', 'exact', 'plain']
+export type ShareMethod = 'gateway' | 'rule' | 'exact' | 'plain'
+const METHODS: ShareMethod[] = ['gateway', 'rule', 'exact', 'plain']
 export const SHARES = [0.5, 0.1, 0.01, 0.001]
 const FILLER_USERS = 50
 const FILLER_BASE = 5001
@@ -45,9 +47,9 @@ export interface ShareCell {
   userId: number
   rows: number
   methods: Partial<Record<ShareMethod, { latency: Summary; recall: number }>>
-  /** the share/cost rule's plan (the static gateway's), and why */
-  staticPlan: string
-  /** recall samples the sampling gateway took during this cell (warm-up included), and their mean */
+  /** the share/cost rule's plan (the rule gateway's), and why */
+  rulePlan: string
+  /** recall checks (probes and shadow checks) the default gateway completed in this cell (warm-up included), and their mean */
   recallSamples: number
   recallSampleMean: number
   plainPlan: string
@@ -127,7 +129,7 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
         AUTH_DISABLED: 'true',
         VECTOR_DIMENSION: String(o.shareDimension)
       })
-      const provider = createProviders(config, db.pool).mariadb
+      const provider = createProviders({ ...config, MARIADB_INDEX_TRUST: 'share-rule' }, db.pool).mariadb
       await provider.init()
       log(
         `F ${shape}: loading ${o.shareRows} rows x ${o.shareDimension}-d (tenants ${SHARES.map(s => `${s * 100}%`).join(', ')}, ${FILLER_USERS} fillers, interleaved)`
@@ -143,10 +145,10 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
       result.shapes.push({ shape, loadMs: load.ms, indexMs })
 
       const env = { MARIADB_URL: db.url, VECTOR_DIMENSION: String(o.shareDimension) }
-      const sampling = await startGateway({ ...env, MARIADB_RECALL_SAMPLE_RATE: String(o.recallSampleRate) })
-      gateways.push(sampling)
-      const plain = await startGateway(env)
-      gateways.push(plain)
+      const gateway = await startGateway({ ...env, MARIADB_RECALL_SAMPLE_RATE: String(o.recallSampleRate) })
+      gateways.push(gateway)
+      const rule = await startGateway({ ...env, MARIADB_INDEX_TRUST: 'share-rule' })
+      gateways.push(rule)
       const queries =
         shape === 'clustered'
           ? queryVectors(model, o.seed + 7, Math.max(o.shareQueries, 20))
@@ -156,8 +158,8 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
       const buffers = queries.map(q => vectorBytes(q))
 
       const run = async (method: ShareMethod, qi: number, userId: number): Promise<string[]> => {
-        if (method === 'gateway' || method === 'static') {
-          const gw = method === 'gateway' ? sampling : plain
+        if (method === 'gateway' || method === 'rule') {
+          const gw = method === 'gateway' ? gateway : rule
           const body = JSON.stringify({ user_id: userId, vector: queries[qi], limit: LIMIT, min_score: 0 })
           const answer = await httpRequest(gw.url, 'POST', '/search', body, dataHeaders)
           if (answer.status !== 200)
@@ -180,8 +182,8 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
         log(
           `F ${shape}: tenant ${userId}, ${rows} rows (${share * 100}%): ${o.shareQueries} queries x ${METHODS.length} methods`
         )
-        const before = await recallMetrics(sampling)
-        // warm-up: every method, then the sampling gateway alone for learnMs (its shadow checks measure the index meanwhile)
+        const before = await recallMetrics(gateway)
+        // warm-up: every method, then the default gateway alone for learnMs (its probes measure the index meanwhile)
         for (let w = 0; w < o.shareWarmup; w++) for (const m of METHODS) await run(m, w % queries.length, userId)
         const learnUntil = performance.now() + o.shareLearnMs
         for (let w = 0; performance.now() < learnUntil; w++) await run('gateway', w % queries.length, userId)
@@ -217,7 +219,7 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
           `EXPLAIN SELECT BID, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${TABLE} WHERE BUID = ? ORDER BY d LIMIT ${LIMIT}`,
           [buffers[0], userId]
         )
-        const after = await recallMetrics(sampling)
+        const after = await recallMetrics(gateway)
         const { plan } = await explainSearch(provider, {
           user_id: userId,
           vector: queries[0],
@@ -231,14 +233,14 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
           userId,
           rows,
           methods,
-          staticPlan: `${plan.kind}${plan.efSearch !== undefined ? ` ef ${plan.efSearch}` : ''}: ${plan.reason}`,
+          rulePlan: `${plan.kind}${plan.efSearch !== undefined ? ` ef ${plan.efSearch}` : ''}: ${plan.reason}`,
           recallSamples,
           recallSampleMean: recallSamples > 0 ? (after.sum - before.sum) / recallSamples : Number.NaN,
           plainPlan: explainPlain.map(r => r.key ?? 'no index').join(', ')
         }
         const g = methods.gateway!
         log(
-          `   gateway p50 ${g.latency.p50.toFixed(1)} ms recall ${g.recall.toFixed(3)} (${recallSamples} recall samples); static ${cell.staticPlan}; ` +
+          `   gateway p50 ${g.latency.p50.toFixed(1)} ms recall ${g.recall.toFixed(3)} (${recallSamples} recall checks); rule ${cell.rulePlan}; ` +
             `exact p50 ${methods.exact!.latency.p50.toFixed(1)} ms; ` +
             `plain p50 ${methods.plain!.latency.p50.toFixed(1)} ms recall ${methods.plain!.recall.toFixed(3)}`
         )
@@ -252,10 +254,12 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
   return result
 }
 
-/** Count and sum of the gateway's vg_search_recall histogram. */
+/** Count and sum of the gateway's vg_search_recall histogram, over both kinds of check. */
 async function recallMetrics(gw: Gateway): Promise<{ count: number; sum: number }> {
   const answer = await httpRequest(gw.url, 'GET', '/metrics', undefined, {})
-  const count = Number(/vg_search_recall_count\{plan="index"\} (\S+)/.exec(answer.body)?.[1] ?? 0)
-  const sum = Number(/vg_search_recall_sum\{plan="index"\} (\S+)/.exec(answer.body)?.[1] ?? 0)
-  return { count, sum }
+  const total = (series: string): number =>
+    [...answer.body.matchAll(new RegExp(`^vg_search_recall_${series}\\{plan="index",check="\\w+"\\} (\\S+)$`, 'gm'))]
+      .map(m => Number(m[1]))
+      .reduce((a, b) => a + b, 0)
+  return { count: total('count'), sum: total('sum') }
 }

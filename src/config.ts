@@ -68,6 +68,8 @@ export const ConfigSchema = Type.Object({
   MARIADB_RECALL_TARGET: Type.Number({ minimum: 0, maximum: 1, default: 0.99 }),
   /** Share of index-plan searches re-run exactly in the background to measure recall (0 = off). */
   MARIADB_RECALL_SAMPLE_RATE: Type.Number({ minimum: 0, maximum: 1, default: 0 }),
+  /** measured: a share of the table gets the index plan once background probes measured its recall; share-rule: at once. */
+  MARIADB_INDEX_TRUST: Type.Enum(['measured', 'share-rule'], { default: 'measured' }),
   /** OpenTelemetry traces are exported (OTLP/HTTP) only when this is set; see observability/tracing.ts. */
   OTEL_EXPORTER_OTLP_ENDPOINT: Type.Optional(Type.String({ pattern: '^https?://' })),
   OTEL_SERVICE_NAME: Type.Optional(Type.String({ minLength: 1 })),

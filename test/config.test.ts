@@ -63,10 +63,12 @@ t.test('search planner and recall sampling settings are validated', async t => {
       MARIADB_EF_SEARCH_MAX: 1000,
       MARIADB_INDEX_SAFETY: 16,
       MARIADB_RECALL_TARGET: 0.99,
-      MARIADB_RECALL_SAMPLE_RATE: 0
+      MARIADB_RECALL_SAMPLE_RATE: 0,
+      MARIADB_INDEX_TRUST: 'measured'
     },
-    'sampling off by default'
+    'sampling off by default; the index serves a share once measured'
   )
+  t.equal(loadConfig({ API_KEY: 'k'.repeat(16), MARIADB_INDEX_TRUST: 'share-rule' }).MARIADB_INDEX_TRUST, 'share-rule')
   t.equal(loadConfig({ API_KEY: 'k'.repeat(16), MARIADB_RECALL_SAMPLE_RATE: '0.05' }).MARIADB_RECALL_SAMPLE_RATE, 0.05)
   let message = ''
   try {
@@ -75,7 +77,8 @@ t.test('search planner and recall sampling settings are validated', async t => {
       MARIADB_RECALL_SAMPLE_RATE: '1.5',
       MARIADB_EF_SEARCH_MAX: '20000',
       MARIADB_INDEX_SAFETY: '0',
-      MARIADB_RECALL_TARGET: 'high'
+      MARIADB_RECALL_TARGET: 'high',
+      MARIADB_INDEX_TRUST: 'always'
     })
   } catch (err) {
     message = (err as Error).message
@@ -84,7 +87,8 @@ t.test('search planner and recall sampling settings are validated', async t => {
     'MARIADB_RECALL_SAMPLE_RATE',
     'MARIADB_EF_SEARCH_MAX',
     'MARIADB_INDEX_SAFETY',
-    'MARIADB_RECALL_TARGET'
+    'MARIADB_RECALL_TARGET',
+    'MARIADB_INDEX_TRUST'
   ])
     t.match(message, name, `names ${name}`)
 })

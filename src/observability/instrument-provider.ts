@@ -5,14 +5,14 @@ import type { RecallObserver } from '../providers/mariadb/recall-sampler.ts'
 import type { VectorProvider } from '../providers/vector-provider.ts'
 import type { GatewayMetrics } from './metrics.ts'
 
-/** Feeds the MariaDB provider's recall shadow checks into the metrics. */
+/** Feeds the MariaDB provider's recall checks (probes and shadow checks) into the metrics. */
 export function recallObserver(metrics: GatewayMetrics): RecallObserver {
   return {
-    observe: (plan, recall) => {
-      metrics.searchRecall.observe({ plan }, recall)
+    observe: (plan, recall, check) => {
+      metrics.searchRecall.observe({ plan, check }, recall)
     },
-    dropped: plan => {
-      metrics.searchRecallDropped.inc({ plan })
+    dropped: (plan, check) => {
+      metrics.searchRecallDropped.inc({ plan, check })
     }
   }
 }

@@ -7,9 +7,9 @@ export interface GatewayMetrics {
   httpRequests: Counter<'method' | 'route' | 'status'>
   httpDuration: Histogram<'method' | 'route' | 'status'>
   providerDuration: Histogram<'provider' | 'operation' | 'outcome'>
-  /** recall@k of sampled MariaDB searches against the exact plan (MARIADB_RECALL_SAMPLE_RATE) */
-  searchRecall: Histogram<'plan'>
-  searchRecallDropped: Counter<'plan'>
+  /** recall@k of the MariaDB index plan against the exact plan, by check (probe or shadow, recall-sampler.ts) */
+  searchRecall: Histogram<'plan' | 'check'>
+  searchRecallDropped: Counter<'plan' | 'check'>
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -39,15 +39,15 @@ export function createMetrics(): GatewayMetrics {
     }),
     searchRecall: new Histogram({
       name: 'vg_search_recall',
-      help: 'recall@k of sampled MariaDB searches against the exact plan, by the plan that answered',
-      labelNames: ['plan'],
+      help: 'recall@k of the MariaDB index plan against the exact plan; check=probe: measured after an exact answer, shadow: an index answer re-run exactly',
+      labelNames: ['plan', 'check'],
       buckets: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 1],
       registers: [registry]
     }),
     searchRecallDropped: new Counter({
       name: 'vg_search_recall_samples_dropped_total',
-      help: 'recall samples skipped because a shadow check was still running',
-      labelNames: ['plan'],
+      help: 'recall checks skipped because another was still running',
+      labelNames: ['plan', 'check'],
       registers: [registry]
     })
   }

@@ -40,6 +40,7 @@ export function createProviders(config: Config, pool: Pool, options: CreateProvi
     indexSafety: config.MARIADB_INDEX_SAFETY,
     recallTarget: config.MARIADB_RECALL_TARGET,
     recallSampleRate: config.MARIADB_RECALL_SAMPLE_RATE,
+    indexTrust: config.MARIADB_INDEX_TRUST,
     recallObserver: options.recallObserver
   })
   const qdrant =

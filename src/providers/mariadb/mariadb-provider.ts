@@ -62,6 +62,8 @@ export interface MariaDbProviderOptions {
   recallTarget?: number
   /** Share of index-plan searches re-run exactly in the background to measure recall (0..1, default 0 = off). */
   recallSampleRate?: number
+  /** 'measured' (default): a share band gets the index plan once background probes measured it; 'share-rule': at once. */
+  indexTrust?: 'measured' | 'share-rule'
   /** Receives the sampled recall measurements (the /metrics histogram). */
   recallObserver?: RecallObserver
   /** TTL of the table's row count used for the share (default 60000 ms; refreshed in the background). */
@@ -121,7 +123,8 @@ export class MariaDbProvider implements VectorProvider {
       efSearchMax: options.efSearchMax ?? 1000,
       safety: options.indexSafety ?? 16,
       indexRowsPerEf: options.indexRowsPerEf ?? INDEX_ROWS_PER_EF,
-      recallTarget: options.recallTarget ?? 0.99
+      recallTarget: options.recallTarget ?? 0.99,
+      trust: options.indexTrust ?? 'measured'
     }
     this.log = options.log
     this.recall = new RecallSampler({
@@ -129,7 +132,7 @@ export class MariaDbProvider implements VectorProvider {
       target: this.planner.recallTarget,
       observer: options.recallObserver,
       onError: err => {
-        this.log?.warn(`recall shadow check failed: ${(err as Error).message}`)
+        this.log?.warn(`recall check failed: ${(err as Error).message}`)
       }
     })
     this.maxStatementBytes = options.maxStatementBytes

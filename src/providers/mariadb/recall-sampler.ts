@@ -1,32 +1,45 @@
-// Recall of the index plan, measured in production (MARIADB_RECALL_SAMPLE_RATE).
-//
-// One index-plan search in 1/rate is re-run with the exact plan in the background,
-// after its answer has gone out: at most one such shadow query is in flight, a
-// sample drawn while one runs is dropped (counted), so the check never queues work
-// behind the answers and never uses more than one connection. recall@k of the
-// answer against the exact result goes to an observer (the /metrics histogram) and
-// into a per-share-band window the planner reads (search-planner.ts): a band
-// measured below the target is searched exactly, and so is every smaller share.
-// Samples expire after `retryMs`, so a demoted band gets the index again later
-// and is measured afresh.
+// Recall of the index plan, measured in production, in two kinds of check:
+//  - probe: while a share band is unmeasured (MARIADB_INDEX_TRUST=measured, the
+//    default), its searches are answered by the exact plan, and after the answer
+//    the index plan runs the same query in the background; its recall@k against
+//    the exact answer just given is one sample. A probe costs one index walk.
+//  - shadow: one index-plan answer in 1/rate (MARIADB_RECALL_SAMPLE_RATE) is re-run
+//    with the exact plan in the background. A band whose samples grow old gets a
+//    shadow check of its next index answer whatever the rate, so a measured band
+//    stays measured without going back to exact answers.
+// At most one check is in flight: a check due while one runs is dropped (counted),
+// so checks never queue work behind the answers and never use more than one
+// connection. Samples go to an observer (the /metrics histogram) and into a
+// per-share-band window the planner reads (search-planner.ts): a band measured
+// below the target is searched exactly, and so is every smaller share. Samples
+// expire after `retryMs`, so a demoted band is probed again later.
 import { shareBand } from './search-planner.ts'
 
+/** probe: an exact answer's index plan run afterwards; shadow: an index answer re-run exactly */
+export type RecallCheck = 'probe' | 'shadow'
+
 export interface RecallObserver {
-  /** recall@k of one sampled search, by the plan that answered it */
-  observe(plan: 'index', recall: number): void
-  /** a sample drawn while a shadow query was still running, skipped */
-  dropped(plan: 'index'): void
+  /** recall@k of the index plan measured by one check */
+  observe(plan: 'index', recall: number, check: RecallCheck): void
+  /** a check due while another was still running, skipped */
+  dropped(plan: 'index', check: RecallCheck): void
 }
+
+/** What the samples of a share band (and the bands of larger shares) say. */
+export type RecallVerdict =
+  | { state: 'below' | 'met'; mean: number; samples: number; band: number }
+  | { state: 'unmeasured'; samples: number; minSamples: number; band: number }
 
 export interface RecallSamplerOptions {
   /** 0..1: share of index-plan searches checked; 0 = off */
   rate: number
   /** recall below this, over `minSamples` samples of a band, demotes that band */
   target: number
+  /** samples needed to judge a band either way (default 5) */
   minSamples?: number
   /** samples kept per band (the most recent) */
   window?: number
-  /** samples older than this are forgotten (default 10 min) */
+  /** samples older than this are forgotten (default 10 min); a band's newest one older than half of it asks for a shadow check */
   retryMs?: number
   observer?: RecallObserver
   onError?: (err: unknown) => void
@@ -58,7 +71,7 @@ export function recallAtK(answered: RankedId[], truth: RankedId[]): number | und
 export class RecallSampler {
   readonly rate: number
   readonly target: number
-  private readonly minSamples: number
+  readonly minSamples: number
   private readonly window: number
   private readonly retryMs: number
   private readonly observer?: RecallObserver
@@ -93,31 +106,44 @@ export class RecallSampler {
   }
 
   /**
-   * Called after an index-plan search has its answer. Maybe starts the shadow
-   * check `exact` (which must give the exact top-k) without waiting for it.
+   * Called after an index-plan search has its answer. Starts the shadow check
+   * `exact` (which must give the exact top-k) without waiting for it, for 1 in
+   * 1/rate searches and whenever the band's samples are growing old.
    */
   sample(share: number, answered: RankedId[], exact: () => Promise<RankedId[]>): void {
-    if (this.rate <= 0 || this.random() >= this.rate) return
+    if (!(this.random() < this.rate || this.aging(share))) return
+    this.check('shadow', share, async () => recallAtK(answered, await exact()))
+  }
+
+  /**
+   * Called after an unmeasured band's search was answered exactly: runs `index`
+   * (the index plan's top-k for the same query) in the background and measures it
+   * against `truth`, the answer given.
+   */
+  probe(share: number, truth: RankedId[], index: () => Promise<RankedId[]>): void {
+    this.check('probe', share, async () => recallAtK(await index(), truth))
+  }
+
+  private check(kind: RecallCheck, share: number, measure: () => Promise<number | undefined>): void {
     if (this.running !== undefined) {
-      this.observer?.dropped('index')
+      this.observer?.dropped('index', kind)
       return
     }
-    const run = (async () => {
+    this.running = (async () => {
       try {
-        const recall = recallAtK(answered, await exact())
+        const recall = await measure()
         if (recall === undefined) return
         this.record(share, recall)
-        this.observer?.observe('index', recall)
+        this.observer?.observe('index', recall, kind)
       } catch (err) {
         this.onError?.(err)
       } finally {
         this.running = undefined
       }
     })()
-    this.running = run
   }
 
-  /** Adds a measurement for a share (also usable without a shadow query, e.g. by tests and the bench). */
+  /** Adds a measurement for a share (also usable without a check, e.g. by tests and the bench). */
   record(share: number, recall: number): void {
     const band = shareBand(share)
     let samples = this.bands.get(band)
@@ -128,20 +154,33 @@ export class RecallSampler {
 
   /**
    * What the planner should know for a search of this share: the first band, from
-   * the largest shares down to this one, measured below the target; else this
-   * band's own measurement when it has enough samples; else nothing.
+   * the largest shares down to this one, measured below the target ('below'); else
+   * this band's own mean when it has `minSamples` samples ('met'); else 'unmeasured'.
    */
-  measured(share: number): { mean: number; samples: number; band: number } | undefined {
+  verdict(share: number): RecallVerdict {
     const own = shareBand(share)
-    let mine: { mean: number; samples: number; band: number } | undefined
-    for (let band = 0; band <= own; band++) {
-      const samples = this.fresh(band)
-      if (samples.length < this.minSamples) continue
-      const mean = samples.reduce((s, x) => s + x.recall, 0) / samples.length
-      if (mean < this.target) return { mean, samples: samples.length, band }
-      if (band === own) mine = { mean, samples: samples.length, band }
+    for (let band = 0; band < own; band++) {
+      const larger = this.summary(band)
+      if (larger !== undefined && larger.mean < this.target) return { state: 'below', ...larger }
     }
-    return mine
+    const mine = this.summary(own)
+    if (mine === undefined) {
+      return { state: 'unmeasured', samples: this.fresh(own).length, minSamples: this.minSamples, band: own }
+    }
+    return { state: mine.mean < this.target ? 'below' : 'met', ...mine }
+  }
+
+  /** A band's mean over its fresh samples, when it has enough of them to judge. */
+  private summary(band: number): { mean: number; samples: number; band: number } | undefined {
+    const samples = this.fresh(band)
+    if (samples.length < this.minSamples) return undefined
+    return { mean: samples.reduce((s, x) => s + x.recall, 0) / samples.length, samples: samples.length, band }
+  }
+
+  /** The band's newest sample is older than half the retry time: measure it again before it expires. */
+  private aging(share: number): boolean {
+    const samples = this.fresh(shareBand(share))
+    return samples.length > 0 && samples[samples.length - 1].at < this.now() - this.retryMs / 2
   }
 
   private fresh(band: number): Array<{ recall: number; at: number }> {

@@ -8,9 +8,9 @@
 //    fewer than `limit` hits >= min_score, the exact plan answers instead, so a user
 //    never gets fewer results than the exact plan would give.
 // The plan follows the filter's SHARE of the table and the cost of both plans
-// (search-planner.ts), from cached counts (count-cache.ts). Sampled shadow checks
-// (recall-sampler.ts) measure the index plan's recall and demote share bands
-// where it misses the target.
+// (search-planner.ts), from cached counts (count-cache.ts), and what background
+// checks (recall-sampler.ts) measured of the index plan's recall at that share:
+// an unmeasured share is answered exactly and probes the index plan afterwards.
 import { trace } from '@opentelemetry/api'
 import type { Pool } from 'mariadb'
 import type { SearchHit, SearchQuery } from '../vector-provider.ts'
@@ -42,6 +42,8 @@ export interface SearchPlan {
   fetch: number
   /** mhnsw_ef_search for the index plan */
   efSearch?: number
+  /** an exact plan of an unmeasured share: the index plan to measure against its answer */
+  probe?: SearchPlan
 }
 
 export interface SearchStats {
@@ -108,25 +110,34 @@ export class SearchExecutor {
       tableRows,
       limit: query.limit,
       filtered,
-      measuredRecall: recall.measured(share)
+      recall: recall.verdict(share)
     })
-    if (decision.kind === 'exact') return { ...this.exactPlan(query, rows, decision.reason), tableRows, share }
+    if (decision.kind === 'index') return { ...this.indexPlan(query, index.name, decision), rows, tableRows, share }
+    const probe = decision.probe && {
+      ...this.indexPlan(query, index.name, { ...decision.probe, reason: 'probe' }),
+      share
+    }
+    return { ...this.exactPlan(query, rows, decision.reason), tableRows, share, probe }
+  }
+
+  private indexPlan(
+    query: SearchQuery,
+    indexName: string,
+    walk: { efSearch: number; fetch: number; reason: string }
+  ): SearchPlan {
     // The walk yields rows in distance order and applies the WHERE as it goes, so a
     // small margin over limit suffices (rows can come slightly out of order with a
     // filter); a short answer falls back to the exact plan anyway.
     const where = whereOf(query)
     return {
       kind: 'index',
-      reason: decision.reason,
-      rows,
-      tableRows,
-      share,
+      reason: walk.reason,
       sql:
-        `SELECT ${COLUMNS}, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${this.t} FORCE INDEX (\`${index.name.replace(/`/g, '``')}\`) ` +
-        `WHERE ${where.sql} ORDER BY d LIMIT ${decision.fetch}`,
+        `SELECT ${COLUMNS}, VEC_DISTANCE_COSINE(BEMBED, ?) AS d FROM ${this.t} FORCE INDEX (\`${indexName.replace(/`/g, '``')}\`) ` +
+        `WHERE ${where.sql} ORDER BY d LIMIT ${walk.fetch}`,
       params: [encodeVector(query.vector), ...where.params],
-      fetch: decision.fetch,
-      efSearch: decision.efSearch
+      fetch: walk.fetch,
+      efSearch: walk.efSearch
     }
   }
 
@@ -155,6 +166,7 @@ export class SearchExecutor {
       }
     } else {
       this.stats.exact++
+      if (plan.probe !== undefined) this.probeIndex(query, plan.probe, passing)
     }
     const indexes = await this.o.legacy.chunkIndexes(this.o.pool, query.user_id, passing)
     return passing
@@ -167,16 +179,17 @@ export class SearchExecutor {
 
   /** Maybe re-runs an index-plan search exactly in the background to measure its recall (never awaited). */
   private sampleRecall(query: SearchQuery, plan: SearchPlan, passing: Row[]): void {
-    const ranked = (rows: Row[]): RankedId[] =>
-      rows
-        .map(r => ({ id: num(r.BID), score: scoreOf(r) }))
-        .sort((a, b) => b.score - a.score)
-        .slice(0, query.limit)
-    const answered = ranked(passing)
-    this.o.recall.sample(plan.share ?? 1, answered, async () => {
+    this.o.recall.sample(plan.share ?? 1, ranked(passing, query), async () => {
       const rows = await this.runPlan(this.exactPlan(query, plan.rows, 'recall shadow check'))
-      return ranked(rows.filter(r => scoreOf(r) >= query.min_score))
+      return ranked(rows, query)
     })
+  }
+
+  /** Runs the index plan an unmeasured share would get, after its exact answer, to measure it (never awaited). */
+  private probeIndex(query: SearchQuery, probe: SearchPlan, exactPassing: Row[]): void {
+    this.o.recall.probe(probe.share ?? 1, ranked(exactPassing, query), async () =>
+      ranked(await this.runPlan(probe), query)
+    )
   }
 
   private async runPlan(plan: SearchPlan): Promise<Row[]> {
@@ -202,6 +215,15 @@ export class SearchExecutor {
       fetch: query.limit
     }
   }
+}
+
+/** The top `limit` of rows passing min_score, as ids and scores, best first: what recall compares. */
+function ranked(rows: Row[], query: SearchQuery): RankedId[] {
+  return rows
+    .map(r => ({ id: num(r.BID), score: scoreOf(r) }))
+    .filter(r => r.score >= query.min_score)
+    .sort((a, b) => b.score - a.score)
+    .slice(0, query.limit)
 }
 
 function scoreOf(r: Row): number {

@@ -20,9 +20,10 @@ const db = await createTestDatabase(t)
 // This table is tiny (2,120 rows of 64 dimensions): the planner's cost rule would
 // answer every search exactly. These tests are about the mechanics of the index
 // plan, so walks are priced at 1 row per unit of ef and the share rule asks for 4
-// (not 16) rows of the filter per row fetched here; the share rule and the default
+// (not 16) rows of the filter per row fetched here, and trusts the share rule without
+// waiting for recall measurements; the share rule, the measurements and the default
 // settings are proven on a large unclustered table in search-share.test.ts.
-const CHEAP_WALKS = { indexRowsPerEf: 1, indexSafety: 4 }
+const CHEAP_WALKS = { indexRowsPerEf: 1, indexSafety: 4, indexTrust: 'share-rule' as const }
 const provider = newProvider(db.pool, {
   dimension: D,
   exactSearchMaxRows: THRESHOLD,
@@ -148,7 +149,8 @@ t.test('fewer hits than limit from the index: the exact plan answers', async t =
     exactSearchMaxRows: 0,
     efSearch: 20,
     indexSafety: 0.01,
-    indexRowsPerEf: 0
+    indexRowsPerEf: 0,
+    indexTrust: 'share-rule'
   })
   await eager.init()
   const q: SearchQuery = { user_id: LARGE, vector: large.centres[3], limit: 15, min_score: 0.1, group_key: 'rare' }

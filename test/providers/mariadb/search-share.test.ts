@@ -97,8 +97,50 @@ t.test('group and file filters count in the share', async t => {
   t.equal(await recallOf(provider, { user_id: BIG, group_key: 'narrow' }), 1, 'recall@10 of the narrow group')
 })
 
-t.test('the tenant owning most of the table keeps the index plan', async t => {
-  const { plan, explain } = await explainSearch(provider, {
+t.test('the tenant owning most of the table gets the index plan once background checks measured it', async t => {
+  const q: SearchQuery = { user_id: BIG, vector: queries[2], limit: 10, min_score: -1 }
+  const first = (await explainSearch(provider, q)).plan
+  t.equal(first.kind, 'exact', 'unmeasured: the exact plan answers')
+  t.match(first.reason, /index recall not measured yet for this share \(0 of 5 checks\)/)
+  // each exact answer of an unmeasured band has the index plan checked against it in the background
+  const observed: number[] = []
+  const checked = newProvider(db.pool, {
+    dimension: D,
+    exactSearchMaxRows: FLOOR,
+    efSearch: 100,
+    countCacheMs: 60_000,
+    // random 32-d vectors give this walk recall@10 of about 0.92-0.98: a target it meets
+    recallTarget: 0.8,
+    recallObserver: { observe: (_plan, recall) => observed.push(recall), dropped: () => {} }
+  })
+  await checked.init()
+  for (let i = 0; i < 5; i++) {
+    const before = checked.stats.exact
+    const hits = await checked.search({ ...q, vector: queries[i] })
+    t.equal(checked.recall.inFlight, 1, 'its index check runs after the answer')
+    t.equal(checked.stats.exact - before, 1, `search ${i + 1} answered by the exact plan`)
+    t.same(hits, await exact.search({ ...q, vector: queries[i] }))
+    await checked.recall.idle()
+  }
+  t.equal(observed.length, 5, 'five index checks measured')
+  const mean = observed.reduce((a, b) => a + b, 0) / observed.length
+  t.comment(`recall@10 of the index plan for the 90% tenant on random 32-d vectors: ${mean.toFixed(3)}`)
+  t.ok(mean >= 0.8, 'measured at the target')
+  const { plan, explain } = await explainSearch(checked, q)
+  t.equal(plan.kind, 'index', plan.reason)
+  t.equal(plan.efSearch, 267, 'share 90%: ef 16 x 15 / 0.9')
+  t.equal(explain[0].key, VECTOR_INDEX, 'EXPLAIN: the vector index')
+  const before = checked.stats.index
+  await checked.search(q)
+  t.equal(checked.stats.index - before, 1, 'answered by the index plan')
+  t.equal(checked.recall.inFlight, 0, 'a measured band is not probed again')
+  await checked.close()
+})
+
+t.test('trusting the share rule unmeasured (MARIADB_INDEX_TRUST=share-rule) gives the index plan at once', async t => {
+  const trusting = newProvider(db.pool, { dimension: D, exactSearchMaxRows: FLOOR, indexTrust: 'share-rule' })
+  await trusting.init()
+  const { plan, explain } = await explainSearch(trusting, {
     user_id: BIG,
     vector: queries[2],
     limit: 10,
@@ -107,9 +149,6 @@ t.test('the tenant owning most of the table keeps the index plan', async t => {
   t.equal(plan.kind, 'index', plan.reason)
   t.equal(plan.efSearch, 267, 'share 90%: ef 16 x 15 / 0.9')
   t.equal(explain[0].key, VECTOR_INDEX, 'EXPLAIN: the vector index')
-  t.comment(
-    `recall@10 of the index plan for the 90% tenant on random 32-d vectors: ${(await recallOf(provider, { user_id: BIG })).toFixed(3)}`
-  )
 })
 
 t.test('a sampled search answers before its shadow check, which then reports recall', async t => {
@@ -117,6 +156,7 @@ t.test('a sampled search answers before its shadow check, which then reports rec
   const sampled = newProvider(db.pool, {
     dimension: D,
     exactSearchMaxRows: FLOOR,
+    indexTrust: 'share-rule',
     recallSampleRate: 1,
     recallObserver: { observe: (plan, recall) => observed.push({ plan, recall }), dropped: () => {} }
   })
@@ -144,7 +184,7 @@ t.test('a sampled search answers before its shadow check, which then reports rec
 })
 
 t.test('recall measured below the target sends that share band, and smaller shares, to the exact plan', async t => {
-  const demoted = newProvider(db.pool, { dimension: D, exactSearchMaxRows: FLOOR })
+  const demoted = newProvider(db.pool, { dimension: D, exactSearchMaxRows: FLOOR, indexTrust: 'share-rule' })
   await demoted.init()
   const q: SearchQuery = { user_id: BIG, vector: queries[4], limit: 10, min_score: -1 }
   const { plan } = await explainSearch(demoted, q)
@@ -158,23 +198,33 @@ t.test('recall measured below the target sends that share band, and smaller shar
   t.same(await demoted.search(q), await exact.search(q), 'exact results')
 })
 
-t.test('the gateway exports sampled recall in /metrics', async t => {
-  const gw = await buildTestGateway(t, {
-    db,
-    env: { VECTOR_DIMENSION: String(D), MARIADB_EXACT_SEARCH_MAX_ROWS: String(FLOOR), MARIADB_RECALL_SAMPLE_RATE: '1' }
-  })
-  const res = await gw.app.inject({
-    method: 'POST',
-    url: '/search',
-    headers: gw.data,
-    payload: { user_id: BIG, vector: queries[5], limit: 10, min_score: 0 }
-  })
-  t.equal(res.statusCode, 200, res.body)
-  t.ok(res.json().results.length > 0, 'answered')
-  await gw.app.providers.mariadb.recall.idle()
-  const metrics = (await gw.app.inject({ url: '/metrics' })).body
-  t.match(metrics, /vg_search_recall_count\{plan="index"\} 1\n/)
-  t.match(metrics, /vg_search_recall_bucket\{le="1",plan="index"\} 1\n/)
+t.test('the gateway exports measured recall in /metrics, by check', async t => {
+  const env = { VECTOR_DIMENSION: String(D), MARIADB_EXACT_SEARCH_MAX_ROWS: String(FLOOR) }
+  const search = async (gw: Awaited<ReturnType<typeof buildTestGateway>>): Promise<string> => {
+    const res = await gw.app.inject({
+      method: 'POST',
+      url: '/search',
+      headers: gw.data,
+      payload: { user_id: BIG, vector: queries[5], limit: 10, min_score: 0 }
+    })
+    t.equal(res.statusCode, 200, res.body)
+    t.ok(res.json().results.length > 0, 'answered')
+    await gw.app.providers.mariadb.recall.idle()
+    return (await gw.app.inject({ url: '/metrics' })).body
+  }
+  // default: the unmeasured band is answered exactly and its index plan probed in the background
+  const probed = await search(await buildTestGateway(t, { db, env }))
+  t.match(probed, /vg_search_recall_count\{plan="index",check="probe"\} 1\n/)
+  t.notMatch(probed, /check="shadow"\} [1-9]/)
+  // trusting the share rule with sampling on: the index answer is re-run exactly
+  const shadowed = await search(
+    await buildTestGateway(t, {
+      db,
+      env: { ...env, MARIADB_INDEX_TRUST: 'share-rule', MARIADB_RECALL_SAMPLE_RATE: '1' }
+    })
+  )
+  t.match(shadowed, /vg_search_recall_count\{plan="index",check="shadow"\} 1\n/)
+  t.match(shadowed, /vg_search_recall_bucket\{le="1",plan="index",check="shadow"\} 1\n/)
 })
 
 t.test('planner and sampler units', async t => {
@@ -184,7 +234,8 @@ t.test('planner and sampler units', async t => {
     efSearchFiltered: 200,
     efSearchMax: 1000,
     safety: 16,
-    recallTarget: 0.99
+    recallTarget: 0.99,
+    trust: 'share-rule' as const
   }
   // the issue's case: 9,000 of 39,000 rows
   const issue = choosePlan(s, { filterRows: 9000, tableRows: 39_000, limit: 10, filtered: false })
@@ -218,6 +269,32 @@ t.test('planner and sampler units', async t => {
     { kind: 'index', efSearch: 200 },
     'the floor of filtered walks'
   )
+  // trust 'measured': the share rule's index walk is only a candidate until measured
+  const measured = { ...s, trust: 'measured' as const }
+  const big = { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: false }
+  t.match(
+    choosePlan(measured, { ...big, recall: { state: 'unmeasured', samples: 2, minSamples: 5, band: 0 } }),
+    { kind: 'exact', probe: { efSearch: 267, fetch: 15 }, reason: /not measured yet for this share \(2 of 5 checks\)/ },
+    'unmeasured: exact, probing the walk the rule allows'
+  )
+  t.match(choosePlan(measured, { ...big, recall: { state: 'met', mean: 0.995, samples: 5, band: 0 } }), {
+    kind: 'index',
+    efSearch: 267
+  })
+  t.match(choosePlan(measured, { ...big, recall: { state: 'below', mean: 0.5, samples: 5, band: 0 } }), {
+    kind: 'exact',
+    probe: undefined,
+    reason: /measured 0\.500 < 0\.99/
+  })
+  t.match(
+    choosePlan(measured, { filterRows: 9000, tableRows: 39_000, limit: 10, filtered: false }),
+    { kind: 'exact', probe: undefined },
+    'where the rule says exact, nothing is probed'
+  )
+  t.match(choosePlan(s, { ...big, recall: { state: 'unmeasured', samples: 0, minSamples: 5, band: 0 } }), {
+    kind: 'index'
+  })
+
   t.equal(shareBand(1), 0)
   t.equal(shareBand(0.5), 0)
   t.equal(shareBand(0.3), 1)
@@ -278,6 +355,57 @@ t.test('planner and sampler units', async t => {
   release([{ id: 1, score: 1 }])
   await sampler.idle()
   t.same(seen, [1])
+
+  // verdicts: a band is judged on 5 samples; a larger share measured below the target demotes smaller ones
+  let clock = 0
+  const judge = new RecallSampler({ rate: 0, target: 0.99, now: () => clock, retryMs: 1000 })
+  t.match(judge.verdict(0.6), { state: 'unmeasured', samples: 0, minSamples: 5, band: 0 })
+  for (let i = 0; i < 5; i++) judge.record(0.6, 1)
+  t.match(judge.verdict(0.6), { state: 'met', mean: 1, samples: 5, band: 0 })
+  t.match(judge.verdict(0.3), { state: 'unmeasured', band: 1 }, 'another band is measured on its own')
+  for (let i = 0; i < 5; i++) judge.record(0.3, 0.9)
+  t.match(judge.verdict(0.3), { state: 'below', band: 1 })
+  t.match(judge.verdict(0.01), { state: 'below', band: 1 }, 'a smaller share follows the larger one measured below')
+  t.match(judge.verdict(0.6), { state: 'met' }, 'a larger share keeps its own verdict')
+  // a band whose newest sample is older than half the retry time gets a shadow check even at rate 0
+  let shadows = 0
+  judge.sample(0.6, [{ id: 1, score: 1 }], async () => {
+    shadows++
+    return [{ id: 1, score: 1 }]
+  })
+  t.equal(shadows, 0, 'fresh samples: no shadow check at rate 0')
+  clock = 600
+  judge.sample(0.6, [{ id: 1, score: 1 }], async () => {
+    shadows++
+    return [{ id: 1, score: 1 }]
+  })
+  await judge.idle()
+  t.equal(shadows, 1, 'aging samples: a shadow check')
+  clock = 1200
+  t.match(judge.verdict(0.6), { state: 'unmeasured', samples: 1 }, 'samples expire after retryMs')
+
+  // a probe measures the index answer against the exact one given
+  const probes: Array<[number, string]> = []
+  const prober = new RecallSampler({
+    rate: 0,
+    target: 0.99,
+    observer: { observe: (_p, x, check) => probes.push([x, check]), dropped: () => {} }
+  })
+  prober.probe(
+    0.6,
+    [
+      { id: 1, score: 0.9 },
+      { id: 2, score: 0.8 }
+    ],
+    async () => [
+      { id: 1, score: 0.9 },
+      { id: 7, score: 0.1 }
+    ]
+  )
+  await prober.idle()
+  t.same(probes, [[0.5, 'probe']])
+  t.match(prober.verdict(0.6), { state: 'unmeasured', samples: 1 })
+
   const off = new RecallSampler({ rate: 0, target: 0.99 })
   off.sample(1, [], async () => {
     t.fail('rate 0 samples nothing')
