@@ -28,7 +28,7 @@ const chunks: FastifyPluginAsyncTypebox = async fastify => {
       const dimension = fastify.config.VECTOR_DIMENSION
       const chunks = request.body.chunks.map((c, i) => ({
         ...c,
-        ...readVector(c.vector, dimension, `body.chunks[${i}].vector`)
+        vector: readVector(c.vector, dimension, `body.chunks[${i}].vector`)
       }))
       return await fastify.router.store(chunks, request.body.replace === true)
     }

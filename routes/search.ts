@@ -21,7 +21,7 @@ const search: FastifyPluginAsyncTypebox = async fastify => {
       const { user_id: userId, vector, group_key: groupKey, file_ids: fileIds, limit, min_score: minScore } = body
       const outcome = await fastify.router.search({
         user_id: userId,
-        vector: readVector(vector, fastify.config.VECTOR_DIMENSION, 'body.vector').vector,
+        vector: readVector(vector, fastify.config.VECTOR_DIMENSION, 'body.vector'),
         limit,
         min_score: minScore,
         ...(groupKey !== undefined ? { group_key: groupKey } : {}),

@@ -4,6 +4,14 @@
 export const PROVIDER_NAMES = ['mariadb', 'qdrant'] as const
 export type ProviderName = (typeof PROVIDER_NAMES)[number]
 
+/**
+ * A vector's values: numbers as JSON gives them, or the float32 values a base64
+ * request decoded to (kept as they are: MariaDB writes their bytes directly, and
+ * no array of 1024 numbers is built per chunk; Qdrant's JSON needs numbers and
+ * converts them).
+ */
+export type Vector = number[] | Float32Array
+
 /** A chunk as stored. Field names follow the HTTP API (snake_case). */
 export interface ChunkRecord {
   user_id: number
@@ -14,13 +22,7 @@ export interface ChunkRecord {
   start_line: number
   end_line: number
   text: string
-  vector: number[]
-  /**
-   * The same vector as float32 when the gateway already holds it (decoded from a
-   * base64 request): MariaDB writes these bytes without converting `vector` again.
-   * Must hold the values of `vector`; a record whose vector changes must drop it.
-   */
-  vectorF32?: Float32Array
+  vector: Vector
   created: number
   /**
    * Write version in microseconds since the epoch, unique and increasing per
@@ -32,7 +34,7 @@ export interface ChunkRecord {
 }
 
 /** A chunk without its vector, as search and list answers carry it. */
-export type ChunkView = Omit<ChunkRecord, 'vector' | 'vectorF32'> & { vector?: number[] }
+export type ChunkView = Omit<ChunkRecord, 'vector'> & { vector?: number[] }
 
 /** A chunk's identity: (user_id, file_id, chunk_index). */
 export interface ChunkKey {
@@ -54,7 +56,7 @@ export interface ChunkFilter {
 }
 
 export interface SearchQuery extends ChunkFilter {
-  vector: number[]
+  vector: Vector
   limit: number
   /** inclusive: hits with score >= min_score are returned */
   min_score: number

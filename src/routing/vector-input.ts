@@ -5,28 +5,19 @@
 // zeros once rounded to float32 (1e-300 is 0 in float32).
 import { endianness } from 'node:os'
 import { InvalidVectorError } from '../errors.ts'
+import type { Vector } from '../providers/vector-provider.ts'
 import { VECTOR_COMPONENT_MAX, base64VectorLength } from '../schemas/chunk.ts'
 
 const LITTLE_ENDIAN = endianness() === 'LE'
 
-export interface ReadVector {
-  /** the numbers, as the domain (ChunkRecord, SearchQuery) carries them */
-  vector: number[]
-  /** the float32 values a base64 string decoded to; MariaDB writes their bytes as they are */
-  vectorF32?: Float32Array
-}
-
-/** `input` as numbers (and float32 when it was base64); throws InvalidVectorError naming `where` (e.g. body.chunks[3].vector). */
-export function readVector(input: number[] | string, dimension: number, where: string): ReadVector {
-  if (typeof input === 'string') {
-    const vectorF32 = decodeBase64Vector(input, dimension, where)
-    // an indexed loop into a preallocated array: several times faster than Array.from
-    const vector = new Array<number>(dimension)
-    for (let i = 0; i < dimension; i++) vector[i] = vectorF32[i]
-    return { vector, vectorF32 }
-  }
+/**
+ * `input` as the domain carries it: the numbers as they came, or the float32 values
+ * a base64 string decodes to; throws InvalidVectorError naming `where` (e.g. body.chunks[3].vector).
+ */
+export function readVector(input: number[] | string, dimension: number, where: string): Vector {
+  if (typeof input === 'string') return decodeBase64Vector(input, dimension, where)
   // the schema bounds every number to ±1e9, so only underflow to 0 is left to check
-  for (const x of input) if (Math.fround(x) !== 0) return { vector: input }
+  for (const x of input) if (Math.fround(x) !== 0) return input
   throw allZero(where)
 }
 

@@ -1,7 +1,7 @@
 // Chunk schemas. The vector length depends on VECTOR_DIMENSION, so schemas that
 // carry vectors are built from it.
 import { Type, type Static } from 'typebox'
-import type { ReadVector } from '../routing/vector-input.ts'
+import type { Vector } from '../providers/vector-provider.ts'
 import { MAX_CHUNKS_PER_REQUEST } from '../limits.ts'
 import { FileId, GroupKey, ProviderName, UserId } from './common.ts'
 
@@ -80,8 +80,8 @@ export function storeChunksBody(dimension: number) {
 }
 /** A chunk as the request carries it: the vector as numbers or base64. */
 export type ChunkInputBody = Static<ReturnType<typeof chunkInputSchema>>
-/** A chunk once its vector is read (routing/vector-input.ts): numbers, and the float32 a base64 string decoded to. */
-export type ChunkInput = Omit<ChunkInputBody, 'vector'> & ReadVector
+/** A chunk once its vector is read (routing/vector-input.ts): numbers, or the float32 a base64 string decoded to. */
+export type ChunkInput = Omit<ChunkInputBody, 'vector'> & { vector: Vector }
 
 export const ProviderCounts = Type.Object({
   mariadb: Type.Optional(Type.Integer()),

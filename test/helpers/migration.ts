@@ -1,7 +1,7 @@
 // Shared by the migration tests: seeding, waiting for a migration, reading a
 // provider whole.
 import type { FastifyInstance } from 'fastify'
-import type { ChunkRecord, VectorProvider } from '../../src/providers/vector-provider.ts'
+import type { ChunkRecord, Vector, VectorProvider } from '../../src/providers/vector-provider.ts'
 import { TEST_DIMENSION, ADMIN_KEY } from './app.ts'
 import type { ChunkBody } from './chunks.ts'
 
@@ -138,9 +138,9 @@ export async function scanUser(p: VectorProvider, userId: number, page = 97): Pr
   }
 }
 
-export function unit(v: number[]): number[] {
+export function unit(v: Vector): number[] {
   const norm = Math.hypot(...v)
-  return v.map(x => x / norm)
+  return Array.from(v, x => x / norm)
 }
 
 /**
@@ -148,7 +148,7 @@ export function unit(v: number[]): number[] {
  * normalised, so both sides are compared as unit vectors (the seeded ones are unit
  * vectors already, so this only absorbs float32 rounding).
  */
-export function sameVector(a: number[], b: number[]): boolean {
+export function sameVector(a: Vector, b: Vector): boolean {
   const ua = unit(a)
   const ub = unit(b)
   return a.length === b.length && ua.every((x, i) => Math.abs(x - ub[i]) <= 2e-7 * 8)

@@ -15,6 +15,7 @@ import {
   type ChunkView,
   type KeyInfo,
   type SearchHit,
+  type Vector,
   type VectorProvider
 } from '../../src/providers/vector-provider.ts'
 import { nextVersion } from '../../src/routing/write-clock.ts'
@@ -47,8 +48,10 @@ export function prng(seed: number): () => number {
   }
 }
 
-export function norm(v: number[]): number {
-  return Math.sqrt(v.reduce((s, x) => s + x * x, 0))
+export function norm(v: Vector): number {
+  let s = 0
+  for (const x of v) s += x * x
+  return Math.sqrt(s)
 }
 
 export function normalize(v: number[]): number[] {
@@ -56,13 +59,13 @@ export function normalize(v: number[]): number[] {
   return v.map(x => x / n)
 }
 
-export function dot(a: number[], b: number[]): number {
+export function dot(a: Vector, b: Vector): number {
   let s = 0
   for (let i = 0; i < a.length; i++) s += a[i] * b[i]
   return s
 }
 
-export function cosine(a: number[], b: number[]): number {
+export function cosine(a: Vector, b: Vector): number {
   return dot(a, b) / (norm(a) * norm(b))
 }
 
@@ -124,9 +127,9 @@ const keyString = (k: ChunkKey): string => `${k.file_id}:${k.chunk_index}`
 const sortedKeys = (items: ChunkKey[]): string[] => [...items].sort(compareKeys).map(keyString)
 const hitKeys = (hits: SearchHit[]): string[] => hits.map(h => keyString(h.chunk))
 
-function vectorsClose(actual: number[] | undefined, expected: number[]): boolean {
+function vectorsClose(actual: Vector | undefined, expected: Vector): boolean {
   if (actual === undefined || actual.length !== expected.length) return false
-  return actual.every((x, i) => Math.abs(x - expected[i]) <= VECTOR_TOLERANCE)
+  return Array.from(actual).every((x, i) => Math.abs(x - expected[i]) <= VECTOR_TOLERANCE)
 }
 
 /** The fields of a stored chunk (without the vector) as list/search give them back. */
@@ -135,7 +138,7 @@ function view(c: ChunkRecord): Omit<ChunkView, 'vector'> {
   return rest
 }
 
-function withoutVector(c: ChunkView): Omit<ChunkView, 'vector'> {
+function withoutVector(c: ChunkView | ChunkRecord): Omit<ChunkView, 'vector'> {
   const { vector: _v, ...rest } = c
   return rest
 }

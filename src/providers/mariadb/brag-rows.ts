@@ -4,7 +4,7 @@
 import type { PoolConnection } from 'mariadb'
 import { InvalidVectorError } from '../../errors.ts'
 import { legacyVersion } from '../../routing/write-clock.ts'
-import type { ChunkFilter, ChunkRecord, ChunkView } from '../vector-provider.ts'
+import type { ChunkFilter, ChunkRecord, ChunkView, Vector } from '../vector-provider.ts'
 import { decodeVector } from './vector-codec.ts'
 
 export interface Row {
@@ -52,7 +52,7 @@ export function numOrNull(v: unknown): number | null {
 }
 
 /** Refuses a vector MariaDB would refuse (or store wrongly) with a 400 that says why. */
-export function checkVector(vector: number[], dimension: number): void {
+export function checkVector(vector: Vector, dimension: number): void {
   if (vector.length !== dimension) {
     throw new InvalidVectorError(
       `vector has ${vector.length} numbers; this store holds vectors of dimension ${dimension}`

@@ -240,9 +240,7 @@ export class ChunkWrites {
 }
 
 /** One row's INSERT parameters in column order (the ingest benchmark inserts with it too). */
-export function rowParams(
-  c: Omit<ChunkRecord, 'vector' | 'vectorF32'> & { vector: readonly number[] | Float32Array; vectorF32?: Float32Array }
-): unknown[] {
+export function rowParams(c: ChunkRecord): unknown[] {
   return [
     c.user_id,
     c.file_id,
@@ -252,7 +250,7 @@ export function rowParams(
     c.start_line,
     c.end_line,
     c.text,
-    encodeVector(c.vectorF32 ?? c.vector),
+    encodeVector(c.vector),
     c.created,
     c.version
   ]

@@ -6,7 +6,14 @@
 // writes itself carry no `_version`: they report legacyVersion(created).
 import type { Schemas } from '@qdrant/js-client-rest'
 import { legacyVersion } from '../../routing/write-clock.ts'
-import { pointId, type ChunkFilter, type ChunkRecord, type ChunkView, type KeyInfo } from '../vector-provider.ts'
+import {
+  pointId,
+  type ChunkFilter,
+  type ChunkRecord,
+  type ChunkView,
+  type KeyInfo,
+  type Vector
+} from '../vector-provider.ts'
 import { qdrantPointId } from './point-id.ts'
 
 export type Filter = Schemas['Filter']
@@ -20,7 +27,7 @@ export const KEY_FIELDS = ['file_id', 'chunk_index', 'group_key', '_version', 'c
 export function toPoint(c: ChunkRecord): PointStruct {
   return {
     id: qdrantPointId(c),
-    vector: c.vector,
+    vector: numbers(c.vector),
     payload: {
       user_id: c.user_id,
       file_id: c.file_id,
@@ -35,6 +42,11 @@ export function toPoint(c: ChunkRecord): PointStruct {
       _version: c.version
     }
   }
+}
+
+/** A vector as the JSON numbers Qdrant's API takes (a Float32Array would serialise as an object). */
+export function numbers(vector: Vector): number[] {
+  return Array.isArray(vector) ? vector : Array.from(vector)
 }
 
 /**

@@ -74,6 +74,7 @@ import {
   toChunkView,
   toKeyInfo,
   toPoint,
+  numbers,
   type Condition,
   type Filter,
   type Payload
@@ -384,7 +385,7 @@ export class QdrantProvider implements VectorProvider {
       async () =>
         await this.client.query(this.collection, {
           ...this.searchExtras,
-          query: query.vector,
+          query: numbers(query.vector),
           filter: chunkFilter(query),
           limit: query.limit,
           score_threshold: query.min_score - SCORE_SLACK,
