@@ -470,3 +470,16 @@ export class CpuMeter {
     return out
   }
 }
+
+export interface SearchPlanCounts {
+  exact: number
+  index: number
+}
+
+/** The gateway's MariaDB plan counters (vg_mariadb_search_plans_total) from its /metrics. */
+export async function searchPlanCounts(gw: Gateway): Promise<SearchPlanCounts> {
+  const body = (await httpRequest(gw.url, 'GET', '/metrics', undefined, {})).body
+  const count = (plan: string): number =>
+    Number(new RegExp(`^vg_mariadb_search_plans_total\\{plan="${plan}"\\} (\\S+)$`, 'm').exec(body)?.[1] ?? 0)
+  return { exact: count('exact'), index: count('index') }
+}

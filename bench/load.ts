@@ -46,6 +46,8 @@ export interface LoadSectionResult {
   /** gateway p50 / (direct p50 + bare p50) */
   latencyRatio: number
   gatewayCpuMsPerSearch: number
+  /** CPU ms of the bare HTTP process per request: what parsing the same body and answering costs Fastify alone */
+  bareCpuMsPerRequest: number
   load: LoadRow[]
 }
 
@@ -109,6 +111,7 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
     log(`L: one client, ${queries.length * 4} searches per method, interleaved (gateway, bare HTTP, direct SQL)`)
     const times = { gateway: [] as number[], bare: [] as number[], direct: [] as number[] }
     let gatewayCpu = 0
+    let bareCpu = 0
     for (let round = 0; round < 5; round++) {
       for (let i = 0; i < queries.length; i++) {
         let t = performance.now()
@@ -117,8 +120,10 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
         if (round > 0) times.gateway.push(performance.now() - t)
         if (round > 0) gatewayCpu += meter.stop().gateway ?? 0
         t = performance.now()
+        const bareMeter = new CpuMeter({ bare: bare.pid })
         await httpRequest(bareUrl, 'POST', '/search', bodies[i], dataHeaders)
         if (round > 0) times.bare.push(performance.now() - t)
+        if (round > 0) bareCpu += bareMeter.stop().bare ?? 0
         t = performance.now()
         await db.pool.query(sql, params[i])
         if (round > 0) times.direct.push(performance.now() - t)
@@ -159,6 +164,7 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
       single,
       latencyRatio: single.gateway.p50 / (single.direct.p50 + single.bare.p50),
       gatewayCpuMsPerSearch: (gatewayCpu * 1000) / times.gateway.length,
+      bareCpuMsPerRequest: (bareCpu * 1000) / times.bare.length,
       load
     }
   } finally {

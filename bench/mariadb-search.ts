@@ -30,12 +30,14 @@ import {
   httpJson,
   httpRequest,
   log,
+  searchPlanCounts,
   serverPid,
   serverVariables,
   sleep,
   startGateway,
   type BenchDatabase,
-  type Gateway
+  type Gateway,
+  type SearchPlanCounts
 } from './harness.ts'
 import { gatewayBodies, insertParams, timedDirectInsert, timedGatewayIngest, type IngestResult } from './ingest.ts'
 import type { BenchOptions } from './options.ts'
@@ -248,14 +250,22 @@ export class SearchRunner {
     return rows.map(r => `${r.key ?? 'no index'} (${r.type})`).join(', ')
   }
 
-  async gatewayPlan(filter: Filter): Promise<string> {
+  /**
+   * The plans the gateway used in a cell, from its /metrics counters (before/after),
+   * with the share rule's plan and reason; the gateway takes the rule's index plan
+   * only once its recall probes measured it at the target.
+   */
+  async gatewayPlan(filter: Filter, before: SearchPlanCounts, after: SearchPlanCounts): Promise<string> {
     const { plan } = await explainSearch(this.provider, {
       ...filter,
       vector: this.queries[0],
       limit: LIMIT,
       min_score: 0
     })
-    return `${plan.kind}: ${plan.reason}`
+    const index = after.index - before.index
+    const all = index + after.exact - before.exact
+    const kind = index === 0 ? 'exact' : index === all ? 'index' : `index ${index}/${all}`
+    return `${kind}: share rule: ${plan.kind}: ${plan.reason}`
   }
 
   /** Every method on every query, round-robin per query with a rotating order. */
@@ -265,6 +275,7 @@ export class SearchRunner {
     const counts = new Map<Method, number>(methods.map(m => [m, 0]))
     const keys = new Map<Method, string[][]>(methods.map(m => [m, []]))
     const took: number[] = []
+    const plansBefore = await searchPlanCounts(this.gateway)
     const cpu = new CpuMeter({ gateway: this.gateway.pid })
     const cellStarted = performance.now()
     for (let i = -warmup; i < queries; i++) {
@@ -283,6 +294,7 @@ export class SearchRunner {
     }
     const idleMs = (this.idleCpuMsPerSecond * (performance.now() - cellStarted)) / 1000
     const gatewayCpuMsPerSearch = Math.max(0, cpu.stop().gateway * 1000 - idleMs) / (queries + warmup)
+    const plansAfter = await searchPlanCounts(this.gateway)
     const stats: Partial<Record<Method, MethodStats>> = {}
     for (const m of methods) {
       stats[m] = {
@@ -317,7 +329,7 @@ export class SearchRunner {
       best,
       ratioP50: ratio(stats.gateway!.latency.p50, stats[best]!.latency.p50),
       ratioP95: ratio(stats.gateway!.latency.p95, stats[best]!.latency.p95),
-      gatewayPlan: await this.gatewayPlan(filter0),
+      gatewayPlan: await this.gatewayPlan(filter0, plansBefore, plansAfter),
       plainPlan: await this.plainPlan(filter0),
       ...(recall !== undefined ? { recall } : {}),
       gatewayCpuMsPerSearch
@@ -361,7 +373,8 @@ export async function runSearchSection(o: BenchOptions): Promise<SearchSectionRe
   let gateway: Gateway | undefined
   try {
     const config = gatewayConfig(db.url)
-    const provider = createProviders(config, db.pool).mariadb
+    // the bench's own provider only explains plans: the share rule's, unmeasured
+    const provider = createProviders({ ...config, MARIADB_INDEX_TRUST: 'share-rule' }, db.pool).mariadb
     await provider.init()
 
     // --- direct load (generation not timed)

@@ -352,7 +352,7 @@ export function loadReport(r: LoadSectionResult): string {
     `L. Gateway vs bare HTTP and a direct pool (issue 9 §1-§3): user of ${int(r.rows)} rows, exact plan, no index`,
     `  one client: gateway p50 ${ms(r.single.gateway.p50)} ms, bare HTTP (Fastify, same body, ${int(r.single.responseBytes)}-byte answer) ${ms(r.single.bare.p50)} ms, ` +
       `direct SQL ${ms(r.single.direct.p50)} ms; gateway / (direct + bare) = ${x2(r.latencyRatio)} (target <= 1.10)`,
-    `  gateway CPU per search: ${ms(r.gatewayCpuMsPerSearch)} ms (target <= 0.5)`,
+    `  gateway CPU per search: ${ms(r.gatewayCpuMsPerSearch)} ms (target <= 0.5); bare HTTP CPU per request (Fastify parsing the same body, same answer size): ${ms(r.bareCpuMsPerRequest)} ms`,
     table(
       ['clients / path', 'searches/s', 'p50 ms', 'p99 ms'],
       r.load.flatMap(l => [

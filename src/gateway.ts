@@ -120,6 +120,7 @@ export async function createGateway(config: Config, options: GatewayOptions): Pr
     closers.push(async () => {
       await Promise.all([...raw.all.values()].map(async p => await p.close()))
     })
+    options.metrics?.mirrorSearchPlans(() => raw.mariadb.stats)
     await raw.mariadb.init()
     if (raw.qdrant !== undefined) {
       const failure = await tryInit(raw.qdrant)

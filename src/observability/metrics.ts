@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client): one registry per app so tests and replicas in
 // one process do not share counters.
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import type { SearchStats } from '../providers/mariadb/search-executor.ts'
 
 export interface GatewayMetrics {
   registry: Registry
@@ -10,6 +11,8 @@ export interface GatewayMetrics {
   /** recall@k of the MariaDB index plan against the exact plan, by check (probe or shadow, recall-sampler.ts) */
   searchRecall: Histogram<'plan' | 'check'>
   searchRecallDropped: Counter<'plan' | 'check'>
+  /** Exports the MariaDB provider's plan counters (read when /metrics is scraped). */
+  mirrorSearchPlans(stats: () => SearchStats): void
 }
 
 export function createMetrics(): GatewayMetrics {
@@ -49,6 +52,21 @@ export function createMetrics(): GatewayMetrics {
       help: 'recall checks skipped because another was still running',
       labelNames: ['plan', 'check'],
       registers: [registry]
-    })
+    }),
+    mirrorSearchPlans(stats) {
+      new Counter({
+        name: 'vg_mariadb_search_plans_total',
+        help: 'MariaDB searches by plan: exact, index (every index walk), index_fallback (index walks that came back short and were answered exactly)',
+        labelNames: ['plan'],
+        registers: [registry],
+        collect() {
+          const s = stats()
+          this.reset()
+          this.inc({ plan: 'exact' }, s.exact)
+          this.inc({ plan: 'index' }, s.index)
+          this.inc({ plan: 'index_fallback' }, s.indexFallbacks)
+        }
+      })
+    }
   }
 }

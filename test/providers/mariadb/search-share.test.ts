@@ -215,6 +215,8 @@ t.test('the gateway exports measured recall in /metrics, by check', async t => {
   // default: the unmeasured band is answered exactly and its index plan probed in the background
   const probed = await search(await buildTestGateway(t, { db, env }))
   t.match(probed, /vg_search_recall_count\{plan="index",check="probe"\} 1\n/)
+  t.match(probed, /vg_mariadb_search_plans_total\{plan="exact"\} 1\n/, 'the search was answered exactly')
+  t.match(probed, /vg_mariadb_search_plans_total\{plan="index"\} 0\n/)
   t.notMatch(probed, /check="shadow"\} [1-9]/)
   // trusting the share rule with sampling on: the index answer is re-run exactly
   const shadowed = await search(
@@ -225,6 +227,7 @@ t.test('the gateway exports measured recall in /metrics, by check', async t => {
   )
   t.match(shadowed, /vg_search_recall_count\{plan="index",check="shadow"\} 1\n/)
   t.match(shadowed, /vg_search_recall_bucket\{le="1",plan="index",check="shadow"\} 1\n/)
+  t.match(shadowed, /vg_mariadb_search_plans_total\{plan="index"\} 1\n/, 'the search was answered by the index')
 })
 
 t.test('planner and sampler units', async t => {
