@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { buildTestGateway, TEST_DIMENSION, testQdrant, uniqueName } from './helpers/app.ts'
+import { buildTestGateway, storesEnv, TEST_DIMENSION, testQdrant } from './helpers/app.ts'
 import { createTestDatabase } from './helpers/mariadb.ts'
 import { admin, dataset, storeAll, waitForMigration } from './helpers/migration.ts'
 
@@ -37,13 +37,7 @@ async function cli(env: Record<string, string>, ...args: string[]): Promise<Run>
 t.test('vector-gateway migrate / status / switch', async t => {
   const db = await createTestDatabase(t)
   const q = await testQdrant(t)
-  const env = {
-    MARIADB_URL: db.url,
-    QDRANT_URL: q.url,
-    QDRANT_COLLECTION: uniqueName('vgcli'),
-    VECTOR_DIMENSION: String(TEST_DIMENSION),
-    SETTINGS_CACHE_MS: '0'
-  }
+  const env = { ...storesEnv(db, q, 'vgcli'), SETTINGS_CACHE_MS: '0' }
   // seed through a gateway, then close it: the CLI does the work itself
   const seeder = await buildTestGateway(t, {
     db,

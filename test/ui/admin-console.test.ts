@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core'
 import { callGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { startQdrantEmulator } from '@vector-gateway/qdrant-emulator'
-import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, uniqueName } from '../helpers/app.ts'
+import { ADMIN_KEY, DATA_KEY, KEYS_ENV, storesEnv } from '../helpers/app.ts'
 import { dataset } from '../helpers/migration.ts'
 import { launchBrowser, screenshot, type Browser } from './browser.ts'
 
@@ -27,14 +27,8 @@ const qdrant = await startQdrantEmulator()
 t.teardown(async () => {
   await qdrant.close()
 })
-const storageEnv = {
-  MARIADB_URL: db.url,
-  QDRANT_URL: qdrant.url,
-  QDRANT_COLLECTION: uniqueName('vgui'),
-  QDRANT_TIMEOUT_MS: '1000',
-  VECTOR_DIMENSION: String(TEST_DIMENSION)
-}
-const gw: GatewayProcess = await startGatewayProcess({ API_KEY: DATA_KEY, ADMIN_API_KEY: ADMIN_KEY, ...storageEnv }, t)
+const storageEnv = { ...storesEnv(db, qdrant, 'vgui'), QDRANT_TIMEOUT_MS: '1000' }
+const gw: GatewayProcess = await startGatewayProcess({ ...KEYS_ENV, ...storageEnv }, t)
 const UI = `${gw.url}/admin/ui/`
 
 const api = async (method: string, path: string, body?: unknown, key = ADMIN_KEY): ReturnType<typeof callGateway> =>
