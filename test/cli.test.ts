@@ -1,37 +1,14 @@
 // The `vector-gateway` CLI against a test database and the Qdrant emulator: a
 // migration it runs shows in the admin API (and one the API started shows in
 // `status`), `switch` changes the active provider, failures exit non-zero.
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
 import { buildTestGateway, storesEnv, TEST_DIMENSION, testQdrant } from './helpers/app.ts'
+import { runChild, type ChildRun } from './helpers/child-process.ts'
 import { createTestDatabase } from './helpers/mariadb.ts'
 import { admin, dataset, storeAll, waitForMigration } from './helpers/migration.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-async function cli(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/vector-gateway.js', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', d => {
-    stdout += String(d)
-  })
-  child.stderr.on('data', d => {
-    stderr += String(d)
-  })
-  const code = await new Promise<number | null>(resolve => child.once('exit', c => resolve(c)))
-  return { code, stdout, stderr }
+async function cli(env: Record<string, string>, ...args: string[]): Promise<ChildRun> {
+  return await runChild(process.execPath, ['bin/vector-gateway.js', ...args], { env })
 }
 
 t.test('vector-gateway migrate / status / switch', async t => {

@@ -6,9 +6,8 @@
 // test-artifacts/ui/ (CI keeps it). UI_SCREENSHOTS=<dir> also saves each view at
 // 1280 and 390 px, light and dark, to look at, and the README's pictures (*-readme.png).
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
+import { runChild } from '../helpers/child-process.ts'
 import { callGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { startQdrantEmulator } from '@vector-gateway/qdrant-emulator'
@@ -408,35 +407,9 @@ step("Qdrant taken down shows as down within seconds; a switch to it is refused 
 step('a migration started from the CLI shows up on the page', async t => {
   await tab('migration')
   await waitText('[data-test="migration"] h3', /Migration 1:/)
-  const cli = spawn(
-    process.execPath,
-    [
-      'bin/vector-gateway.js',
-      'migrate',
-      '--from',
-      'qdrant',
-      '--to',
-      'mariadb',
-      '--users',
-      '1',
-      '--no-progress',
-      '--json'
-    ],
-    {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { PATH: process.env.PATH ?? '', ...storageEnv },
-      stdio: ['ignore', 'pipe', 'pipe']
-    }
-  )
-  let out = ''
-  cli.stdout.on('data', d => {
-    out += String(d)
-  })
-  cli.stderr.on('data', d => {
-    out += String(d)
-  })
-  const code = await new Promise<number | null>(resolve => cli.once('exit', resolve))
-  t.equal(code, 0, `the CLI migrated user 1 back to MariaDB${code === 0 ? '' : `: ${out}`}`)
+  const migrate = ['migrate', '--from', 'qdrant', '--to', 'mariadb', '--users', '1', '--no-progress', '--json']
+  const { code, output } = await runChild(process.execPath, ['bin/vector-gateway.js', ...migrate], { env: storageEnv })
+  t.equal(code, 0, `the CLI migrated user 1 back to MariaDB${code === 0 ? '' : `: ${output}`}`)
   t.match(
     await waitText('[data-test="migration"] h3', /Migration 2:/),
     'Migration 2: Qdrant → MariaDB',
