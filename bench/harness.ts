@@ -270,6 +270,50 @@ export async function startEmulator(): Promise<EmulatorProcess> {
   }
 }
 
+export interface EmulatorStack {
+  db: BenchDatabase
+  emulator: EmulatorProcess
+  /** A gateway on the stack's database and the emulator's `collection`, with `env` on top. */
+  startGateway(collection: string, env?: Record<string, string>): Promise<Gateway>
+}
+
+/**
+ * Runs a section on a fresh database `vgbench_<runId>_<name>` and the Qdrant emulator; then, also
+ * when it fails, stops the gateways it started and the emulator and drops the database.
+ */
+export async function withEmulatorStack<T>(
+  o: { serverUrl: string; runId: string; keep: boolean },
+  name: string,
+  poolSize: number,
+  section: (stack: EmulatorStack) => Promise<T>
+): Promise<T> {
+  const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_${name}`, o.keep, poolSize)
+  let emulator: EmulatorProcess | undefined
+  const gateways: Gateway[] = []
+  try {
+    const started = await startEmulator()
+    emulator = started
+    return await section({
+      db,
+      emulator,
+      startGateway: async (collection, env = {}) => {
+        const gateway = await startGateway({
+          MARIADB_URL: db.url,
+          QDRANT_URL: started.url,
+          QDRANT_COLLECTION: collection,
+          ...env
+        })
+        gateways.push(gateway)
+        return gateway
+      }
+    })
+  } finally {
+    for (const g of gateways) await g.stop().catch(() => {})
+    await emulator?.stop().catch(() => {})
+    await db.drop()
+  }
+}
+
 export async function sleep(ms: number): Promise<void> {
   await new Promise(resolve => setTimeout(resolve, ms))
 }

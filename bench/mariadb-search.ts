@@ -345,6 +345,14 @@ export function gatewayConfig(url: string, table = TABLE): Config {
   return loadConfig({ MARIADB_URL: url, MARIADB_TABLE: table, AUTH_DISABLED: 'true' })
 }
 
+/** The gateway's configuration for a bench database and its MariaDB provider, initialised (BRAG created as at start). */
+export async function initMariadb(db: BenchDatabase): Promise<{ config: Config; provider: MariaDbProvider }> {
+  const config = gatewayConfig(db.url)
+  const provider = createProviders(config, db.pool).mariadb
+  await provider.init()
+  return { config, provider }
+}
+
 export async function runSearchSection(o: BenchOptions): Promise<SearchSectionResult> {
   const layout = searchLayout(o.largeUserRows, o.smallUsers, o.smallUserRows)
   const model = new ClusterModel(o.seed, { dimension: 1024 })
@@ -360,9 +368,7 @@ export async function runSearchSection(o: BenchOptions): Promise<SearchSectionRe
   let ingestDb: BenchDatabase | undefined
   let gateway: Gateway | undefined
   try {
-    const config = gatewayConfig(db.url)
-    const provider = createProviders(config, db.pool).mariadb
-    await provider.init()
+    const { config, provider } = await initMariadb(db)
 
     // --- direct load (generation not timed)
     log(
