@@ -5,7 +5,7 @@ import t from 'tap'
 import { buildTestGateway, storesEnv, TEST_DIMENSION, testQdrant } from './helpers/app.ts'
 import { runChild, type ChildRun } from './helpers/child-process.ts'
 import { createTestDatabase } from './helpers/mariadb.ts'
-import { admin, dataset, storeAll, waitForMigration } from './helpers/migration.ts'
+import { admin, dataset, storeAll, upsertOfUser, waitForMigration } from './helpers/migration.ts'
 
 async function cli(env: Record<string, string>, ...args: string[]): Promise<ChildRun> {
   return await runChild(process.execPath, ['bin/vector-gateway.js', ...args], { env })
@@ -104,14 +104,7 @@ t.test('vector-gateway migrate / status / switch', async t => {
   // a failing migration exits non-zero and names the failed user
   if (q.emulator !== undefined) {
     await gw.app.migrationRunner.stop() // the CLI runs this one
-    q.emulator.faults.fail(500, {
-      message: 'injected failure',
-      match: req =>
-        req.method === 'PUT' &&
-        ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
-          p => p.payload?.user_id === 3
-        )
-    })
+    q.emulator.faults.fail(500, { message: 'injected failure', match: upsertOfUser(3) })
     await gw.app.providers.qdrant!.delete({ user_id: 3 })
     run = await cli(env, 'migrate', '--from', 'mariadb', '--to', 'qdrant', '--users', '3,4', '--no-progress')
     t.equal(run.code, 1, 'a failed migration exits 1')

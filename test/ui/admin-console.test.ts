@@ -12,7 +12,7 @@ import { callGateway, startGatewayProcess, type GatewayProcess } from '../helper
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { startQdrantEmulator } from '@vector-gateway/qdrant-emulator'
 import { ADMIN_KEY, DATA_KEY, KEYS_ENV, storesEnv } from '../helpers/app.ts'
-import { dataset } from '../helpers/migration.ts'
+import { dataset, upsertOfUser } from '../helpers/migration.ts'
 import { launchBrowser, screenshot, type Browser } from './browser.ts'
 
 const USERS = [1, 2, 3, 4, 5, 6]
@@ -255,15 +255,7 @@ step("archive is refused with the server's reasons, after a typed confirmation",
 step('migration: start, watch the figures move, pause, resume, a failing user, retry to completion', async t => {
   // user FAILING's copies fail (its error shows on the page); the others are slowed so
   // the run lasts long enough to be paused half-way
-  qdrant.faults.fail(500, {
-    message: 'disk quota exceeded (injected)',
-    match: req =>
-      req.method === 'PUT' &&
-      /\/points$/.test(req.path) &&
-      ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
-        p => p.payload?.user_id === FAILING
-      )
-  })
+  qdrant.faults.fail(500, { message: 'disk quota exceeded (injected)', match: upsertOfUser(FAILING) })
   qdrant.faults.slow(250, { match: req => req.method === 'PUT' && /\/points$/.test(req.path) })
 
   await tab('migration')
