@@ -8,6 +8,7 @@
 // isotropic noise, normalised. Nearest neighbours are then meaningful (an HNSW
 // index reaches a high recall), unlike uniformly random vectors (HNSW's worst
 // case, R@10 0.1-0.2 measured here).
+import type { ChunkRecord } from '../src/providers/vector-provider.ts'
 
 /** sfc32 seeded through splitmix32: fast, 32-bit, deterministic. */
 export class Rng {
@@ -168,18 +169,8 @@ export function vectorBytes(v: ArrayLike<number>): Buffer {
 
 // ------------------------------------------------------------------ rows
 
-export interface BenchChunk {
-  user_id: number
-  file_id: number
-  chunk_index: number
-  group_key: string
-  file_type: number
-  start_line: number
-  end_line: number
-  text: string
-  vector: Float32Array
-  created: number
-}
+/** A chunk as the benchmark generates it: the stored fields but no write version yet, the vector as float32. */
+export type BenchChunk = Omit<ChunkRecord, 'vector' | 'vectorF32' | 'version'> & { vector: Float32Array }
 
 export interface TenantLayout {
   /** [userId, rows] in the order of the layout */
@@ -192,6 +183,8 @@ export const LARGE_USER = 1
 export const SMALL_USER_BASE = 1001
 export const CHUNKS_PER_FILE = 20
 export const GROUPS = 10
+/** BCREATED of every generated row */
+const CREATED = 1_760_000_000
 
 /** the shape of docs/environment.md#benchmark-data: one user of `large` rows and `smallUsers` users of `small` rows. */
 export function searchLayout(large: number, smallUsers: number, small: number): TenantLayout {
@@ -238,12 +231,7 @@ function text(rng: Rng, userId: number, fileId: number, chunkIndex: number): str
  * rows of a user are spread evenly over the table, as an application writing
  * for many users at once leaves them). Deterministic for a seed.
  */
-export function* layoutRows(
-  layout: TenantLayout,
-  model: VectorModel,
-  seed: number,
-  created = 1_760_000_000
-): Generator<BenchChunk> {
+export function* layoutRows(layout: TenantLayout, model: VectorModel, seed: number): Generator<BenchChunk> {
   const total = totalRows(layout)
   const written = layout.users.map(() => 0)
   // smooth weighted round robin: each step, the user furthest behind its share writes next
@@ -258,7 +246,7 @@ export function* layoutRows(
     credit[best] -= total
     const { userId } = layout.users[best]
     const k = written[best]++
-    yield makeChunk(model, seed, userId, k, layout.chunksPerFile, layout.groups, created)
+    yield makeChunk(model, seed, userId, k, layout.chunksPerFile, layout.groups)
   }
 }
 
@@ -269,8 +257,7 @@ export function makeChunk(
   userId: number,
   k: number,
   chunksPerFile = CHUNKS_PER_FILE,
-  groups = GROUPS,
-  created = 1_760_000_000
+  groups = GROUPS
 ): BenchChunk {
   const fileId = Math.floor(k / chunksPerFile) + 1
   const chunkIndex = k % chunksPerFile
@@ -285,7 +272,7 @@ export function makeChunk(
     end_line: chunkIndex * 40 + 39,
     text: text(rng, userId, fileId, chunkIndex),
     vector: model.sample(clusterOf(model, userId, fileId), rng),
-    created
+    created: CREATED
   }
 }
 

@@ -1,16 +1,17 @@
 // What every benchmark section shares: the MariaDB server and the per-run
 // databases, gateway and Qdrant-emulator child processes, their memory, and a
 // keep-alive HTTP client.
-import { spawn, execFile, type ChildProcess } from 'node:child_process'
+import { execFile, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import mariadb, { type ConnectionConfig, type Pool } from 'mariadb'
 import { createMariaDbPool } from '../src/store/mariadb-pool.ts'
+import { ROOT, startChild, waitUntilAnswering } from '../test/helpers/child-process.ts'
 import { freePort } from '../test/helpers/gateway-process.ts'
 
-export const ROOT = fileURLToPath(new URL('..', import.meta.url))
+export { ROOT }
 export const DATA_KEY = 'bench-data-key-0123456789'
 export const ADMIN_KEY = 'bench-admin-key-0123456789'
 export const DIMENSION = 1024
@@ -209,10 +210,8 @@ export const gatewayStartup = new Map<number, number>()
 export async function startGateway(env: Record<string, string>): Promise<Gateway> {
   const spawned = performance.now()
   const port = await freePort()
-  const child = spawn(process.execPath, [...gatewayNodeFlags, '--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
+  const c = startChild(process.execPath, [...gatewayNodeFlags, '--import', 'tsx', 'src/server.ts'], {
     env: {
-      PATH: process.env.PATH ?? '',
       HOST: '127.0.0.1',
       PORT: String(port),
       API_KEY: DATA_KEY,
@@ -220,48 +219,24 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
       VECTOR_DIMENSION: String(DIMENSION),
       LOG_LEVEL: 'warn',
       ...env
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let output = ''
-  child.stdout?.on('data', d => {
-    output += String(d)
-  })
-  child.stderr?.on('data', d => {
-    output += String(d)
-  })
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
-  const kill = async (signal: NodeJS.Signals): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-    await exited
-  }
-  const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 60_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${output}`)
-    try {
-      if ((await fetch(`${url}/health/live`)).ok) break
-    } catch {}
-    if (Date.now() > deadline) {
-      await kill('SIGKILL')
-      throw new Error(`gateway did not start in time: ${output}`)
     }
-    await sleep(100)
-  }
-  const pid = child.pid!
+  })
+  const url = `http://127.0.0.1:${port}`
+  await waitUntilAnswering(c, `${url}/health/live`, 'gateway', 60_000)
+  const pid = c.child.pid!
   gatewayStartup.set(pid, performance.now() - spawned)
   const memory = new RssSampler(pid)
   memory.phase = 'idle'
   return {
     url,
-    child,
-    output: () => output,
+    child: c.child,
+    output: c.output,
     pid,
     memory,
     stop: async () => {
       memory.stop()
       const hwm = processMemory(pid)?.hwm ?? Number.NaN
-      await kill('SIGTERM')
+      await c.kill('SIGTERM')
       return hwm
     }
   }
@@ -281,50 +256,61 @@ export interface EmulatorProcess {
  */
 export async function startEmulator(): Promise<EmulatorProcess> {
   const port = await freePort()
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      fileURLToPath(import.meta.resolve('@vector-gateway/qdrant-emulator/cli')),
-      '--port',
-      String(port)
-    ],
-    {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'pipe']
-    }
-  )
-  let output = ''
-  child.stdout?.on('data', d => {
-    output += String(d)
-  })
-  child.stderr?.on('data', d => {
-    output += String(d)
-  })
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  const cli = fileURLToPath(import.meta.resolve('@vector-gateway/qdrant-emulator/cli'))
+  const c = startChild(process.execPath, ['--import', 'tsx', cli, '--port', String(port)], { env: {} })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30_000
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`Qdrant emulator exited: ${output}`)
-    try {
-      if ((await fetch(`${url}/healthz`)).ok) break
-    } catch {}
-    if (Date.now() > deadline) {
-      child.kill('SIGKILL')
-      throw new Error(`Qdrant emulator did not start: ${output}`)
-    }
-    await sleep(100)
-  }
+  await waitUntilAnswering(c, `${url}/healthz`, 'Qdrant emulator', 30_000)
   return {
     url,
-    pid: child.pid!,
-    child,
+    pid: c.child.pid!,
+    child: c.child,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
-      await exited
+      await c.kill('SIGTERM')
     }
+  }
+}
+
+export interface EmulatorStack {
+  db: BenchDatabase
+  emulator: EmulatorProcess
+  /** A gateway on the stack's database and the emulator's `collection`, with `env` on top. */
+  startGateway(collection: string, env?: Record<string, string>): Promise<Gateway>
+}
+
+/**
+ * Runs a section on a fresh database `vgbench_<runId>_<name>` and the Qdrant emulator; then, also
+ * when it fails, stops the gateways it started and the emulator and drops the database.
+ */
+export async function withEmulatorStack<T>(
+  o: { serverUrl: string; runId: string; keep: boolean },
+  name: string,
+  poolSize: number,
+  section: (stack: EmulatorStack) => Promise<T>
+): Promise<T> {
+  const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_${name}`, o.keep, poolSize)
+  let emulator: EmulatorProcess | undefined
+  const gateways: Gateway[] = []
+  try {
+    const started = await startEmulator()
+    emulator = started
+    return await section({
+      db,
+      emulator,
+      startGateway: async (collection, env = {}) => {
+        const gateway = await startGateway({
+          MARIADB_URL: db.url,
+          QDRANT_URL: started.url,
+          QDRANT_COLLECTION: collection,
+          ...env
+        })
+        gateways.push(gateway)
+        return gateway
+      }
+    })
+  } finally {
+    for (const g of gateways) await g.stop().catch(() => {})
+    await emulator?.stop().catch(() => {})
+    await db.drop()
   }
 }
 

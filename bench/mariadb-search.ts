@@ -357,6 +357,15 @@ export function gatewayConfig(url: string, table = TABLE): Config {
   return loadConfig({ MARIADB_URL: url, MARIADB_TABLE: table, AUTH_DISABLED: 'true' })
 }
 
+/** The gateway's configuration for a bench database and its MariaDB provider, initialised (BRAG created as at start). */
+export async function initMariadb(db: BenchDatabase): Promise<{ config: Config; provider: MariaDbProvider }> {
+  const config = gatewayConfig(db.url)
+  // the bench's own provider loads rows and explains plans: the share rule's, unmeasured
+  const provider = createProviders({ ...config, MARIADB_INDEX_TRUST: 'share-rule' }, db.pool).mariadb
+  await provider.init()
+  return { config, provider }
+}
+
 export async function runSearchSection(o: BenchOptions): Promise<SearchSectionResult> {
   const layout = searchLayout(o.largeUserRows, o.smallUsers, o.smallUserRows)
   const model = new ClusterModel(o.seed, { dimension: 1024 })
@@ -372,10 +381,7 @@ export async function runSearchSection(o: BenchOptions): Promise<SearchSectionRe
   let ingestDb: BenchDatabase | undefined
   let gateway: Gateway | undefined
   try {
-    const config = gatewayConfig(db.url)
-    // the bench's own provider only explains plans: the share rule's, unmeasured
-    const provider = createProviders({ ...config, MARIADB_INDEX_TRUST: 'share-rule' }, db.pool).mariadb
-    await provider.init()
+    const { config, provider } = await initMariadb(db)
 
     // --- direct load (generation not timed)
     log(

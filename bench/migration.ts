@@ -34,7 +34,7 @@ import {
   type Gateway
 } from './harness.ts'
 import { directInsert, insertParams } from './ingest.ts'
-import { gatewayConfig } from './mariadb-search.ts'
+import { initMariadb } from './mariadb-search.ts'
 import type { BenchOptions } from './options.ts'
 
 export interface Rate {
@@ -78,6 +78,22 @@ export interface DirectionResult {
   ratio: number
   /** engine steady (10%..90%) / direct copy */
   ratioSteady: number
+}
+
+function direction(
+  from: ProviderName,
+  to: ProviderName,
+  direct: DirectionResult['direct'],
+  engine: EngineRun
+): DirectionResult {
+  return {
+    from,
+    to,
+    direct,
+    engine,
+    ratio: engine.chunksPerSecondEngine / direct.chunksPerSecond,
+    ratioSteady: engine.chunksPerSecondSteady / direct.chunksPerSecond
+  }
 }
 
 export interface MigrationResult {
@@ -243,11 +259,8 @@ export async function runMigrationSection(o: BenchOptions): Promise<MigrationRes
   let emulator: EmulatorProcess | undefined
   let gateway: Gateway | undefined
   try {
-    const config = gatewayConfig(db.url)
-    const provider = createProviders(config, db.pool).mariadb
-    await provider.init()
-    const directMariadb = createProviders(gatewayConfig(directDb.url), directDb.pool).mariadb
-    await directMariadb.init()
+    const { provider } = await initMariadb(db)
+    const { provider: directMariadb } = await initMariadb(directDb)
 
     log(`D: loading ${chunks} chunks (${users} users x ${perUser}, interleaved) directly into MariaDB`)
     let started = performance.now()
@@ -338,14 +351,7 @@ export async function runMigrationSection(o: BenchOptions): Promise<MigrationRes
     const idleRss = gateway.memory.peak()
     const pids = { gateway: gateway.pid, emulator: emulator.pid, mariadb: mariadbPid }
     const forward = await engineMigration(gateway, 'mariadb', 'qdrant', o.migrationBatch, pids)
-    directions.push({
-      from: 'mariadb',
-      to: 'qdrant',
-      direct: directToQdrant,
-      engine: forward,
-      ratio: forward.chunksPerSecondEngine / directToQdrant.chunksPerSecond,
-      ratioSteady: forward.chunksPerSecondSteady / directToQdrant.chunksPerSecond
-    })
+    directions.push(direction('mariadb', 'qdrant', directToQdrant, forward))
 
     // qdrant -> mariadb: direct copy from the migrated collection into another database
     const directFromQdrant = await measureDirect('qdrant -> mariadb', qdrantProvider(COLLECTION), directMariadb)
@@ -353,14 +359,7 @@ export async function runMigrationSection(o: BenchOptions): Promise<MigrationRes
     log('D: emptying BRAG for the way back')
     await db.pool.query('TRUNCATE TABLE BRAG')
     const back = await engineMigration(gateway, 'qdrant', 'mariadb', o.migrationBatch, pids)
-    directions.push({
-      from: 'qdrant',
-      to: 'mariadb',
-      direct: directFromQdrant,
-      engine: back,
-      ratio: back.chunksPerSecondEngine / directFromQdrant.chunksPerSecond,
-      ratioSteady: back.chunksPerSecondSteady / directFromQdrant.chunksPerSecond
-    })
+    directions.push(direction('qdrant', 'mariadb', directFromQdrant, back))
 
     const emulatorPeakRss = processMemory(emulator.pid)?.hwm ?? Number.NaN
     const hwm = await gateway.stop()

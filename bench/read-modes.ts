@@ -5,19 +5,7 @@
 // `active` (Qdrant only) and `merged` (both providers in parallel, merged by key),
 // alternating blocks of queries between the two modes.
 import { ClusterModel, chunksBody, makeChunk, queryVectors, type BenchChunk } from './data.ts'
-import {
-  adminHeaders,
-  createDatabase,
-  dataHeaders,
-  httpJson,
-  httpRequest,
-  log,
-  sleep,
-  startEmulator,
-  startGateway,
-  type EmulatorProcess,
-  type Gateway
-} from './harness.ts'
+import { adminHeaders, dataHeaders, httpJson, httpRequest, log, sleep, withEmulatorStack } from './harness.ts'
 import type { BenchOptions } from './options.ts'
 import { ratio, summarize, type Summary } from './stats.ts'
 
@@ -68,17 +56,8 @@ async function store(url: string, chunks: BenchChunk[]): Promise<void> {
 
 export async function runReadModeSection(o: BenchOptions): Promise<ReadModeResult> {
   const model = new ClusterModel(o.seed + 100, { dimension: 1024 })
-  const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_readmodes`, o.keep, 2)
-  let emulator: EmulatorProcess | undefined
-  let gateway: Gateway | undefined
-  try {
-    emulator = await startEmulator()
-    gateway = await startGateway({
-      MARIADB_URL: db.url,
-      QDRANT_URL: emulator.url,
-      QDRANT_COLLECTION: 'bench_read_modes',
-      SETTINGS_CACHE_MS: '1000'
-    })
+  return await withEmulatorStack(o, 'readmodes', 2, async stack => {
+    const gateway = await stack.startGateway('bench_read_modes', { SETTINGS_CACHE_MS: '1000' })
     const users = Array.from({ length: o.readModeUsers }, (_, i) => FIRST_USER + i)
     const perUser = o.readModeChunksPerUser
     const half = Math.floor(perUser / 2 / 20) * 20 // whole files
@@ -151,7 +130,6 @@ export async function runReadModeSection(o: BenchOptions): Promise<ReadModeResul
       }
     }
     const gatewayPeakRss = Math.max(gateway.memory.peak(), await gateway.stop())
-    gateway = undefined
     const modes = Object.fromEntries(
       (['active', 'merged'] as const).map(m => {
         const s = samples[m]
@@ -181,9 +159,5 @@ export async function runReadModeSection(o: BenchOptions): Promise<ReadModeResul
       gatewayPeakRss,
       qdrant: 'emulator'
     }
-  } finally {
-    await gateway?.stop().catch(() => {})
-    await emulator?.stop().catch(() => {})
-    await db.drop()
-  }
+  })
 }

@@ -3,17 +3,7 @@
 // 5 ms (GET /capabilities) until it reports the new provider. Each switch waits a
 // random 0-1000 ms first, so it lands at a random point of B's cache period.
 import { Rng } from './data.ts'
-import {
-  adminHeaders,
-  createDatabase,
-  httpJson,
-  log,
-  sleep,
-  startEmulator,
-  startGateway,
-  type EmulatorProcess,
-  type Gateway
-} from './harness.ts'
+import { adminHeaders, httpJson, log, sleep, withEmulatorStack } from './harness.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
 
@@ -31,20 +21,10 @@ export interface SwitchResult {
 
 export async function runSwitchSection(o: BenchOptions): Promise<SwitchResult> {
   const cacheMs = 1000
-  const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_switch`, o.keep, 2)
-  let emulator: EmulatorProcess | undefined
-  const gateways: Gateway[] = []
-  try {
-    emulator = await startEmulator()
-    const env = {
-      MARIADB_URL: db.url,
-      QDRANT_URL: emulator.url,
-      QDRANT_COLLECTION: 'bench_switch',
-      SETTINGS_CACHE_MS: String(cacheMs)
-    }
-    gateways.push(await startGateway(env))
-    gateways.push(await startGateway(env))
-    const [a, b] = gateways
+  return await withEmulatorStack(o, 'switch', 2, async stack => {
+    const env = { SETTINGS_CACHE_MS: String(cacheMs) }
+    const a = await stack.startGateway('bench_switch', env)
+    const b = await stack.startGateway('bench_switch', env)
     const rng = new Rng(o.seed, 0x5317c4)
     const samples: SwitchResult['samples'] = []
     let immediate = true
@@ -81,9 +61,5 @@ export async function runSwitchSection(o: BenchOptions): Promise<SwitchResult> {
       switchingReplicaImmediate: immediate,
       samples
     }
-  } finally {
-    for (const g of gateways) await g.stop().catch(() => {})
-    await emulator?.stop().catch(() => {})
-    await db.drop()
-  }
+  })
 }

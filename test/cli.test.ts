@@ -1,49 +1,20 @@
 // The `vector-gateway` CLI against a test database and the Qdrant emulator: a
 // migration it runs shows in the admin API (and one the API started shows in
 // `status`), `switch` changes the active provider, failures exit non-zero.
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { buildTestGateway, TEST_DIMENSION, testQdrant, uniqueName } from './helpers/app.ts'
+import { buildTestGateway, storesEnv, TEST_DIMENSION, testQdrant } from './helpers/app.ts'
+import { runChild, type ChildRun } from './helpers/child-process.ts'
 import { createTestDatabase } from './helpers/mariadb.ts'
-import { admin, dataset, storeAll, waitForMigration } from './helpers/migration.ts'
+import { admin, dataset, storeAll, upsertOfUser, waitForMigration } from './helpers/migration.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-async function cli(env: Record<string, string>, ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/vector-gateway.js', ...args], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
-  })
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', d => {
-    stdout += String(d)
-  })
-  child.stderr.on('data', d => {
-    stderr += String(d)
-  })
-  const code = await new Promise<number | null>(resolve => child.once('exit', c => resolve(c)))
-  return { code, stdout, stderr }
+async function cli(env: Record<string, string>, ...args: string[]): Promise<ChildRun> {
+  return await runChild(process.execPath, ['bin/vector-gateway.js', ...args], { env })
 }
 
 t.test('vector-gateway migrate / status / switch', async t => {
   const db = await createTestDatabase(t)
   const q = await testQdrant(t)
-  const env = {
-    MARIADB_URL: db.url,
-    QDRANT_URL: q.url,
-    QDRANT_COLLECTION: uniqueName('vgcli'),
-    VECTOR_DIMENSION: String(TEST_DIMENSION),
-    SETTINGS_CACHE_MS: '0'
-  }
+  const env = { ...storesEnv(db, q, 'vgcli'), SETTINGS_CACHE_MS: '0' }
   // seed through a gateway, then close it: the CLI does the work itself
   const seeder = await buildTestGateway(t, {
     db,
@@ -133,14 +104,7 @@ t.test('vector-gateway migrate / status / switch', async t => {
   // a failing migration exits non-zero and names the failed user
   if (q.emulator !== undefined) {
     await gw.app.migrationRunner.stop() // the CLI runs this one
-    q.emulator.faults.fail(500, {
-      message: 'injected failure',
-      match: req =>
-        req.method === 'PUT' &&
-        ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
-          p => p.payload?.user_id === 3
-        )
-    })
+    q.emulator.faults.fail(500, { message: 'injected failure', match: upsertOfUser(3) })
     await gw.app.providers.qdrant!.delete({ user_id: 3 })
     run = await cli(env, 'migrate', '--from', 'mariadb', '--to', 'qdrant', '--users', '3,4', '--no-progress')
     t.equal(run.code, 1, 'a failed migration exits 1')

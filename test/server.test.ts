@@ -1,30 +1,15 @@
 // The real entry point: `npm start` refuses what it cannot serve, with one clear message.
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import { runChild, type ChildRun } from './helpers/child-process.ts'
 import { MARIADB_LEGACY_URL } from './helpers/mariadb.ts'
 import { startGatewayProcess } from './helpers/gateway-process.ts'
 import { createTestDatabase } from './helpers/mariadb.ts'
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
-
-async function runServer(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', PORT: '0', HOST: '127.0.0.1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+async function runServer(env: Record<string, string>): Promise<ChildRun> {
+  return await runChild(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { PORT: '0', HOST: '127.0.0.1', ...env },
+    timeoutMs: 30000
   })
-  let output = ''
-  child.stdout.on('data', d => {
-    output += String(d)
-  })
-  child.stderr.on('data', d => {
-    output += String(d)
-  })
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30000)
-  const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
-  clearTimeout(timer)
-  return { code, output }
 }
 
 t.test('invalid configuration stops the start naming every bad variable', async t => {

@@ -46,6 +46,26 @@ export function uniqueName(prefix: string): string {
   return `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`
 }
 
+/** The test keys as a gateway's environment: DATA_KEY for the data API, ADMIN_KEY for the admin API. */
+export const KEYS_ENV = { API_KEY: DATA_KEY, ADMIN_API_KEY: ADMIN_KEY }
+
+/**
+ * A test gateway's stores as environment: the database at `db`, Qdrant at `qdrant` with a fresh
+ * collection named `<collectionPrefix>_…`, vectors of TEST_DIMENSION.
+ */
+export function storesEnv(
+  db: { url: string },
+  qdrant: { url: string },
+  collectionPrefix: string
+): { MARIADB_URL: string; QDRANT_URL: string; QDRANT_COLLECTION: string; VECTOR_DIMENSION: string } {
+  return {
+    MARIADB_URL: db.url,
+    QDRANT_URL: qdrant.url,
+    QDRANT_COLLECTION: uniqueName(collectionPrefix),
+    VECTOR_DIMENSION: String(TEST_DIMENSION)
+  }
+}
+
 export async function buildTestGateway(t: Teardown, options: TestGatewayOptions = {}): Promise<TestGateway> {
   const db = options.db ?? (await createTestDatabase(t))
   let qdrant: QdrantEmulator | undefined

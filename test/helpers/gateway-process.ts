@@ -1,11 +1,9 @@
 // Runs the real service (`node --import tsx src/server.ts`) as a child process,
 // for tests that need several replicas or a kill -9.
-import { spawn, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import net from 'node:net'
-import { fileURLToPath } from 'node:url'
 import { ADMIN_KEY } from './app.ts'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
+import { startChild, waitUntilAnswering } from './child-process.ts'
 
 export interface GatewayProcess {
   url: string
@@ -27,37 +25,15 @@ export async function startGatewayProcess(
   t?: { teardown(fn: () => unknown): void }
 ): Promise<GatewayProcess> {
   const port = await freePort()
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe']
+  const c = startChild(process.execPath, ['--import', 'tsx', 'src/server.ts'], {
+    env: { HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', ...env }
   })
-  let output = ''
-  child.stdout?.on('data', d => {
-    output += String(d)
-  })
-  child.stderr?.on('data', d => {
-    output += String(d)
-  })
-  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
-  const kill = async (signal: NodeJS.Signals = 'SIGTERM'): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) child.kill(signal)
-    await exited
-  }
   t?.teardown(async () => {
-    await kill('SIGKILL')
+    await c.kill('SIGKILL')
   })
   const url = `http://127.0.0.1:${port}`
-  const deadline = Date.now() + 30000
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}: ${output}`)
-    try {
-      if ((await fetch(`${url}/health/live`)).ok) return { url, child, output: () => output, kill }
-    } catch {}
-    await new Promise(resolve => setTimeout(resolve, 100))
-  }
-  await kill('SIGKILL')
-  throw new Error(`gateway did not start in time: ${output}`)
+  await waitUntilAnswering(c, `${url}/health/live`, 'gateway', 30000)
+  return { url, child: c.child, output: c.output, kill: c.kill }
 }
 
 /** One JSON call to a gateway process (admin key unless told), answering status and parsed body. */

@@ -1,6 +1,7 @@
 // Shared by the migration tests: seeding, waiting for a migration, reading a
 // provider whole.
-import type { FastifyInstance } from 'fastify'
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify'
+import type { FaultMatcher } from '@vector-gateway/qdrant-emulator'
 import type { ChunkRecord, Vector, VectorProvider } from '../../src/providers/vector-provider.ts'
 import { TEST_DIMENSION, ADMIN_KEY } from './app.ts'
 import type { ChunkBody } from './chunks.ts'
@@ -65,15 +66,28 @@ export async function storeAll(
   }
 }
 
+/** POST /admin/vector-storage/migrations with the admin key, whatever the answer. */
+export async function requestMigration(
+  app: FastifyInstance,
+  body: Record<string, unknown>
+): Promise<LightMyRequestResponse> {
+  return await app.inject({ method: 'POST', url: '/admin/vector-storage/migrations', headers: admin, payload: body })
+}
+
 export async function startMigration(app: FastifyInstance, body: Record<string, unknown>): Promise<number> {
-  const res = await app.inject({
-    method: 'POST',
-    url: '/admin/vector-storage/migrations',
-    headers: admin,
-    payload: body
-  })
+  const res = await requestMigration(app, body)
   if (res.statusCode !== 202) throw new Error(`migration not started: ${res.statusCode} ${res.body}`)
   return res.json().id as number
+}
+
+/** Matches, for an emulator fault, a point upsert (PUT …/points) carrying a point of `userId`. */
+export function upsertOfUser(userId: number): FaultMatcher {
+  return req =>
+    req.method === 'PUT' &&
+    /\/points$/.test(req.path) &&
+    ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
+      p => p.payload?.user_id === userId
+    )
 }
 
 export interface MigrationJson {

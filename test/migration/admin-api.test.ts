@@ -4,7 +4,16 @@
 import t from 'tap'
 import { buildTestGateway } from '../helpers/app.ts'
 import { TRANSITIONS, MIGRATION_STATES, nextState } from '../../src/migration/state-machine.ts'
-import { admin, dataset, getMigration, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
+import {
+  admin,
+  dataset,
+  getMigration,
+  requestMigration,
+  startMigration,
+  storeAll,
+  upsertOfUser,
+  waitForMigration
+} from '../helpers/migration.ts'
 
 t.test('state machine table', async t => {
   t.equal(nextState('running', 'pause'), 'paused')
@@ -118,12 +127,7 @@ t.test('input checks and conflicts', async t => {
 
 t.test('provider not configured: 409 VG_PROVIDER_UNAVAILABLE', async t => {
   const gw = await buildTestGateway(t)
-  const res = await gw.app.inject({
-    method: 'POST',
-    url: '/admin/vector-storage/migrations',
-    headers: admin,
-    payload: { from: 'mariadb', to: 'qdrant' }
-  })
+  const res = await requestMigration(gw.app, { from: 'mariadb', to: 'qdrant' })
   t.equal(res.statusCode, 409)
   t.equal(res.json().code, 'VG_PROVIDER_UNAVAILABLE')
 })
@@ -138,15 +142,7 @@ t.test("one user's failing batches fail that user only; retry completes it", asy
   }
   await storeAll(app, gw.data, dataset({ users: [1, 2, 3, 4, 5], files: 2, perFile: 30 }))
   const FAILING = 3
-  emulator.faults.fail(500, {
-    message: 'disk quota exceeded (injected)',
-    match: req =>
-      req.method === 'PUT' &&
-      /\/points$/.test(req.path) &&
-      ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
-        p => p.payload?.user_id === FAILING
-      )
-  })
+  emulator.faults.fail(500, { message: 'disk quota exceeded (injected)', match: upsertOfUser(FAILING) })
   const id = await startMigration(app, { from: 'mariadb', to: 'qdrant', batch_size: 25 })
   const failed = await waitForMigration(app, id)
   t.equal(failed.status, 'failed', 'the migration ends failed')

@@ -10,7 +10,7 @@ import { lockNamesFor } from '../../src/migration/user-locks.ts'
 import { buildTestGateway } from '../helpers/app.ts'
 import { chunk } from '../helpers/chunks.ts'
 import { client } from '../helpers/gateway-client.ts'
-import { admin, dataset, startMigration, storeAll, waitForMigration } from '../helpers/migration.ts'
+import { admin, dataset, startMigration, storeAll, upsertOfUser, waitForMigration } from '../helpers/migration.ts'
 
 t.test('delete_source deletes only verified users', async t => {
   const gw = await buildTestGateway(t, { qdrant: true })
@@ -35,13 +35,7 @@ t.test('delete_source deletes only verified users', async t => {
       return typeof value === 'function' ? value.bind(target) : value
     }
   }) as VectorProvider
-  gw.qdrant?.faults.fail(500, {
-    match: req =>
-      req.method === 'PUT' &&
-      ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
-        p => p.payload?.user_id === FAILING_USER
-      )
-  })
+  gw.qdrant?.faults.fail(500, { match: upsertOfUser(FAILING_USER) })
   const pool = app.mariadb
   const locks = await lockNamesFor(pool)
   const store = new MigrationStore(pool, locks)

@@ -11,7 +11,7 @@
 import t from 'tap'
 import { buildTestGateway } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
-import { admin } from '../helpers/migration.ts'
+import { admin, requestMigration } from '../helpers/migration.ts'
 import {
   decideTopology,
   readServerTopology,
@@ -124,12 +124,7 @@ t.test(
       wsrepOn: 'ON',
       wsrepClusterSize: 3
     }))
-    const res = await gw.app.inject({
-      method: 'POST',
-      url: '/admin/vector-storage/migrations',
-      headers: admin,
-      payload: { from: 'mariadb', to: 'qdrant' }
-    })
+    const res = await requestMigration(gw.app, { from: 'mariadb', to: 'qdrant' })
     t.equal(res.statusCode, 409)
     t.equal(res.json().code, 'VG_UNSAFE_TOPOLOGY')
     t.match(res.json().message, /Cannot start a migration: the MariaDB server is a node of a 3-node Galera cluster/)
@@ -138,12 +133,7 @@ t.test(
 
     // with the real server's answer (the default reader) the same request starts a migration
     options.checkTopology = topologyCheck(gw.db.pool, { galeraSingleWriter: false })
-    const ok = await gw.app.inject({
-      method: 'POST',
-      url: '/admin/vector-storage/migrations',
-      headers: admin,
-      payload: { from: 'mariadb', to: 'qdrant' }
-    })
+    const ok = await requestMigration(gw.app, { from: 'mariadb', to: 'qdrant' })
     t.equal(ok.statusCode, 202)
   }
 )

@@ -8,10 +8,7 @@ import t from 'tap'
 import { createServer, type IncomingMessage } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { trace } from '@opentelemetry/api'
-import { buildApp } from '../../src/app.ts'
-import { loadConfig } from '../../src/config.ts'
-import { createTestDatabase } from '../helpers/mariadb.ts'
-import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
+import { TEST_DIMENSION, buildTestGateway } from '../helpers/app.ts'
 import { chunk } from '../helpers/chunks.ts'
 
 interface OtlpSpan {
@@ -65,30 +62,11 @@ const VECTOR = [0.1234567, 0.2345671, 0.3456712, 0.4567123, 0.5671234, 0.6712345
 )
 
 async function gateway(t: { teardown(fn: () => unknown): void }, env: Record<string, string>) {
-  const db = await createTestDatabase(t)
-  const qdrant = await testQdrant(t)
-  const config = loadConfig({
-    API_KEY: DATA_KEY,
-    ADMIN_API_KEY: ADMIN_KEY,
-    MARIADB_URL: db.url,
-    VECTOR_DIMENSION: String(TEST_DIMENSION),
-    SETTINGS_CACHE_MS: '0',
-    LOG_LEVEL: 'silent',
-    QDRANT_URL: qdrant.url,
-    QDRANT_COLLECTION: uniqueName('vgt'),
-    ...env
-  })
-  const app = await buildApp(config)
-  await app.ready()
-  let closed = false
+  const { app, data: headers } = await buildTestGateway(t, { qdrant: true, env })
+  // closing flushes the span batch; the teardown's second close does nothing
   const close = async (): Promise<void> => {
-    if (!closed) {
-      closed = true
-      await app.close()
-    }
+    await app.close()
   }
-  t.teardown(close)
-  const headers = { 'x-api-key': DATA_KEY }
   const store = await app.inject({
     method: 'POST',
     url: '/chunks',

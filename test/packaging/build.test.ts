@@ -3,15 +3,13 @@
 // TypeScript loader) serves /health with plain `node dist/src/server.js`, drains
 // on SIGTERM, and runs the CLI from dist.
 import t from 'tap'
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { ROOT, startChild } from '../helpers/child-process.ts'
 import { freePort } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
-
-const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 async function run(
   file: string,
@@ -67,26 +65,11 @@ t.test('npm run build output starts without a TypeScript loader, in the image la
 
   const db = await createTestDatabase(t)
   const port = await freePort()
-  const child = spawn(process.execPath, ['dist/src/server.js'], {
+  const server = startChild(process.execPath, ['dist/src/server.js'], {
     cwd: app,
-    env: {
-      PATH: process.env.PATH ?? '',
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      AUTH_DISABLED: 'true',
-      MARIADB_URL: db.url,
-      LOG_LEVEL: 'warn'
-    },
-    stdio: ['ignore', 'pipe', 'pipe']
+    env: { HOST: '127.0.0.1', PORT: String(port), AUTH_DISABLED: 'true', MARIADB_URL: db.url, LOG_LEVEL: 'warn' }
   })
-  let output = ''
-  child.stdout.on('data', d => {
-    output += String(d)
-  })
-  child.stderr.on('data', d => {
-    output += String(d)
-  })
-  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  const { child, output, exited } = server
   t.teardown(() => {
     child.kill('SIGKILL')
   })
@@ -96,7 +79,7 @@ t.test('npm run build output starts without a TypeScript loader, in the image la
     health = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined)
     if (health === undefined) await new Promise(resolve => setTimeout(resolve, 100))
   }
-  t.ok(health !== undefined, `the built server answers (${output.slice(-1500)})`)
+  t.ok(health !== undefined, `the built server answers (${output().slice(-1500)})`)
   t.same(await health?.json(), { status: 'ok', provider: 'mariadb', mariadb: 'connected', qdrant: 'not_configured' })
   const caps = (await (await fetch(`http://127.0.0.1:${port}/capabilities`)).json()) as { version: string }
   t.equal(

@@ -22,23 +22,43 @@ export interface Service {
   volumes?: Array<string | { type?: string; source?: string; target: string }>
   depends_on?: string[] | Record<string, { condition?: string }>
   healthcheck?: { test?: string | string[]; disable?: boolean }
+  stop_grace_period?: string
 }
 
 export function readCompose(): ComposeFile {
   return parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as ComposeFile
 }
 
-/** $$, $VAR, ${VAR}, ${VAR:-d}, ${VAR-d} against `host` (empty: the file's defaults). */
+/**
+ * Compose interpolation against a given host environment (empty: the file's own
+ * defaults): $$, $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e}, ${VAR:+a}, ${VAR+a}.
+ */
 export function interpolate(value: string, host: Record<string, string> = {}): string {
   return value.replace(
-    /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?-)([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
+    /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
     (_m, dollar?: string, braced?: string, op?: string, arg?: string, bare?: string) => {
       if (dollar !== undefined) return '$'
       const name = (braced ?? bare) as string
       const set = Object.hasOwn(host, name)
-      if (op === ':-') return set && host[name] !== '' ? host[name] : (arg ?? '')
-      if (op === '-') return set ? host[name] : (arg ?? '')
-      return host[name] ?? ''
+      const nonEmpty = set && host[name] !== ''
+      switch (op) {
+        case ':-':
+          return nonEmpty ? host[name] : (arg ?? '')
+        case '-':
+          return set ? host[name] : (arg ?? '')
+        case ':?':
+          if (nonEmpty) return host[name]
+          throw new Error(`required variable ${name}: ${arg ?? ''}`)
+        case '?':
+          if (set) return host[name]
+          throw new Error(`required variable ${name}: ${arg ?? ''}`)
+        case ':+':
+          return nonEmpty ? (arg ?? '') : ''
+        case '+':
+          return set ? (arg ?? '') : ''
+        default:
+          return host[name] ?? ''
+      }
     }
   )
 }

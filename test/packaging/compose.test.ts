@@ -5,76 +5,20 @@
 import t from 'tap'
 import { exitCode, withServer, type Handler } from './healthcheck-harness.ts'
 import { existsSync, readFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { parse } from 'yaml'
+import { join } from 'node:path'
 import { ConfigSchema } from '../../src/config.ts'
-import { loadConfigIsolated } from './compose-file.ts'
+import {
+  dependsOn,
+  environment,
+  healthTest,
+  interpolate,
+  loadConfigIsolated,
+  readCompose,
+  root,
+  type Service
+} from './compose-file.ts'
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as ComposeFile
-
-interface ComposeFile {
-  services: Record<string, Service>
-  volumes?: Record<string, unknown>
-}
-interface Service {
-  image?: string
-  build?: string | { context?: string; dockerfile?: string }
-  ports?: Array<string | number | { target: number; published?: string | number }>
-  environment?: Record<string, string | number | boolean | null> | string[]
-  command?: string | string[]
-  volumes?: Array<string | { type?: string; source?: string; target: string }>
-  depends_on?: string[] | Record<string, { condition?: string }>
-  healthcheck?: { test?: string | string[]; disable?: boolean }
-  stop_grace_period?: string
-}
-
-/**
- * Compose interpolation against a given host environment (empty: the file's own
- * defaults): $$, $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e}, ${VAR:+a}, ${VAR+a}.
- */
-function interpolate(value: string, host: Record<string, string> = {}): string {
-  return value.replace(
-    /\$(?:(\$)|\{([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-?+])([^}]*))?\}|([A-Za-z_][A-Za-z0-9_]*))/g,
-    (_m, dollar?: string, braced?: string, op?: string, arg?: string, bare?: string) => {
-      if (dollar !== undefined) return '$'
-      const name = (braced ?? bare) as string
-      const set = Object.hasOwn(host, name)
-      const nonEmpty = set && host[name] !== ''
-      switch (op) {
-        case ':-':
-          return nonEmpty ? host[name] : (arg ?? '')
-        case '-':
-          return set ? host[name] : (arg ?? '')
-        case ':?':
-          if (nonEmpty) return host[name]
-          throw new Error(`required variable ${name}: ${arg ?? ''}`)
-        case '?':
-          if (set) return host[name]
-          throw new Error(`required variable ${name}: ${arg ?? ''}`)
-        case ':+':
-          return nonEmpty ? (arg ?? '') : ''
-        case '+':
-          return set ? (arg ?? '') : ''
-        default:
-          return host[name] ?? ''
-      }
-    }
-  )
-}
-
-/** A service's environment as plain strings, interpolated. `null` (pass-through) is left out. */
-function environment(service: Service, host: Record<string, string> = {}): Record<string, string> {
-  const raw = service.environment ?? {}
-  const entries: Array<[string, string | number | boolean | null]> = Array.isArray(raw)
-    ? raw.map(line => {
-        const i = line.indexOf('=')
-        return i === -1 ? [line, null] : [line.slice(0, i), line.slice(i + 1)]
-      })
-    : Object.entries(raw)
-  return Object.fromEntries(entries.flatMap(([k, v]) => (v === null ? [] : [[k, interpolate(String(v), host)]])))
-}
+const compose = readCompose()
 
 /** The raw (uninterpolated) environment values, to see which ones come from the host. */
 function rawEnvironment(service: Service): Record<string, string> {
@@ -90,17 +34,6 @@ function containerPorts(service: Service): number[] {
     const spec = interpolate(String(p)).replace(/\/(tcp|udp)$/, '')
     return Number(spec.split(':').at(-1))
   })
-}
-
-function dependsOn(service: Service): Record<string, { condition?: string }> {
-  const d = service.depends_on ?? {}
-  return Array.isArray(d) ? Object.fromEntries(d.map(n => [n, {}])) : d
-}
-
-function healthTest(service: Service): string[] {
-  const test = service.healthcheck?.test
-  if (test === undefined) return []
-  return (typeof test === 'string' ? ['CMD-SHELL', test] : test).map(s => interpolate(s))
 }
 
 /** Paths the health routes plugin declares (registered without a prefix in routes/index.ts). */

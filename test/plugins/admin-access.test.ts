@@ -9,6 +9,7 @@ import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
 import { buildTestGateway, ADMIN_KEY, DATA_KEY } from '../helpers/app.ts'
+import { socketRequest } from '../helpers/socket-request.ts'
 
 const PREFIX = '/admin/vector-storage'
 
@@ -92,38 +93,10 @@ t.test('admin routes refuse the data key and no key through every spelling the r
   })
 
   const send = async (method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Answer> =>
-    await new Promise(resolve => {
-      const payload = body === undefined ? undefined : JSON.stringify(body)
-      const req = http.request(
-        {
-          host: '127.0.0.1',
-          port,
-          path,
-          method,
-          agent,
-          headers: {
-            ...headers,
-            ...(payload !== undefined
-              ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }
-              : {})
-          }
-        },
-        res => {
-          let text = ''
-          res.setEncoding('utf8')
-          res.on('data', (d: string) => {
-            text += d
-          })
-          res.on('end', () => {
-            resolve({ status: res.statusCode ?? 0, body: text })
-          })
-        }
-      )
-      req.on('error', err => {
-        resolve({ status: -1, body: err.message })
-      })
-      req.end(payload)
-    })
+    await socketRequest(agent, { host: '127.0.0.1', port }, method, path, headers, body).then(
+      answer => ({ status: answer.status, body: answer.text }),
+      (err: Error) => ({ status: -1, body: err.message })
+    )
 
   const snapshot = async (): Promise<string> => {
     const tables = await db.pool.query('SHOW TABLES')

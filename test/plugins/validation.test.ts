@@ -52,17 +52,9 @@ t.test('malformed requests are 4xx with a VG_ code and change nothing', async t 
     headers?: Record<string, string>
   }
   const cases: Case[] = []
-  const bodyCases = (
-    method: Case['method'],
-    url: string,
-    schema: object,
-    valid: Record<string, unknown>,
-    headers = data
-  ): void => {
-    for (const m of mutations(schema as never, valid))
-      cases.push({ name: `${method} ${url}: ${m.name}`, method, url, payload: m.body, headers })
-  }
-  const queryCases = (
+  /** the schema's mutations of `valid`, sent as the body or (where they stay invalid as text) the query string */
+  const schemaCases = (
+    via: 'body' | 'query',
     method: Case['method'],
     url: string,
     schema: object,
@@ -70,147 +62,96 @@ t.test('malformed requests are 4xx with a VG_ code and change nothing', async t 
     headers = data
   ): void => {
     for (const m of mutations(schema as never, valid)) {
+      const name = `${method} ${url}: ${m.name}`
+      if (via === 'body') cases.push({ name, method, url, payload: m.body, headers })
       // query strings are text: only values that stay invalid as text are meaningful
-      if (
-        Object.values(m.body).some(
+      else if (
+        !Object.values(m.body).some(
           v => v === null || typeof v === 'boolean' || Array.isArray(v) || typeof v === 'object'
         )
       )
-        continue
-      cases.push({ name: `${method} ${url}: ${m.name}`, method, url: `${url}?${qs(m.body)}`, headers })
+        cases.push({ name, method, url: `${url}?${qs(m.body)}`, headers })
     }
   }
 
-  bodyCases('POST', '/chunks', storeChunksBody(TEST_DIMENSION), { chunks: [validChunk], replace: false })
-  bodyCases('POST', '/search', searchBody(TEST_DIMENSION), validSearch)
-  bodyCases('PATCH', '/chunks', PatchChunksBody, { user_id: 1, file_id: 1, group_key: 'moved' })
-  queryCases('GET', '/chunks', ListChunksQuery, { user_id: 1, file_id: 1 })
-  queryCases('DELETE', '/chunks', DeleteChunksQuery, { user_id: 1, file_id: 1 })
-  queryCases('GET', '/stats', StatsQuery, { user_id: 1 })
-  bodyCases('PUT', '/admin/vector-storage/provider', SetProviderBody, { provider: 'mariadb' }, admin)
-  bodyCases('PUT', '/admin/vector-storage/read-mode', SetReadModeBody, { read_mode: 'merged' }, admin)
-  bodyCases('PUT', '/admin/vector-storage/users/5/provider', SetProviderBody, { provider: 'mariadb' }, admin)
-  queryCases('GET', '/admin/vector-storage/changes', ChangesQuery, { limit: 5 }, admin)
+  schemaCases('body', 'POST', '/chunks', storeChunksBody(TEST_DIMENSION), { chunks: [validChunk], replace: false })
+  schemaCases('body', 'POST', '/search', searchBody(TEST_DIMENSION), validSearch)
+  schemaCases('body', 'PATCH', '/chunks', PatchChunksBody, { user_id: 1, file_id: 1, group_key: 'moved' })
+  schemaCases('query', 'GET', '/chunks', ListChunksQuery, { user_id: 1, file_id: 1 })
+  schemaCases('query', 'DELETE', '/chunks', DeleteChunksQuery, { user_id: 1, file_id: 1 })
+  schemaCases('query', 'GET', '/stats', StatsQuery, { user_id: 1 })
+  schemaCases('body', 'PUT', '/admin/vector-storage/provider', SetProviderBody, { provider: 'mariadb' }, admin)
+  schemaCases('body', 'PUT', '/admin/vector-storage/read-mode', SetReadModeBody, { read_mode: 'merged' }, admin)
+  schemaCases('body', 'PUT', '/admin/vector-storage/users/5/provider', SetProviderBody, { provider: 'mariadb' }, admin)
+  schemaCases('query', 'GET', '/admin/vector-storage/changes', ChangesQuery, { limit: 5 }, admin)
 
   const big = 'x'.repeat(1024 * 1024 + 1)
   const tooMany = Array.from({ length: 1001 }, (_, i) => chunk(1, 2, i))
+  const asJson = { ...data, 'content-type': 'application/json' }
+  /** a hand-written case; the data key unless `headers` says otherwise */
+  const handCase = (name: string, method: Case['method'], url: string, payload?: unknown, headers = data): Case => {
+    return { name, method, url, payload, headers }
+  }
   cases.push(
-    {
-      name: 'bad JSON',
-      method: 'POST',
-      url: '/chunks',
-      payload: '{"chunks": [',
-      headers: { ...data, 'content-type': 'application/json' }
-    },
-    {
-      name: 'empty JSON body',
-      method: 'POST',
-      url: '/search',
-      payload: '',
-      headers: { ...data, 'content-type': 'application/json' }
-    },
-    {
-      name: 'text/plain body',
-      method: 'POST',
-      url: '/chunks',
-      payload: 'hello',
-      headers: { ...data, 'content-type': 'text/plain' }
-    },
-    { name: 'JSON array body', method: 'POST', url: '/chunks', payload: [], headers: data },
-    {
-      name: 'huge number parses to Infinity',
-      method: 'POST',
-      url: '/search',
-      payload: `{"user_id":1,"vector":[1e400${',0.5'.repeat(TEST_DIMENSION - 1)}]}`,
-      headers: { ...data, 'content-type': 'application/json' }
-    },
-    {
-      name: 'vector component too large for float32 norms',
-      method: 'POST',
-      url: '/chunks',
-      payload: { chunks: [{ ...chunk(1, 1, 9), vector: [1e20, ...new Array(TEST_DIMENSION - 1).fill(0.5)] }] },
-      headers: data
-    },
-    {
-      name: '__proto__ key (prototype poisoning)',
-      method: 'POST',
-      url: '/search',
-      payload: `{"user_id":1,"vector":[${new Array(TEST_DIMENSION).fill(0.5).join(',')}],"__proto__":{"admin":true}}`,
-      headers: { ...data, 'content-type': 'application/json' }
-    },
-    {
-      name: 'constructor.prototype key',
-      method: 'POST',
-      url: '/chunks',
-      payload: `{"chunks":[${JSON.stringify(chunk(1, 1, 9)).slice(0, -1)},"constructor":{"prototype":{"x":1}}}]}`,
-      headers: { ...data, 'content-type': 'application/json' }
-    },
-    {
-      name: 'text over 1 MiB',
-      method: 'POST',
-      url: '/chunks',
-      payload: { chunks: [chunk(1, 1, 9, { text: big })] },
-      headers: data
-    },
-    {
-      name: 'multi-byte text over 1 MiB',
-      method: 'POST',
-      url: '/chunks',
-      payload: { chunks: [chunk(1, 1, 9, { text: 'é'.repeat(600 * 1024) })] },
-      headers: data
-    },
-    {
-      name: 'start_line after end_line',
-      method: 'POST',
-      url: '/chunks',
-      payload: { chunks: [chunk(1, 1, 9, { start_line: 5, end_line: 4 })] },
-      headers: data
-    },
-    {
-      name: 'second chunk bad in a batch',
-      method: 'POST',
-      url: '/chunks',
-      payload: { chunks: [chunk(1, 1, 7), { ...chunk(1, 1, 8), vector: [1] }] },
-      headers: data
-    },
-    { name: 'more than 1000 chunks', method: 'POST', url: '/chunks', payload: { chunks: tooMany }, headers: data },
-    {
-      name: 'oversize body',
-      method: 'POST',
-      url: '/chunks',
-      payload: `{"chunks":[{"text":"${'y'.repeat(65 * 1024 * 1024)}"}]}`,
-      headers: { ...data, 'content-type': 'application/json' }
-    },
-    {
-      name: 'delete with file_id and group_key',
-      method: 'DELETE',
-      url: '/chunks?user_id=1&file_id=1&group_key=DEFAULT',
-      headers: data
-    },
-    { name: 'delete without user_id', method: 'DELETE', url: '/chunks?file_id=1', headers: data },
-    {
-      name: 'unknown user path param',
-      method: 'PUT',
-      url: '/admin/vector-storage/users/abc/provider',
-      payload: { provider: 'mariadb' },
-      headers: admin
-    },
-    { name: 'user id zero in path', method: 'DELETE', url: '/admin/vector-storage/users/0/provider', headers: admin },
-    {
-      name: 'switch to unconfigured qdrant',
-      method: 'PUT',
-      url: '/admin/vector-storage/provider',
-      payload: { provider: 'qdrant' },
-      headers: admin
-    },
-    {
-      name: 'pin user to unconfigured qdrant',
-      method: 'PUT',
-      url: '/admin/vector-storage/users/5/provider',
-      payload: { provider: 'qdrant' },
-      headers: admin
-    },
-    { name: 'unknown route', method: 'GET', url: '/nope', headers: data }
+    handCase('bad JSON', 'POST', '/chunks', '{"chunks": [', asJson),
+    handCase('empty JSON body', 'POST', '/search', '', asJson),
+    handCase('text/plain body', 'POST', '/chunks', 'hello', { ...data, 'content-type': 'text/plain' }),
+    handCase('JSON array body', 'POST', '/chunks', []),
+    handCase(
+      'huge number parses to Infinity',
+      'POST',
+      '/search',
+      `{"user_id":1,"vector":[1e400${',0.5'.repeat(TEST_DIMENSION - 1)}]}`,
+      asJson
+    ),
+    handCase('vector component too large for float32 norms', 'POST', '/chunks', {
+      chunks: [{ ...chunk(1, 1, 9), vector: [1e20, ...new Array(TEST_DIMENSION - 1).fill(0.5)] }]
+    }),
+    handCase(
+      '__proto__ key (prototype poisoning)',
+      'POST',
+      '/search',
+      `{"user_id":1,"vector":[${new Array(TEST_DIMENSION).fill(0.5).join(',')}],"__proto__":{"admin":true}}`,
+      asJson
+    ),
+    handCase(
+      'constructor.prototype key',
+      'POST',
+      '/chunks',
+      `{"chunks":[${JSON.stringify(chunk(1, 1, 9)).slice(0, -1)},"constructor":{"prototype":{"x":1}}}]}`,
+      asJson
+    ),
+    handCase('text over 1 MiB', 'POST', '/chunks', { chunks: [chunk(1, 1, 9, { text: big })] }),
+    handCase('multi-byte text over 1 MiB', 'POST', '/chunks', {
+      chunks: [chunk(1, 1, 9, { text: 'é'.repeat(600 * 1024) })]
+    }),
+    handCase('start_line after end_line', 'POST', '/chunks', {
+      chunks: [chunk(1, 1, 9, { start_line: 5, end_line: 4 })]
+    }),
+    handCase('second chunk bad in a batch', 'POST', '/chunks', {
+      chunks: [chunk(1, 1, 7), { ...chunk(1, 1, 8), vector: [1] }]
+    }),
+    handCase('more than 1000 chunks', 'POST', '/chunks', { chunks: tooMany }),
+    handCase('oversize body', 'POST', '/chunks', `{"chunks":[{"text":"${'y'.repeat(65 * 1024 * 1024)}"}]}`, asJson),
+    handCase('delete with file_id and group_key', 'DELETE', '/chunks?user_id=1&file_id=1&group_key=DEFAULT'),
+    handCase('delete without user_id', 'DELETE', '/chunks?file_id=1'),
+    handCase(
+      'unknown user path param',
+      'PUT',
+      '/admin/vector-storage/users/abc/provider',
+      { provider: 'mariadb' },
+      admin
+    ),
+    handCase('user id zero in path', 'DELETE', '/admin/vector-storage/users/0/provider', undefined, admin),
+    handCase('switch to unconfigured qdrant', 'PUT', '/admin/vector-storage/provider', { provider: 'qdrant' }, admin),
+    handCase(
+      'pin user to unconfigured qdrant',
+      'PUT',
+      '/admin/vector-storage/users/5/provider',
+      { provider: 'qdrant' },
+      admin
+    ),
+    handCase('unknown route', 'GET', '/nope')
   )
   t.ok(cases.length > 150, `${cases.length} malformed requests`)
 

@@ -6,9 +6,10 @@
 // data ends consistent: each key exactly once across the providers, holding the
 // text of a request that was answered 200.
 import t from 'tap'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { buildTestGateway, type TestGateway } from '../helpers/app.ts'
 import { axisVector, chunk, type ChunkBody } from '../helpers/chunks.ts'
+import { socketRequest } from '../helpers/socket-request.ts'
 
 const CLIENTS = 20
 const WRITES = 100
@@ -35,41 +36,16 @@ async function listen(t: TapTest, gw: TestGateway): Promise<Http> {
     agent.destroy()
   })
   return {
-    call: async (method, path, body, admin = false) =>
-      await new Promise((resolve, reject) => {
-        const payload = body !== undefined ? JSON.stringify(body) : undefined
-        const req = request(
-          {
-            host: address.hostname,
-            port: address.port,
-            method,
-            path,
-            agent,
-            headers: {
-              ...(admin ? gw.admin : gw.data),
-              ...(payload !== undefined ? { 'content-type': 'application/json' } : {})
-            }
-          },
-          res => {
-            let text = ''
-            res.setEncoding('utf8')
-            res.on('data', (d: string) => {
-              text += d
-            })
-            res.on('end', () => {
-              const header = res.headers['retry-after']
-              resolve({
-                status: res.statusCode ?? 0,
-                json: text === '' ? undefined : JSON.parse(text),
-                retryAfter: header === undefined ? null : String(header)
-              })
-            })
-            res.on('error', reject)
-          }
-        )
-        req.on('error', reject)
-        req.end(payload)
-      })
+    call: async (method, path, body, admin = false) => {
+      const to = { host: address.hostname, port: address.port }
+      const answer = await socketRequest(agent, to, method, path, admin ? gw.admin : gw.data, body)
+      const header = answer.headers['retry-after']
+      return {
+        status: answer.status,
+        json: answer.text === '' ? undefined : JSON.parse(answer.text),
+        retryAfter: header === undefined ? null : String(header)
+      }
+    }
   }
 }
 
@@ -158,33 +134,27 @@ function noServerErrors(t: TapTest, o: Outcome, total: number, gw?: TestGateway)
   )
 }
 
-t.test('20 clients x 100 writes of the same 5 keys in MariaDB: no 5xx, each key once', async t => {
-  const gw = await buildTestGateway(t)
-  const http = await listen(t, gw)
-  const o = outcome()
-  await writeStorm(http, o, { keys: KEYS, clients: CLIENTS, writes: WRITES, replace: false })
-  noServerErrors(t, o, CLIENTS * WRITES, gw)
-  await checkKeys(t, http, o, KEYS)
-})
-
-t.test('the same with replace: true', async t => {
-  const gw = await buildTestGateway(t)
-  const http = await listen(t, gw)
-  const o = outcome()
-  const writes = WRITES / 2
-  await writeStorm(http, o, { keys: KEYS, clients: CLIENTS, writes, replace: true })
-  noServerErrors(t, o, CLIENTS * writes, gw)
-  await checkKeys(t, http, o, KEYS)
-})
-
-t.test('a single key written by 20 clients at once', async t => {
-  const gw = await buildTestGateway(t)
-  const http = await listen(t, gw)
-  const o = outcome()
-  await writeStorm(http, o, { keys: [3], clients: CLIENTS, writes: 25, replace: false })
-  noServerErrors(t, o, CLIENTS * 25, gw)
-  await checkKeys(t, http, o, [3])
-})
+// MariaDB only: CLIENTS clients each writing `keys` `writes` times
+const STORMS: Array<{ name: string; keys: number[]; writes: number; replace: boolean }> = [
+  {
+    name: '20 clients x 100 writes of the same 5 keys in MariaDB: no 5xx, each key once',
+    keys: KEYS,
+    writes: WRITES,
+    replace: false
+  },
+  { name: 'the same with replace: true', keys: KEYS, writes: WRITES / 2, replace: true },
+  { name: 'a single key written by 20 clients at once', keys: [3], writes: 25, replace: false }
+]
+for (const { name, keys, writes, replace } of STORMS) {
+  t.test(name, async t => {
+    const gw = await buildTestGateway(t)
+    const http = await listen(t, gw)
+    const o = outcome()
+    await writeStorm(http, o, { keys, clients: CLIENTS, writes, replace })
+    noServerErrors(t, o, CLIENTS * writes, gw)
+    await checkKeys(t, http, o, keys)
+  })
+}
 
 t.test('provider flips between rounds of concurrent writes (mariadb <-> qdrant)', async t => {
   const gw = await buildTestGateway(t, { qdrant: true })

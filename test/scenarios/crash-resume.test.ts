@@ -5,7 +5,7 @@ import t from 'tap'
 import { loadConfig } from '../../src/config.ts'
 import { createMariaDbPool } from '../../src/store/mariadb-pool.ts'
 import { createProviders } from '../../src/providers/create-providers.ts'
-import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
+import { DATA_KEY, KEYS_ENV, storesEnv, testQdrant } from '../helpers/app.ts'
 import { callGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { dataset, keyStats, prng } from '../helpers/migration.ts'
@@ -27,12 +27,8 @@ t.test('kill -9 mid-migration, restart: resumes from checkpoints, exact counts, 
   const db = await createTestDatabase(t)
   const q = await testQdrant(t)
   const env = {
-    API_KEY: DATA_KEY,
-    ADMIN_API_KEY: ADMIN_KEY,
-    MARIADB_URL: db.url,
-    QDRANT_URL: q.url,
-    QDRANT_COLLECTION: uniqueName('vgcrash'),
-    VECTOR_DIMENSION: String(TEST_DIMENSION),
+    ...KEYS_ENV,
+    ...storesEnv(db, q, 'vgcrash'),
     SETTINGS_CACHE_MS: '100',
     MIGRATION_BATCH_SIZE: '10'
   }

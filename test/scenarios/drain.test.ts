@@ -7,11 +7,12 @@
 import t from 'tap'
 import http from 'node:http'
 import { performance } from 'node:perf_hooks'
-import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, buildTestGateway, testQdrant, uniqueName } from '../helpers/app.ts'
+import { ADMIN_KEY, DATA_KEY, KEYS_ENV, buildTestGateway, storesEnv, testQdrant } from '../helpers/app.ts'
 import { axisVector } from '../helpers/chunks.ts'
 import { startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { dataset } from '../helpers/migration.ts'
+import type { QdrantEmulator } from '@vector-gateway/qdrant-emulator'
 
 const MIGRATED_USERS = [1, 2, 3, 4, 5, 6]
 const LOAD_USER = 100
@@ -133,12 +134,8 @@ t.test(
     const db = await createTestDatabase(t)
     const q = await testQdrant(t)
     const env = {
-      API_KEY: DATA_KEY,
-      ADMIN_API_KEY: ADMIN_KEY,
-      MARIADB_URL: db.url,
-      QDRANT_URL: q.url,
-      QDRANT_COLLECTION: uniqueName('vgdrain'),
-      VECTOR_DIMENSION: String(TEST_DIMENSION),
+      ...KEYS_ENV,
+      ...storesEnv(db, q, 'vgdrain'),
       SETTINGS_CACHE_MS: '100',
       MIGRATION_BATCH_SIZE: '5',
       // a lease far longer than the test: only an explicit release lets the other replica in quickly
@@ -308,37 +305,44 @@ t.test(
   }
 )
 
+/**
+ * A gateway process without auth on a fresh database and the Qdrant emulator (whose faults can
+ * hold a search), and a keep-alive agent for it; undefined where Qdrant is not the emulator.
+ */
+async function heldSearchGateway(
+  t: { teardown(fn: () => unknown): void },
+  collectionPrefix: string,
+  env: Record<string, string>
+): Promise<{ gw: GatewayProcess; emulator: QdrantEmulator; agent: http.Agent } | undefined> {
+  const db = await createTestDatabase(t)
+  const q = await testQdrant(t)
+  if (q.emulator === undefined) return undefined
+  const gw = await startGatewayProcess({ AUTH_DISABLED: 'true', ...storesEnv(db, q, collectionPrefix), ...env }, t)
+  const agent = new http.Agent({ keepAlive: true })
+  t.teardown(() => {
+    agent.destroy()
+  })
+  return { gw, emulator: q.emulator, agent }
+}
+
 t.test(
   'SIGTERM with a request longer than SHUTDOWN_TIMEOUT_MS: its connection is cut, cleanup still runs, exit 1',
   async t => {
-    const db = await createTestDatabase(t)
-    const q = await testQdrant(t)
-    if (q.emulator === undefined) return t.pass('needs the emulator to hold a search')
-    const gw = await startGatewayProcess(
-      {
-        AUTH_DISABLED: 'true',
-        MARIADB_URL: db.url,
-        QDRANT_URL: q.url,
-        QDRANT_COLLECTION: uniqueName('vgcut'),
-        VECTOR_DIMENSION: String(TEST_DIMENSION),
-        QDRANT_TIMEOUT_MS: '60000',
-        SHUTDOWN_TIMEOUT_MS: '200',
-        LOG_LEVEL: 'info'
-      },
-      t
-    )
-    q.emulator.faults.slow(30000, { match: req => /\/points\/query$/.test(req.path) })
-    const agent = new http.Agent({ keepAlive: true })
-    t.teardown(() => {
-      agent.destroy()
+    const held = await heldSearchGateway(t, 'vgcut', {
+      QDRANT_TIMEOUT_MS: '60000',
+      SHUTDOWN_TIMEOUT_MS: '200',
+      LOG_LEVEL: 'info'
     })
-    const held = send(agent, `${gw.url}/search`, 'search', { user_id: 1, vector: axisVector(0), limit: 1 }, {})
+    if (held === undefined) return t.pass('needs the emulator to hold a search')
+    const { gw, emulator, agent } = held
+    emulator.faults.slow(30000, { match: req => /\/points\/query$/.test(req.path) })
+    const search = send(agent, `${gw.url}/search`, 'search', { user_id: 1, vector: axisVector(0), limit: 1 }, {})
     // the search is in flight once Qdrant has its query
-    while (!q.emulator.requests.some(r => r.path.endsWith('/points/query')))
+    while (!emulator.requests.some(r => r.path.endsWith('/points/query')))
       await new Promise(resolve => setTimeout(resolve, 20))
     await gw.kill('SIGTERM')
-    const outcome = await held
-    q.emulator.faults.slow(0)
+    const outcome = await search
+    emulator.faults.slow(0)
     t.equal(gw.child.exitCode, 1, 'exit 1: the drain was not clean')
     t.ok(outcome.error !== undefined, `the held request was cut (${outcome.error ?? String(outcome.status)})`)
     t.match(gw.output(), /cutting their connections/, 'the log says why')
@@ -348,36 +352,21 @@ t.test(
 t.test(
   'SIGTERM while a keep-alive client waits for its answer and then stays idle: answered, connection closed, exit 0 (not the 10 s timer)',
   async t => {
-    const db = await createTestDatabase(t)
-    const q = await testQdrant(t)
-    if (q.emulator === undefined) return t.pass('needs the emulator to hold a search')
-    const gw = await startGatewayProcess(
-      {
-        AUTH_DISABLED: 'true',
-        MARIADB_URL: db.url,
-        QDRANT_URL: q.url,
-        QDRANT_COLLECTION: uniqueName('vgidle'),
-        VECTOR_DIMENSION: String(TEST_DIMENSION),
-        SHUTDOWN_TIMEOUT_MS: '30000'
-      },
-      t
-    )
-    const agent = new http.Agent({ keepAlive: true })
-    t.teardown(() => {
-      agent.destroy()
-    })
+    const held = await heldSearchGateway(t, 'vgidle', { SHUTDOWN_TIMEOUT_MS: '30000' })
+    if (held === undefined) return t.pass('needs the emulator to hold a search')
+    const { gw, emulator, agent } = held
     t.equal(
       (await send(agent, `${gw.url}/search`, 'search', { user_id: 1, vector: axisVector(0), limit: 1 }, {})).status,
       200,
       'a first answer keeps the connection open'
     )
-    q.emulator.faults.slow(1500, { match: req => /\/points\/query$/.test(req.path) })
-    const before = q.emulator.requests.length
-    const held = send(agent, `${gw.url}/search`, 'search', { user_id: 1, vector: axisVector(1), limit: 1 }, {})
-    while (!q.emulator.requests.slice(before).some(r => r.path.endsWith('/points/query')))
+    emulator.faults.slow(1500, { match: req => /\/points\/query$/.test(req.path) })
+    const before = emulator.requests.length
+    const search = send(agent, `${gw.url}/search`, 'search', { user_id: 1, vector: axisVector(1), limit: 1 }, {})
+    while (!emulator.requests.slice(before).some(r => r.path.endsWith('/points/query')))
       await new Promise(resolve => setTimeout(resolve, 20))
     await gw.kill('SIGTERM') // the client sends nothing more: only the server can end its connection
-    const outcome = await held
+    const outcome = await search
     t.equal(outcome.status, 200, 'the request in flight at SIGTERM is answered')
     t.equal(outcome.connection, 'close', 'with Connection: close, so the idle connection does not hold the process')
     t.equal(gw.child.exitCode, 0, `exit 0 (${gw.output().slice(-1000)})`)

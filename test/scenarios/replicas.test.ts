@@ -1,7 +1,7 @@
 // Two gateway processes on one database: a switch made through one reaches the
 // other within SETTINGS_CACHE_MS, with no restart.
 import t from 'tap'
-import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
+import { ADMIN_KEY, DATA_KEY, KEYS_ENV, storesEnv, testQdrant } from '../helpers/app.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { startGatewayProcess } from '../helpers/gateway-process.ts'
 import { chunk } from '../helpers/chunks.ts'
@@ -11,15 +11,7 @@ const CACHE_MS = 500
 t.test('a switch through one replica reaches the other in time', async t => {
   const db = await createTestDatabase(t)
   const qdrant = await testQdrant(t)
-  const env = {
-    MARIADB_URL: db.url,
-    QDRANT_URL: qdrant.url,
-    QDRANT_COLLECTION: uniqueName('vgt'),
-    API_KEY: DATA_KEY,
-    ADMIN_API_KEY: ADMIN_KEY,
-    VECTOR_DIMENSION: String(TEST_DIMENSION),
-    SETTINGS_CACHE_MS: String(CACHE_MS)
-  }
+  const env = { ...KEYS_ENV, ...storesEnv(db, qdrant, 'vgt'), SETTINGS_CACHE_MS: String(CACHE_MS) }
   const a = await startGatewayProcess(env, t)
   const b = await startGatewayProcess(env, t)
   const active = async (url: string): Promise<string> =>

@@ -8,7 +8,7 @@ import mariadb from 'mariadb'
 import { loadConfig } from '../../src/config.ts'
 import { createMariaDbPool } from '../../src/store/mariadb-pool.ts'
 import { createProviders } from '../../src/providers/create-providers.ts'
-import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, testQdrant, uniqueName } from '../helpers/app.ts'
+import { DATA_KEY, KEYS_ENV, storesEnv, testQdrant } from '../helpers/app.ts'
 import { callGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { dataset, keyStats } from '../helpers/migration.ts'
@@ -30,12 +30,8 @@ t.test('three replicas: shared switches, one runner at a time, takeover after ki
   const db = await createTestDatabase(t)
   const q = await testQdrant(t)
   const env = {
-    API_KEY: DATA_KEY,
-    ADMIN_API_KEY: ADMIN_KEY,
-    MARIADB_URL: db.url,
-    QDRANT_URL: q.url,
-    QDRANT_COLLECTION: uniqueName('vg3r'),
-    VECTOR_DIMENSION: String(TEST_DIMENSION),
+    ...KEYS_ENV,
+    ...storesEnv(db, q, 'vg3r'),
     SETTINGS_CACHE_MS: String(CACHE_MS),
     MIGRATION_BATCH_SIZE: '20'
   }

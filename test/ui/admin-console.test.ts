@@ -6,14 +6,13 @@
 // test-artifacts/ui/ (CI keeps it). UI_SCREENSHOTS=<dir> also saves each view at
 // 1280 and 390 px, light and dark, to look at, and the README's pictures (*-readme.png).
 import t from 'tap'
-import { spawn } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import type { Page } from 'playwright-core'
+import { runChild } from '../helpers/child-process.ts'
 import { callGateway, startGatewayProcess, type GatewayProcess } from '../helpers/gateway-process.ts'
 import { createTestDatabase } from '../helpers/mariadb.ts'
 import { startQdrantEmulator } from '@vector-gateway/qdrant-emulator'
-import { ADMIN_KEY, DATA_KEY, TEST_DIMENSION, uniqueName } from '../helpers/app.ts'
-import { dataset } from '../helpers/migration.ts'
+import { ADMIN_KEY, DATA_KEY, KEYS_ENV, storesEnv } from '../helpers/app.ts'
+import { dataset, upsertOfUser } from '../helpers/migration.ts'
 import { launchBrowser, screenshot, type Browser } from './browser.ts'
 
 const USERS = [1, 2, 3, 4, 5, 6]
@@ -27,14 +26,8 @@ const qdrant = await startQdrantEmulator()
 t.teardown(async () => {
   await qdrant.close()
 })
-const storageEnv = {
-  MARIADB_URL: db.url,
-  QDRANT_URL: qdrant.url,
-  QDRANT_COLLECTION: uniqueName('vgui'),
-  QDRANT_TIMEOUT_MS: '1000',
-  VECTOR_DIMENSION: String(TEST_DIMENSION)
-}
-const gw: GatewayProcess = await startGatewayProcess({ API_KEY: DATA_KEY, ADMIN_API_KEY: ADMIN_KEY, ...storageEnv }, t)
+const storageEnv = { ...storesEnv(db, qdrant, 'vgui'), QDRANT_TIMEOUT_MS: '1000' }
+const gw: GatewayProcess = await startGatewayProcess({ ...KEYS_ENV, ...storageEnv }, t)
 const UI = `${gw.url}/admin/ui/`
 
 const api = async (method: string, path: string, body?: unknown, key = ADMIN_KEY): ReturnType<typeof callGateway> =>
@@ -262,15 +255,7 @@ step("archive is refused with the server's reasons, after a typed confirmation",
 step('migration: start, watch the figures move, pause, resume, a failing user, retry to completion', async t => {
   // user FAILING's copies fail (its error shows on the page); the others are slowed so
   // the run lasts long enough to be paused half-way
-  qdrant.faults.fail(500, {
-    message: 'disk quota exceeded (injected)',
-    match: req =>
-      req.method === 'PUT' &&
-      /\/points$/.test(req.path) &&
-      ((req.body as { points?: Array<{ payload?: { user_id?: number } }> } | undefined)?.points ?? []).some(
-        p => p.payload?.user_id === FAILING
-      )
-  })
+  qdrant.faults.fail(500, { message: 'disk quota exceeded (injected)', match: upsertOfUser(FAILING) })
   qdrant.faults.slow(250, { match: req => req.method === 'PUT' && /\/points$/.test(req.path) })
 
   await tab('migration')
@@ -414,35 +399,9 @@ step("Qdrant taken down shows as down within seconds; a switch to it is refused 
 step('a migration started from the CLI shows up on the page', async t => {
   await tab('migration')
   await waitText('[data-test="migration"] h3', /Migration 1:/)
-  const cli = spawn(
-    process.execPath,
-    [
-      'bin/vector-gateway.js',
-      'migrate',
-      '--from',
-      'qdrant',
-      '--to',
-      'mariadb',
-      '--users',
-      '1',
-      '--no-progress',
-      '--json'
-    ],
-    {
-      cwd: fileURLToPath(new URL('../..', import.meta.url)),
-      env: { PATH: process.env.PATH ?? '', ...storageEnv },
-      stdio: ['ignore', 'pipe', 'pipe']
-    }
-  )
-  let out = ''
-  cli.stdout.on('data', d => {
-    out += String(d)
-  })
-  cli.stderr.on('data', d => {
-    out += String(d)
-  })
-  const code = await new Promise<number | null>(resolve => cli.once('exit', resolve))
-  t.equal(code, 0, `the CLI migrated user 1 back to MariaDB${code === 0 ? '' : `: ${out}`}`)
+  const migrate = ['migrate', '--from', 'qdrant', '--to', 'mariadb', '--users', '1', '--no-progress', '--json']
+  const { code, output } = await runChild(process.execPath, ['bin/vector-gateway.js', ...migrate], { env: storageEnv })
+  t.equal(code, 0, `the CLI migrated user 1 back to MariaDB${code === 0 ? '' : `: ${output}`}`)
   t.match(
     await waitText('[data-test="migration"] h3', /Migration 2:/),
     'Migration 2: Qdrant → MariaDB',

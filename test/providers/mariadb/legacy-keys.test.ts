@@ -24,6 +24,16 @@ function appRow(user: number, file: number, start: number, text: string, seed: n
   }
 }
 
+/** `index:text` of each listed chunk, in list order: the derived index and the row it belongs to */
+function indexedTexts(chunks: Array<{ chunk_index: number; text: string }>): string[] {
+  return chunks.map(c => `${c.chunk_index}:${c.text}`)
+}
+
+/** `index:group_key` of each listed chunk, in list order */
+function indexedGroups(chunks: Array<{ chunk_index: number; group_key: string }>): string[] {
+  return chunks.map(c => `${c.chunk_index}:${c.group_key}`)
+}
+
 async function setup(t: TapTest) {
   const db = await createTestDatabase(t)
   await createAppTable(db.pool, D)
@@ -74,16 +84,7 @@ t.test("search returns the rows and scores of the application's own SQL", async 
 t.test('derived chunk indexes follow (BSTART, BID) within (user, file)', async t => {
   const { provider, f100 } = await setup(t)
   const listed = await provider.list(1, 100, true)
-  t.same(
-    listed.map(c => [c.chunk_index, c.text]),
-    [
-      [0, 'e0'],
-      [1, 'b10'],
-      [2, 'd10'],
-      [3, 'c20'],
-      [4, 'a30']
-    ]
-  )
+  t.same(indexedTexts(listed), ['0:e0', '1:b10', '2:d10', '3:c20', '4:a30'])
   t.same(
     listed.map(c => c.version),
     ['e0', 'b10', 'd10', 'c20', 'a30'].map(x => legacyVersion(f100.find(r => r.text === x)!.created)),
@@ -97,14 +98,7 @@ t.test('derived chunk indexes follow (BSTART, BID) within (user, file)', async t
     ),
     'vectors inserted with VEC_FromText come back'
   )
-  t.same(
-    (await provider.list(2, 100, false)).map(c => [c.chunk_index, c.text]),
-    [
-      [0, 'u2-0'],
-      [1, 'u2-1']
-    ],
-    'per user'
-  )
+  t.same(indexedTexts(await provider.list(2, 100, false)), ['0:u2-0', '1:u2-1'], 'per user')
 
   const hits = await provider.search({ user_id: 1, vector: unitVector(D, 4), limit: 3, min_score: -1 })
   t.same(
@@ -212,13 +206,8 @@ t.test("keyed deletes and writes fix a legacy file's indexes first", async t => 
     1
   )
   t.same(
-    (await provider.list(1, 100, false)).map(c => [c.chunk_index, c.text]),
-    [
-      [0, 'e0'],
-      [2, 'd10'],
-      [3, 'c20'],
-      [4, 'a30']
-    ],
+    indexedTexts(await provider.list(1, 100, false)),
+    ['0:e0', '2:d10', '3:c20', '4:a30'],
     'the others keep their indexes'
   )
   const stored = await db.pool.query('SELECT BCHUNK, BVERSION FROM BRAG WHERE BUID = 1 AND BMID = 100 ORDER BY BCHUNK')
@@ -253,28 +242,15 @@ t.test("keyed deletes and writes fix a legacy file's indexes first", async t => 
     insertOnly: true
   })
   t.same(
-    (await provider.list(1, 101, false)).map(c => [c.chunk_index, c.text]),
-    [
-      [0, 'y3'],
-      [1, 'x7'],
-      [2, 'z9'],
-      [3, 'copy3']
-    ],
+    indexedTexts(await provider.list(1, 101, false)),
+    ['0:y3', '1:x7', '2:z9', '3:copy3'],
     'existing keys skipped, the missing one added'
   )
   // a normal write of a key replaces the application's row
   const v = nextVersion()
   await provider.upsert([{ ...copy(101, 1, 'replaced'), version: v }])
   const after = await provider.list(1, 101, false)
-  t.same(
-    after.map(c => [c.chunk_index, c.text]),
-    [
-      [0, 'y3'],
-      [1, 'replaced'],
-      [2, 'z9'],
-      [3, 'copy3']
-    ]
-  )
+  t.same(indexedTexts(after), ['0:y3', '1:replaced', '2:z9', '3:copy3'])
   t.equal(after[1].version, v, 'with the new version')
   t.equal(await provider.count({ user_id: 1 }), 8)
 })
@@ -284,17 +260,7 @@ t.test('a file holding both kinds: legacy rows come after the largest stored ind
   await provider.deleteKeys(1, [{ file_id: 100, chunk_index: 1 }]) // file 100 now has stored indexes 0, 2, 3, 4
   await appInsert(db.pool, [appRow(1, 100, 15, 'late15', 20), appRow(1, 100, 5, 'late5', 21)])
   const listed = await provider.list(1, 100, false)
-  t.same(
-    listed.map(c => [c.chunk_index, c.text]),
-    [
-      [0, 'e0'],
-      [2, 'd10'],
-      [3, 'c20'],
-      [4, 'a30'],
-      [5, 'late5'],
-      [6, 'late15']
-    ]
-  )
+  t.same(indexedTexts(listed), ['0:e0', '2:d10', '3:c20', '4:a30', '5:late5', '6:late15'])
   const keys = (await provider.keys({ user_id: 1, file_ids: [100] })).map(keyOf).sort()
   t.same(keys, ['100:0', '100:2', '100:3', '100:4', '100:5', '100:6'], 'keys agree')
   const scanned = (await provider.scan(1, null, 100)).filter(c => c.file_id === 100).map(keyOf)
@@ -322,14 +288,7 @@ t.test('a file holding both kinds: legacy rows come after the largest stored ind
     )
   )
   await appInsert(db.pool, [appRow(1, 300, 0, 'app-a', 42)])
-  t.same(
-    (await provider.list(1, 300, false)).map(c => [c.chunk_index, c.text]),
-    [
-      [0, 'g0'],
-      [1, 'g1'],
-      [2, 'app-a']
-    ]
-  )
+  t.same(indexedTexts(await provider.list(1, 300, false)), ['0:g0', '1:g1', '2:app-a'])
 })
 
 t.test('deletes by file, group and user reach legacy rows', async t => {
@@ -338,13 +297,8 @@ t.test('deletes by file, group and user reach legacy rows', async t => {
   t.equal(await provider.delete({ user_id: 1, file_ids: [101] }), 3)
   t.equal(await provider.updateGroupKey(1, 100, 'renamed'), 4)
   t.same(
-    (await provider.list(1, 100, false)).map(c => [c.chunk_index, c.group_key]),
-    [
-      [0, 'renamed'],
-      [1, 'renamed'],
-      [2, 'renamed'],
-      [3, 'renamed']
-    ],
+    indexedGroups(await provider.list(1, 100, false)),
+    ['0:renamed', '1:renamed', '2:renamed', '3:renamed'],
     'indexes derived from the remaining rows'
   )
   t.equal(await provider.delete({ user_id: 1 }), 4)
@@ -365,13 +319,8 @@ t.test('deleteOlderKeys compares application rows by BCREATED * 1e6 and keys the
     'a row older than the version goes, one exactly as old stays'
   )
   t.same(
-    (await provider.list(1, 100, false)).map(c => [c.chunk_index, c.text]),
-    [
-      [0, 'e0'],
-      [2, 'd10'],
-      [3, 'c20'],
-      [4, 'a30']
-    ],
+    indexedTexts(await provider.list(1, 100, false)),
+    ['0:e0', '2:d10', '3:c20', '4:a30'],
     'the other rows keep their indexes'
   )
   t.equal(await provider.count({ user_id: 2 }), 2, 'another user is never touched')

@@ -303,33 +303,9 @@ t.test('planner and sampler units', async t => {
   t.equal(shareBand(0.3), 1)
   t.equal(shareBand(0.001), 9)
 
-  t.equal(
-    recallAtK(
-      [
-        { id: 1, score: 0.9 },
-        { id: 3, score: 0.5 }
-      ],
-      [
-        { id: 1, score: 0.9 },
-        { id: 2, score: 0.8 }
-      ]
-    ),
-    0.5
-  )
-  t.equal(
-    recallAtK(
-      [
-        { id: 1, score: 0.9 },
-        { id: 3, score: 0.8 }
-      ],
-      [
-        { id: 1, score: 0.9 },
-        { id: 2, score: 0.8 }
-      ]
-    ),
-    1,
-    'a tie with the k-th is a hit'
-  )
+  const hits = (...pairs: Array<[id: number, score: number]>) => pairs.map(([id, score]) => ({ id, score }))
+  t.equal(recallAtK(hits([1, 0.9], [3, 0.5]), hits([1, 0.9], [2, 0.8])), 0.5)
+  t.equal(recallAtK(hits([1, 0.9], [3, 0.8]), hits([1, 0.9], [2, 0.8])), 1, 'a tie with the k-th is a hit')
   t.equal(recallAtK([], []), undefined)
 
   // at most one shadow check in flight: a sample drawn meanwhile is dropped

@@ -21,6 +21,32 @@ async function dropLater(t: TapTest, name: string): Promise<void> {
   })
 }
 
+// A provider on `collection` as the gateway would configure it (16 dimensions unless said otherwise).
+function providerOn(
+  collection: string,
+  options: { dimension?: number; url?: string; warn?: (message: string) => void } = {}
+): QdrantProvider {
+  return new QdrantProvider({
+    url: options.url ?? target.url,
+    apiKey: target.apiKey,
+    collection,
+    dimension: options.dimension ?? 16,
+    timeoutMs: 5000,
+    ...(options.warn && { warn: options.warn })
+  })
+}
+
+// A collection made outside the gateway with the given vectors config, dropped when the test ends.
+async function existingCollection(
+  t: TapTest,
+  vectors: Parameters<typeof client.createCollection>[1]['vectors']
+): Promise<string> {
+  const name = uniqueCollection()
+  await dropLater(t, name)
+  await client.createCollection(name, { vectors })
+  return name
+}
+
 t.test('creates a missing collection: size, cosine, payload indexes', async t => {
   const { provider, collection, cleanup } = await freshProvider(target, 48)
   t.teardown(cleanup)
@@ -40,13 +66,7 @@ t.test('creates a missing collection: size, cosine, payload indexes', async t =>
   t.same(Object.keys(schema).sort(), PAYLOAD_INDEXES.map(i => i.field).sort(), 'no other index')
 
   await provider.init()
-  const again = new QdrantProvider({
-    url: target.url,
-    apiKey: target.apiKey,
-    collection,
-    dimension: 48,
-    timeoutMs: 5000
-  })
+  const again = providerOn(collection, { dimension: 48 })
   await again.init()
   t.pass('init is idempotent, also from a second gateway')
   t.same(
@@ -56,18 +76,10 @@ t.test('creates a missing collection: size, cosine, payload indexes', async t =>
 })
 
 t.test('an existing collection made by the application is adopted, missing indexes added', async t => {
-  const name = uniqueCollection()
-  await dropLater(t, name)
-  await client.createCollection(name, { vectors: { size: 16, distance: 'Cosine' } })
+  const name = await existingCollection(t, { size: 16, distance: 'Cosine' })
   await client.createPayloadIndex(name, { field_name: 'user_id', field_schema: 'integer', wait: true })
   await client.createPayloadIndex(name, { field_name: 'group_key', field_schema: 'keyword', wait: true })
-  const provider = new QdrantProvider({
-    url: target.url,
-    apiKey: target.apiKey,
-    collection: name,
-    dimension: 16,
-    timeoutMs: 5000
-  })
+  const provider = providerOn(name)
   await provider.init()
   const schema = (await client.getCollection(name)).payload_schema
   t.same(Object.keys(schema).sort(), PAYLOAD_INDEXES.map(i => i.field).sort(), 'the missing indexes were created')
@@ -75,16 +87,8 @@ t.test('an existing collection made by the application is adopted, missing index
 })
 
 t.test('refuses a collection with another size', async t => {
-  const name = uniqueCollection()
-  await dropLater(t, name)
-  await client.createCollection(name, { vectors: { size: 32, distance: 'Cosine' } })
-  const provider = new QdrantProvider({
-    url: target.url,
-    apiKey: target.apiKey,
-    collection: name,
-    dimension: 16,
-    timeoutMs: 5000
-  })
+  const name = await existingCollection(t, { size: 32, distance: 'Cosine' })
+  const provider = providerOn(name)
   const err = await provider.init().then(
     () => null,
     (e: unknown) => e as Error & { code?: string }
@@ -97,16 +101,8 @@ t.test('refuses a collection with another size', async t => {
 })
 
 t.test('refuses a collection with another distance', async t => {
-  const name = uniqueCollection()
-  await dropLater(t, name)
-  await client.createCollection(name, { vectors: { size: 16, distance: 'Dot' } })
-  const provider = new QdrantProvider({
-    url: target.url,
-    apiKey: target.apiKey,
-    collection: name,
-    dimension: 16,
-    timeoutMs: 5000
-  })
+  const name = await existingCollection(t, { size: 16, distance: 'Dot' })
+  const provider = providerOn(name)
   await t.rejects(provider.init(), {
     code: 'VG_INCOMPATIBLE_STORE',
     message: /size 16 with distance Dot.*configured for size 16 with distance Cosine/
@@ -117,32 +113,16 @@ t.test(
   'refuses named vectors',
   { skip: target.emulator !== undefined && 'the emulator keeps one unnamed vector only' },
   async t => {
-    const name = uniqueCollection()
-    await dropLater(t, name)
-    await client.createCollection(name, { vectors: { text: { size: 16, distance: 'Cosine' } } })
-    const provider = new QdrantProvider({
-      url: target.url,
-      apiKey: target.apiKey,
-      collection: name,
-      dimension: 16,
-      timeoutMs: 5000
-    })
+    const name = await existingCollection(t, { text: { size: 16, distance: 'Cosine' } })
+    const provider = providerOn(name)
     await t.rejects(provider.init(), { code: 'VG_INCOMPATIBLE_STORE', message: /named vectors \(text\)/ })
   }
 )
 
 t.test('refuses a keyword index where ordered scans need an integer one', async t => {
-  const name = uniqueCollection()
-  await dropLater(t, name)
-  await client.createCollection(name, { vectors: { size: 16, distance: 'Cosine' } })
+  const name = await existingCollection(t, { size: 16, distance: 'Cosine' })
   await client.createPayloadIndex(name, { field_name: 'file_id', field_schema: 'keyword', wait: true })
-  const provider = new QdrantProvider({
-    url: target.url,
-    apiKey: target.apiKey,
-    collection: name,
-    dimension: 16,
-    timeoutMs: 5000
-  })
+  const provider = providerOn(name)
   await t.rejects(provider.init(), { code: 'VG_INCOMPATIBLE_STORE', message: /keyword payload index on file_id/ })
 })
 
@@ -150,13 +130,7 @@ t.test('refuses Qdrant older than 1.13, warns below 1.17', async t => {
   const old = await versionProxy(target.url, '1.12.4')
   t.teardown(() => old.close())
   const name = uniqueCollection()
-  const provider = new QdrantProvider({
-    url: old.url,
-    apiKey: target.apiKey,
-    collection: name,
-    dimension: 16,
-    timeoutMs: 5000
-  })
+  const provider = providerOn(name, { url: old.url })
   await t.rejects(provider.init(), { code: 'VG_INCOMPATIBLE_STORE', message: /Qdrant 1\.12\.4 is too old.*>= 1\.13/ })
   t.equal((await client.collectionExists(name)).exists, false, 'nothing created')
 
@@ -164,14 +138,7 @@ t.test('refuses Qdrant older than 1.13, warns below 1.17', async t => {
   t.teardown(() => older.close())
   await dropLater(t, name)
   const warnings: string[] = []
-  const p = new QdrantProvider({
-    url: older.url,
-    apiKey: target.apiKey,
-    collection: name,
-    dimension: 16,
-    timeoutMs: 5000,
-    warn: m => warnings.push(m)
-  })
+  const p = providerOn(name, { url: older.url, warn: m => warnings.push(m) })
   await p.init()
   t.match(warnings, [/1\.16\.2 predates update_mode/], 'a 1.16 server is used, with a warning')
 })
