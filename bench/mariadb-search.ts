@@ -337,7 +337,8 @@ export class SearchRunner {
   }
 }
 
-function batchesOf(rows: Iterable<BenchChunk>, size: number, limit = Number.POSITIVE_INFINITY): BenchChunk[][] {
+/** `rows` in batches of `size` (the first `limit` of them). */
+export function batchesOf(rows: Iterable<BenchChunk>, size: number, limit = Number.POSITIVE_INFINITY): BenchChunk[][] {
   const out: BenchChunk[][] = []
   let current: BenchChunk[] = []
   let n = 0

@@ -21,12 +21,12 @@ import {
   layoutRows,
   queryVectors,
   vectorBytes,
-  type BenchChunk,
   type TenantLayout,
   type VectorModel
 } from './data.ts'
 import { createDatabase, dataHeaders, httpRequest, log, startGateway, type Gateway } from './harness.ts'
 import { insertParams, timedDirectInsert } from './ingest.ts'
+import { batchesOf } from './mariadb-search.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
 import { explainSearch } from '../test/helpers/mariadb-explain.ts'
@@ -77,20 +77,6 @@ function layoutOf(rows: number): TenantLayout {
   return { users, chunksPerFile: 20, groups: 10 }
 }
 
-function batches(rows: Iterable<BenchChunk>, size: number): BenchChunk[][] {
-  const out: BenchChunk[][] = []
-  let current: BenchChunk[] = []
-  for (const r of rows) {
-    current.push(r)
-    if (current.length === size) {
-      out.push(current)
-      current = []
-    }
-  }
-  if (current.length > 0) out.push(current)
-  return out
-}
-
 function recallOf(got: string[][], truth: string[][]): number {
   let hit = 0
   let total = 0
@@ -134,7 +120,7 @@ export async function runShareSection(o: BenchOptions): Promise<ShareSectionResu
       log(
         `F ${shape}: loading ${o.shareRows} rows x ${o.shareDimension}-d (tenants ${SHARES.map(s => `${s * 100}%`).join(', ')}, ${FILLER_USERS} fillers, interleaved)`
       )
-      const prepared = batches(layoutRows(layout, model, o.seed), 1000).map((b, i) =>
+      const prepared = batchesOf(layoutRows(layout, model, o.seed), 1000).map((b, i) =>
         insertParams(b, Date.now() * 1000 + i * 1000)
       )
       const load = await timedDirectInsert(db.pool, TABLE, prepared, 2)

@@ -67,10 +67,7 @@ const chunks: FastifyPluginAsyncTypebox = async fastify => {
         response: { 200: PatchChunksReply, ...ErrorReplies }
       }
     },
-    async request => {
-      const { user_id: userId, file_id: fileId, group_key: groupKey } = request.body
-      return await fastify.router.updateGroupKey(userId, fileId, groupKey)
-    }
+    async ({ body }) => await fastify.router.updateGroupKey(body.user_id, body.file_id, body.group_key)
   )
 
   fastify.delete(

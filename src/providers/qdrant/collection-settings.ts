@@ -129,16 +129,14 @@ export function collectionDrift(s: QdrantCollectionSettings, info: Schemas['Coll
   check('hnsw_config.on_disk', 'QDRANT_HNSW_ON_DISK', s.hnswOnDisk, hnsw.on_disk ?? false)
   check('hnsw_config.m', 'QDRANT_HNSW_M', s.hnswM, hnsw.m)
   check('hnsw_config.ef_construct', 'QDRANT_HNSW_EF_CONSTRUCT', s.hnswEfConstruct, hnsw.ef_construct)
-  check(
-    'quantization_config.scalar',
-    'QDRANT_SCALAR_QUANTIZATION',
-    s.scalarQuantization,
-    scalar === undefined
-      ? quantization === null || quantization === undefined
+  // true for scalar quantization, false for none, another kind's name (e.g. "product") for that kind
+  const quantized =
+    scalar !== undefined
+      ? true
+      : quantization === null || quantization === undefined
         ? false
-        : (Object.keys(quantization)[0] ?? null)
-      : true
-  )
+        : Object.keys(quantization)[0]
+  check('quantization_config.scalar', 'QDRANT_SCALAR_QUANTIZATION', s.scalarQuantization, quantized ?? null)
   if (s.scalarQuantization === true && scalar !== undefined) {
     check(
       'quantization_config.scalar.quantile',

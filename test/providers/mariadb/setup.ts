@@ -2,6 +2,7 @@
 // build tables and rows exactly as the application does), clustered data.
 import mariadb, { type Pool, type PoolConfig } from 'mariadb'
 import { MariaDbProvider, type MariaDbProviderOptions } from '../../../src/providers/mariadb/mariadb-provider.ts'
+import { createTableSql } from '../../../src/providers/mariadb/mariadb-schema.ts'
 import type { ChunkRecord } from '../../../src/providers/vector-provider.ts'
 import { nextVersion } from '../../../src/routing/write-clock.ts'
 import { normalize, prng } from '../provider-contract.ts'
@@ -33,21 +34,9 @@ export function newProvider(pool: Pool, options: Partial<MariaDbProviderOptions>
   return new MariaDbProvider({ pool, table: 'BRAG', dimension: 8, exactSearchMaxRows: 3000, efSearch: 100, ...options })
 }
 
-/** The application's CREATE TABLE (docs/architecture.md#brag-table), written out here independently of the provider. */
+/** The application's CREATE TABLE (docs/architecture.md#brag-table): the provider creates the same when it is missing. */
 export async function createAppTable(pool: Pool, dimension: number, table = 'BRAG'): Promise<void> {
-  await pool.query(`CREATE TABLE \`${table}\` (
-    BID BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY,
-    BUID BIGINT NOT NULL,
-    BMID BIGINT NOT NULL,
-    BGROUPKEY VARCHAR(64) NOT NULL,
-    BTYPE INT NOT NULL,
-    BSTART INT NOT NULL,
-    BEND INT NOT NULL,
-    BTEXT LONGTEXT NOT NULL,
-    BEMBED VECTOR(${dimension}) NOT NULL,
-    BCREATED BIGINT NOT NULL,
-    INDEX (BUID), INDEX (BMID), INDEX (BGROUPKEY), INDEX (BTYPE)
-  )`)
+  await pool.query(createTableSql(table, dimension))
 }
 
 export interface AppRow {
