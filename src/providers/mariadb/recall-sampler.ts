@@ -25,16 +25,22 @@ export interface RecallObserver {
   dropped(plan: 'index', check: RecallCheck): void
 }
 
-/** What the samples of a share band (and the bands of larger shares) say. */
+/**
+ * What the samples of a share band (and the bands of larger shares) say. widen: the
+ * band's walks are 2^widen times as wide as the share rule asks (a band measured
+ * below the target is widened, up to `maxWiden`, before it is judged 'below').
+ */
 export type RecallVerdict =
-  | { state: 'below' | 'met'; mean: number; samples: number; band: number }
-  | { state: 'unmeasured'; samples: number; minSamples: number; band: number }
+  | { state: 'below' | 'met'; mean: number; samples: number; band: number; widen: number }
+  | { state: 'unmeasured'; samples: number; minSamples: number; band: number; widen: number }
 
 export interface RecallSamplerOptions {
   /** 0..1: share of index-plan searches checked; 0 = off */
   rate: number
-  /** recall below this, over `minSamples` samples of a band, demotes that band */
+  /** recall below this, over `minSamples` samples of a band, widens its walk, and at `maxWiden` demotes it */
   target: number
+  /** how often a band's walk may be doubled before it is judged below the target (default 3: 8x) */
+  maxWiden?: number
   /** samples needed to judge a band either way (default 5) */
   minSamples?: number
   /** samples kept per band (the most recent) */
@@ -78,8 +84,9 @@ export class RecallSampler {
   private readonly onError?: (err: unknown) => void
   private readonly random: () => number
   private readonly now: () => number
-  /** band -> recent samples */
-  private readonly bands = new Map<number, Array<{ recall: number; at: number }>>()
+  private readonly maxWiden: number
+  /** band -> recent samples, and how often its walk was doubled (since when) */
+  private readonly bands = new Map<number, BandState>()
   private running: Promise<void> | undefined
 
   constructor(o: RecallSamplerOptions) {
@@ -87,6 +94,7 @@ export class RecallSampler {
     this.rate = o.rate
     this.target = o.target
     this.minSamples = o.minSamples ?? 5
+    this.maxWiden = o.maxWiden ?? 3
     this.window = o.window ?? 20
     this.retryMs = o.retryMs ?? 600_000
     this.observer = o.observer
@@ -143,13 +151,21 @@ export class RecallSampler {
     })()
   }
 
-  /** Adds a measurement for a share (also usable without a check, e.g. by tests and the bench). */
+  /**
+   * Adds a measurement for a share (also usable without a check, e.g. by tests and
+   * the bench). A band whose samples fall below the target is widened (its walk
+   * doubled) and measured afresh, until `maxWiden`; there it stays below.
+   */
   record(share: number, recall: number): void {
-    const band = shareBand(share)
-    let samples = this.bands.get(band)
-    if (samples === undefined) this.bands.set(band, (samples = []))
-    samples.push({ recall, at: this.now() })
-    if (samples.length > this.window) samples.splice(0, samples.length - this.window)
+    const state = this.state(shareBand(share))
+    state.samples.push({ recall, at: this.now() })
+    if (state.samples.length > this.window) state.samples.splice(0, state.samples.length - this.window)
+    const mean = meanOf(state.samples)
+    if (state.samples.length >= this.minSamples && mean < this.target && state.widen < this.maxWiden) {
+      state.widen++
+      state.samples = []
+      state.since = this.now()
+    }
   }
 
   /**
@@ -165,29 +181,42 @@ export class RecallSampler {
     }
     const mine = this.summary(own)
     if (mine === undefined) {
-      return { state: 'unmeasured', samples: this.fresh(own).length, minSamples: this.minSamples, band: own }
+      const { samples, widen } = this.state(own)
+      return { state: 'unmeasured', samples: samples.length, minSamples: this.minSamples, band: own, widen }
     }
     return { state: mine.mean < this.target ? 'below' : 'met', ...mine }
   }
 
   /** A band's mean over its fresh samples, when it has enough of them to judge. */
-  private summary(band: number): { mean: number; samples: number; band: number } | undefined {
-    const samples = this.fresh(band)
+  private summary(band: number): { mean: number; samples: number; band: number; widen: number } | undefined {
+    const { samples, widen } = this.state(band)
     if (samples.length < this.minSamples) return undefined
-    return { mean: samples.reduce((s, x) => s + x.recall, 0) / samples.length, samples: samples.length, band }
+    return { mean: meanOf(samples), samples: samples.length, band, widen }
   }
 
   /** The band's newest sample is older than half the retry time: measure it again before it expires. */
   private aging(share: number): boolean {
-    const samples = this.fresh(shareBand(share))
+    const { samples } = this.state(shareBand(share))
     return samples.length > 0 && samples[samples.length - 1].at < this.now() - this.retryMs / 2
   }
 
-  private fresh(band: number): Array<{ recall: number; at: number }> {
-    const samples = this.bands.get(band)
-    if (samples === undefined) return []
+  /** A band's state with expired samples dropped; a band left without samples for retryMs walks at the rule's width again. */
+  private state(band: number): BandState {
+    let state = this.bands.get(band)
+    if (state === undefined) this.bands.set(band, (state = { samples: [], widen: 0, since: this.now() }))
     const cutoff = this.now() - this.retryMs
-    while (samples.length > 0 && samples[0].at < cutoff) samples.shift()
-    return samples
+    while (state.samples.length > 0 && state.samples[0].at < cutoff) state.samples.shift()
+    if (state.samples.length === 0 && state.widen > 0 && state.since < cutoff) state.widen = 0
+    return state
   }
+}
+
+interface BandState {
+  samples: Array<{ recall: number; at: number }>
+  widen: number
+  since: number
+}
+
+function meanOf(samples: Array<{ recall: number }>): number {
+  return samples.reduce((s, x) => s + x.recall, 0) / samples.length
 }

@@ -30,9 +30,11 @@
 // only says where the index MAY serve: a band of shares (within a factor of 2)
 // gets the index plan once background checks (recall-sampler.ts) measured it at
 // or above the target; until then its searches are answered exactly and each one
-// probes the index plan afterwards. A band measured below the target, and every
-// smaller share, is searched exactly. Trust 'share-rule' skips the wait (the
-// index serves where the rule allows until a measurement says otherwise).
+// probes the index plan afterwards. A band measured below the target gets a walk
+// twice as wide, measured afresh, up to 8x (and never beyond efSearchMax); below
+// the target even then, it and every smaller share are searched exactly. Trust
+// 'share-rule' skips the wait (the index serves where the rule allows until a
+// measurement says otherwise).
 
 import type { RecallVerdict } from './recall-sampler.ts'
 
@@ -119,17 +121,26 @@ export function choosePlan(s: PlannerSettings, input: PlanInput): PlanDecision {
       reason: `${rowsOf}: the walk would need ef ${needed} > efSearchMax ${efMax} to meet ${s.safety}x${fetch} of its rows`
     }
   }
-  const efSearch = Math.min(efMax, Math.max(input.filtered ? s.efSearchFiltered : s.efSearch, fetch, needed))
-  if (efSearch * (s.indexRowsPerEf ?? INDEX_ROWS_PER_EF) >= input.filterRows) {
-    return { kind: 'exact', share, reason: `${rowsOf}: exact is cheaper than a walk of ef ${efSearch}` }
-  }
-  const recall = input.recall ?? { state: 'unmeasured', samples: 0, minSamples: 0, band: -1 }
+  const recall = input.recall ?? { state: 'unmeasured', samples: 0, minSamples: 0, band: -1, widen: 0 }
   if (recall.state === 'below') {
     return {
       kind: 'exact',
       share,
       reason: `${rowsOf}: index recall measured ${recall.mean.toFixed(3)} < ${s.recallTarget} over ${recall.samples} samples (share band ${recall.band})`
     }
+  }
+  const ruleEf = Math.min(efMax, Math.max(input.filtered ? s.efSearchFiltered : s.efSearch, fetch, needed))
+  // a band measured below the target walks 2^widen times as wide (recall-sampler.ts)
+  const efSearch = ruleEf * 2 ** recall.widen
+  if (efSearch > efMax) {
+    return {
+      kind: 'exact',
+      share,
+      reason: `${rowsOf}: index recall measured below ${s.recallTarget} up to ef ${efSearch / 2}; a walk ${2 ** recall.widen}x as wide needs ef ${efSearch} > efSearchMax ${efMax}`
+    }
+  }
+  if (efSearch * (s.indexRowsPerEf ?? INDEX_ROWS_PER_EF) >= input.filterRows) {
+    return { kind: 'exact', share, reason: `${rowsOf}: exact is cheaper than a walk of ef ${efSearch}` }
   }
   if (recall.state === 'unmeasured' && s.trust === 'measured') {
     return {
@@ -144,6 +155,8 @@ export function choosePlan(s: PlannerSettings, input: PlanInput): PlanDecision {
     share,
     efSearch,
     fetch,
-    reason: `${rowsOf}: walk of ef ${efSearch} meets ~${Math.floor(share * efSearch)} rows of the filter for ${fetch} fetched`
+    reason:
+      `${rowsOf}: walk of ef ${efSearch} meets ~${Math.floor(share * efSearch)} rows of the filter for ${fetch} fetched` +
+      (recall.widen > 0 ? `; widened ${2 ** recall.widen}x after recall measured below ${s.recallTarget}` : '')
   }
 }

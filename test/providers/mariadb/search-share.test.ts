@@ -183,18 +183,27 @@ t.test('a sampled search answers before its shadow check, which then reports rec
   await sampled.close()
 })
 
-t.test('recall measured below the target sends that share band, and smaller shares, to the exact plan', async t => {
+t.test('recall measured below the target widens the walk, then sends the band to the exact plan', async t => {
   const demoted = newProvider(db.pool, { dimension: D, exactSearchMaxRows: FLOOR, indexTrust: 'share-rule' })
   await demoted.init()
   const q: SearchQuery = { user_id: BIG, vector: queries[4], limit: 10, min_score: -1 }
   const { plan } = await explainSearch(demoted, q)
   t.equal(plan.kind, 'index')
+  t.equal(plan.efSearch, 267)
   for (let i = 0; i < 4; i++) demoted.recall.record(plan.share!, 0.5)
-  t.equal((await explainSearch(demoted, q)).plan.kind, 'index', 'four samples are not enough to judge')
+  t.equal((await explainSearch(demoted, q)).plan.efSearch, 267, 'four samples are not enough to judge')
   demoted.recall.record(plan.share!, 0.5)
+  const wider = (await explainSearch(demoted, q)).plan
+  t.equal(wider.kind, 'index')
+  t.equal(wider.efSearch, 534, 'measured below the target: a walk twice as wide')
+  t.match(wider.reason, /widened 2x after recall measured below 0\.99/)
+  for (let i = 0; i < 5; i++) demoted.recall.record(plan.share!, 0.5)
   const after = (await explainSearch(demoted, q)).plan
-  t.equal(after.kind, 'exact')
-  t.match(after.reason, /index recall measured 0\.500 < 0\.99 over 5 samples/)
+  t.equal(after.kind, 'exact', 'four times as wide would exceed efSearchMax 1000')
+  t.match(
+    after.reason,
+    /index recall measured below 0\.99 up to ef 534; a walk 4x as wide needs ef 1068 > efSearchMax 1000/
+  )
   t.same(await demoted.search(q), await exact.search(q), 'exact results')
 })
 
@@ -276,15 +285,20 @@ t.test('planner and sampler units', async t => {
   const measured = { ...s, trust: 'measured' as const }
   const big = { filterRows: 90_000, tableRows: 100_000, limit: 10, filtered: false }
   t.match(
-    choosePlan(measured, { ...big, recall: { state: 'unmeasured', samples: 2, minSamples: 5, band: 0 } }),
+    choosePlan(measured, { ...big, recall: { state: 'unmeasured', samples: 2, minSamples: 5, band: 0, widen: 0 } }),
     { kind: 'exact', probe: { efSearch: 267, fetch: 15 }, reason: /not measured yet for this share \(2 of 5 checks\)/ },
     'unmeasured: exact, probing the walk the rule allows'
   )
-  t.match(choosePlan(measured, { ...big, recall: { state: 'met', mean: 0.995, samples: 5, band: 0 } }), {
+  t.match(choosePlan(measured, { ...big, recall: { state: 'met', mean: 0.995, samples: 5, band: 0, widen: 0 } }), {
     kind: 'index',
     efSearch: 267
   })
-  t.match(choosePlan(measured, { ...big, recall: { state: 'below', mean: 0.5, samples: 5, band: 0 } }), {
+  t.match(
+    choosePlan(measured, { ...big, recall: { state: 'met', mean: 0.995, samples: 5, band: 0, widen: 1 } }),
+    { kind: 'index', efSearch: 534 },
+    'a band met after widening walks twice as wide'
+  )
+  t.match(choosePlan(measured, { ...big, recall: { state: 'below', mean: 0.5, samples: 5, band: 0, widen: 3 } }), {
     kind: 'exact',
     probe: undefined,
     reason: /measured 0\.500 < 0\.99/
@@ -294,7 +308,7 @@ t.test('planner and sampler units', async t => {
     { kind: 'exact', probe: undefined },
     'where the rule says exact, nothing is probed'
   )
-  t.match(choosePlan(s, { ...big, recall: { state: 'unmeasured', samples: 0, minSamples: 5, band: 0 } }), {
+  t.match(choosePlan(s, { ...big, recall: { state: 'unmeasured', samples: 0, minSamples: 5, band: 0, widen: 0 } }), {
     kind: 'index'
   })
 
@@ -343,7 +357,18 @@ t.test('planner and sampler units', async t => {
   t.match(judge.verdict(0.6), { state: 'met', mean: 1, samples: 5, band: 0 })
   t.match(judge.verdict(0.3), { state: 'unmeasured', band: 1 }, 'another band is measured on its own')
   for (let i = 0; i < 5; i++) judge.record(0.3, 0.9)
-  t.match(judge.verdict(0.3), { state: 'below', band: 1 })
+  t.match(
+    judge.verdict(0.3),
+    { state: 'unmeasured', samples: 0, widen: 1 },
+    'measured below: the walk is widened, measured afresh'
+  )
+  t.match(judge.verdict(0.01), { state: 'unmeasured', widen: 0 }, 'a widening band does not judge smaller shares')
+  for (let w = 2; w <= 3; w++) {
+    for (let i = 0; i < 5; i++) judge.record(0.3, 0.9)
+    t.match(judge.verdict(0.3), { state: 'unmeasured', widen: w })
+  }
+  for (let i = 0; i < 5; i++) judge.record(0.3, 0.9)
+  t.match(judge.verdict(0.3), { state: 'below', band: 1, widen: 3 }, 'below at the widest walk (8x)')
   t.match(judge.verdict(0.01), { state: 'below', band: 1 }, 'a smaller share follows the larger one measured below')
   t.match(judge.verdict(0.6), { state: 'met' }, 'a larger share keeps its own verdict')
   // a band whose newest sample is older than half the retry time gets a shadow check even at rate 0
