@@ -2,7 +2,7 @@
 // is refused, never reinterpreted. Fastify's own parser decodes bytes that are not UTF-8
 // to U+FFFD, strips a byte order mark and ignores the charset parameter, so two stores
 // could end up holding text the client never sent.
-import { isUtf8 } from 'node:buffer'
+import { isAscii, isUtf8 } from 'node:buffer'
 import fp from 'fastify-plugin'
 import { BadRequestError, InvalidJsonError, UnsupportedMediaTypeError } from '../errors.ts'
 
@@ -47,7 +47,10 @@ export default fp(
         )
         return
       }
-      if (!isUtf8(buf)) {
+      // ASCII (every base64 and most JSON-number bodies) is UTF-8 whose latin1 decoding is the
+      // same text: a copy, about 4x faster than the UTF-8 decoder on megabytes of vectors
+      const ascii = isAscii(buf)
+      if (!ascii && !isUtf8(buf)) {
         const at = firstInvalidUtf8(buf)
         done(
           new BadRequestError(
@@ -61,7 +64,7 @@ export default fp(
         return
       }
       try {
-        done(null, JSON.parse(buf.toString('utf8')))
+        done(null, JSON.parse(buf.toString(ascii ? 'latin1' : 'utf8')))
       } catch (err) {
         done(new InvalidJsonError((err as Error).message))
       }

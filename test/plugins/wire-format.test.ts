@@ -103,6 +103,19 @@ t.test('bodies must be UTF-8 JSON: other charsets, a BOM and invalid bytes are r
   }
   const listed = await app.inject({ url: '/chunks?user_id=1&file_id=1', headers: data })
   t.equal(listed.json().chunks[0].text, 'héllo', 'UTF-8 text round-trips')
+
+  // an all-ASCII body (read as latin1, the fast path) with \u escapes means the same text
+  const escaped = JSON.stringify({ chunks: [chunk(1, 2, 0, { text: 'café 🎉' })] }).replace(
+    /[\u0080-\uffff]/g,
+    c => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`
+  )
+  t.ok(
+    Buffer.from(escaped).every(b => b < 0x80),
+    'the body is ASCII'
+  )
+  t.equal((await post(escaped, 'application/json')).statusCode, 200)
+  const ascii = await app.inject({ url: '/chunks?user_id=1&file_id=2', headers: data })
+  t.equal(ascii.json().chunks[0].text, 'café 🎉', 'escaped text round-trips')
 })
 
 t.test('texts that are not well-formed Unicode are refused naming the chunk', async t => {
