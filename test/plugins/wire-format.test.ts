@@ -2,9 +2,11 @@
 // bytes that are not UTF-8 and strings that are not Unicode. Every answer has the
 // {statusCode, code, error, message, request_id} shape and nothing is stored.
 // Parser errors happen before Fastify sees a request, so they go over a raw socket.
+import http from 'node:http'
 import net from 'node:net'
 import type { AddressInfo } from 'node:net'
 import t from 'tap'
+import { BODY_LIMIT_BYTES } from '../../src/app.ts'
 import { buildTestGateway, DATA_KEY } from '../helpers/app.ts'
 import { chunk } from '../helpers/chunks.ts'
 
@@ -149,4 +151,70 @@ t.test('texts that are not well-formed Unicode are refused naming the chunk', as
   t.equal(ok.statusCode, 200, 'a proper surrogate pair (an emoji) is fine')
   const stats = await app.inject({ url: '/stats?user_id=3', headers: data })
   t.equal(stats.json().total_chunks, 1, 'only the valid request stored anything')
+})
+
+t.test('bodies read at the same time stay apart, and an oversized one is a 413 before it is read', async t => {
+  const { app, data } = await buildTestGateway(t)
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const port = (app.server.address() as AddressInfo).port
+
+  // two uploads of ~300 KB, each sent in three parts, alternating, so the gateway holds
+  // part of both bodies before either ends (body-buffer.ts lends one shared buffer)
+  const bodyOf = (user: number, letter: string) =>
+    Buffer.from(
+      JSON.stringify({
+        chunks: Array.from({ length: 30 }, (_, i) => chunk(user, 1, i, { text: `${letter}${i} `.repeat(2000) }))
+      })
+    )
+  const bodies = [bodyOf(41, 'a'), bodyOf(42, 'b')]
+  const answers: Array<Promise<number>> = []
+  const requests = bodies.map(body => {
+    const req = http.request({
+      host: '127.0.0.1',
+      port,
+      method: 'POST',
+      path: '/chunks',
+      headers: { ...data, 'content-type': 'application/json', 'content-length': String(body.length) }
+    })
+    answers.push(
+      new Promise((resolve, reject) => {
+        req.on('response', res => {
+          res.resume()
+          resolve(res.statusCode ?? 0)
+        })
+        req.on('error', reject)
+      })
+    )
+    return req
+  })
+  for (let part = 0; part < 3; part++) {
+    for (const [i, req] of requests.entries()) {
+      const third = Math.ceil(bodies[i].length / 3)
+      req.write(bodies[i].subarray(part * third, (part + 1) * third))
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
+  }
+  for (const req of requests) req.end()
+  t.same(await Promise.all(answers), [200, 200], 'both uploads stored')
+  for (const [user, letter] of [
+    [41, 'a'],
+    [42, 'b']
+  ] as const) {
+    const listed = (await app.inject({ url: `/chunks?user_id=${user}&file_id=1`, headers: data })).json().chunks
+    t.equal(listed.length, 30)
+    t.ok(
+      listed.every((c: { text: string; chunk_index: number }) => c.text === `${letter}${c.chunk_index} `.repeat(2000)),
+      `user ${user} holds its own texts, byte for byte`
+    )
+  }
+
+  const tooLarge = await rawRequest(
+    port,
+    `POST /chunks HTTP/1.1\r\nHost: x\r\nX-API-Key: ${DATA_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${BODY_LIMIT_BYTES + 1}\r\nConnection: close\r\n\r\n{}`
+  )
+  t.equal(tooLarge.status, 413)
+  t.match(tooLarge.body, {
+    code: 'VG_PAYLOAD_TOO_LARGE',
+    message: `Request body is larger than ${BODY_LIMIT_BYTES} bytes; send fewer chunks per request`
+  })
 })
