@@ -14,7 +14,10 @@ function makeAjv(coerceTypes: boolean): Ajv {
     removeAdditional: false,
     allErrors: false,
     strict: false,
-    verbose: true
+    verbose: true,
+    // every schema pattern is ASCII-only, and without the u flag V8 matches the base64 pattern
+    // over a 5.5 KB vector about twice as fast (ingest profile: 19% of the gateway's time)
+    unicodeRegExp: false
   })
   addFormats.default(ajv)
   return ajv

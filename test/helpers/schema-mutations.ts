@@ -44,7 +44,9 @@ function invalidValues(schema: JsonSchema): unknown[] {
     case 'string':
       out.push(5, null, ['a'])
       if (schema.minLength !== undefined) out.push('')
-      if (schema.pattern !== undefined) out.push('bad key!', 'x'.repeat(65))
+      // non-ASCII too: the patterns are compiled without the u flag (validation.ts), so a
+      // letter outside ASCII or an astral character must still fail them
+      if (schema.pattern !== undefined) out.push('bad key!', 'x'.repeat(65), 'clé', 'key\u{1F600}')
       break
     case 'boolean':
       out.push('yes', 2)
