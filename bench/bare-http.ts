@@ -1,6 +1,6 @@
 // The "bare HTTP" baseline of issue 9 §1/§3: a minimal Fastify process answering
 // POST /search with a fixed body of a given size, after parsing the request body as
-// JSON (as the gateway must). Started by bench/load.ts as a child process.
+// JSON (as the gateway must). Started as a child process by startBareHttp() (bench/harness.ts).
 //   node --import tsx bench/bare-http.ts PORT RESPONSE_BYTES
 import Fastify from 'fastify'
 

@@ -1,7 +1,7 @@
 // What every benchmark section shares: the MariaDB server and the per-run
 // databases, gateway and Qdrant-emulator child processes, their memory, and a
 // keep-alive HTTP client.
-import { execFile, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
@@ -385,6 +385,46 @@ export async function httpJson<T = any>(
   if (answer.status < 200 || answer.status >= 300)
     throw new Error(`${method} ${path}: ${answer.status} ${answer.body.slice(0, 500)}`)
   return answer.body === '' ? (undefined as T) : (JSON.parse(answer.body) as T)
+}
+
+export interface BareHttp {
+  url: string
+  pid: number
+  stop(): Promise<void>
+}
+
+/**
+ * bench/bare-http.ts in a child process: the "bare HTTP" baseline of issue 9, a minimal Fastify
+ * process that parses the request body and answers POST /search with `responseBytes` bytes.
+ */
+export async function startBareHttp(responseBytes: number): Promise<BareHttp> {
+  const port = await freePort()
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', 'bench/bare-http.ts', String(port), String(responseBytes)],
+    {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '' },
+      stdio: ['ignore', 'pipe', 'inherit']
+    }
+  )
+  const exited = new Promise<void>(resolve => child.once('exit', () => resolve()))
+  await new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      if (d.toString().includes('listening')) resolve()
+    })
+    child.on('exit', code => {
+      reject(new Error(`bare HTTP exited ${code}`))
+    })
+  })
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid: child.pid!,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill()
+      await exited
+    }
+  }
 }
 
 export function closeHttp(): void {

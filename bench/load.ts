@@ -5,23 +5,22 @@
 // - under load: 16 and 64 concurrent keep-alive clients (autocannon) for a fixed time,
 //   gateway searches/s vs the same SQL through a direct pool of the gateway's pool size
 //   (MARIADB_POOL_SIZE), with p50/p99 of each.
-import { spawn } from 'node:child_process'
 import autocannon from 'autocannon'
-import { freePort } from '../test/helpers/gateway-process.ts'
 import { ClusterModel, layoutRows, queryVectors, uniformLayout, vectorBytes, type BenchChunk } from './data.ts'
 import {
-  CpuMeter,
-  ROOT,
   createDatabase,
   dataHeaders,
   httpRequest,
   log,
   sleep,
+  startBareHttp,
   startGateway,
+  type BareHttp,
   type Gateway
 } from './harness.ts'
 import { directInsert, insertParams } from './ingest.ts'
 import { directParams, directSql, gatewayConfig } from './mariadb-search.ts'
+import { oneClient } from './one-client.ts'
 import { createProviders } from '../src/providers/create-providers.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
@@ -67,7 +66,7 @@ async function cannon(url: string, clients: number, body: string): Promise<{ rps
 export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult> {
   const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_load`, o.keep, POOL)
   let gateway: Gateway | undefined
-  let bare: ReturnType<typeof spawn> | undefined
+  let bare: BareHttp | undefined
   try {
     await createProviders(gatewayConfig(db.url), db.pool).mariadb.init()
     const model = new ClusterModel(o.seed + 300, { dimension: 1024 })
@@ -88,58 +87,44 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
     const sql = directSql('exact', { user_id: USER }, false, 0)
     const params = queries.map(v => directParams(vectorBytes(v), { user_id: USER }))
 
-    gateway = await startGateway({ MARIADB_URL: db.url, MARIADB_POOL_SIZE: String(POOL) })
-    const first = await httpRequest(gateway.url, 'POST', '/search', bodies[0], dataHeaders)
+    const gw = await startGateway({ MARIADB_URL: db.url, MARIADB_POOL_SIZE: String(POOL) })
+    gateway = gw
+    const first = await httpRequest(gw.url, 'POST', '/search', bodies[0], dataHeaders)
     if (first.status !== 200) throw new Error(`L: gateway search ${first.status} ${first.body.slice(0, 200)}`)
     const responseBytes = Buffer.byteLength(first.body)
-    const port = await freePort()
-    bare = spawn(process.execPath, ['--import', 'tsx', 'bench/bare-http.ts', String(port), String(responseBytes)], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '' },
-      stdio: ['ignore', 'pipe', 'inherit']
-    })
-    await new Promise<void>((resolve, reject) => {
-      bare?.stdout?.on('data', (d: Buffer) => {
-        if (d.toString().includes('listening')) resolve()
-      })
-      bare?.on('exit', code => {
-        reject(new Error(`L: bare HTTP exited ${code}`))
-      })
-    })
-    const bareUrl = `http://127.0.0.1:${port}`
+    const bareHttp = await startBareHttp(responseBytes)
+    bare = bareHttp
+    const bareUrl = bareHttp.url
 
     log(`L: one client, ${queries.length * 4} searches per method, interleaved (gateway, bare HTTP, direct SQL)`)
-    const times = { gateway: [] as number[], bare: [] as number[], direct: [] as number[] }
-    let gatewayCpu = 0
-    let bareCpu = 0
-    for (let round = 0; round < 5; round++) {
-      for (let i = 0; i < queries.length; i++) {
-        let t = performance.now()
-        const meter = new CpuMeter({ gateway: gateway.pid })
-        await httpRequest(gateway.url, 'POST', '/search', bodies[i], dataHeaders)
-        if (round > 0) times.gateway.push(performance.now() - t)
-        if (round > 0) gatewayCpu += meter.stop().gateway ?? 0
-        t = performance.now()
-        const bareMeter = new CpuMeter({ bare: bare.pid })
-        await httpRequest(bareUrl, 'POST', '/search', bodies[i], dataHeaders)
-        if (round > 0) times.bare.push(performance.now() - t)
-        if (round > 0) bareCpu += bareMeter.stop().bare ?? 0
-        t = performance.now()
-        await db.pool.query(sql, params[i])
-        if (round > 0) times.direct.push(performance.now() - t)
-      }
-    }
+    const one = await oneClient(
+      [
+        {
+          name: 'gateway',
+          pid: gw.pid,
+          run: async i => await httpRequest(gw.url, 'POST', '/search', bodies[i], dataHeaders)
+        },
+        {
+          name: 'bare',
+          pid: bareHttp.pid,
+          run: async i => await httpRequest(bareUrl, 'POST', '/search', bodies[i], dataHeaders)
+        },
+        { name: 'direct', run: async i => await db.pool.query(sql, params[i]) }
+      ],
+      queries.length,
+      5
+    )
     const single = {
-      gateway: summarize(times.gateway),
-      bare: summarize(times.bare),
-      direct: summarize(times.direct),
+      gateway: one.latency.gateway,
+      bare: one.latency.bare,
+      direct: one.latency.direct,
       responseBytes
     }
 
     const load: LoadRow[] = []
     for (const clients of [16, 64]) {
       log(`L: ${clients} keep-alive clients, ${SECONDS} s each: gateway, bare HTTP, direct pool of ${POOL}`)
-      const g = await cannon(gateway.url, clients, bodies[0])
+      const g = await cannon(gw.url, clients, bodies[0])
       const b = await cannon(bareUrl, clients, bodies[0])
       const lat: number[] = []
       const until = performance.now() + SECONDS * 1000
@@ -163,12 +148,12 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
       rows: ROWS,
       single,
       latencyRatio: single.gateway.p50 / (single.direct.p50 + single.bare.p50),
-      gatewayCpuMsPerSearch: (gatewayCpu * 1000) / times.gateway.length,
-      bareCpuMsPerRequest: (bareCpu * 1000) / times.bare.length,
+      gatewayCpuMsPerSearch: one.cpuMsPerRequest.gateway,
+      bareCpuMsPerRequest: one.cpuMsPerRequest.bare,
       load
     }
   } finally {
-    bare?.kill()
+    await bare?.stop().catch(() => {})
     await gateway?.stop().catch(() => {})
     await db.drop()
     await sleep(0)

@@ -48,8 +48,17 @@ export interface BenchOptions {
   cpuProf?: string
 }
 
-export type Section = 'search' | 'read-modes' | 'switch' | 'migration' | 'ingest' | 'shares' | 'load'
-export const SECTIONS: Section[] = ['search', 'read-modes', 'switch', 'migration', 'ingest', 'shares', 'load']
+export type Section = 'search' | 'read-modes' | 'switch' | 'migration' | 'ingest' | 'shares' | 'load' | 'qdrant-search'
+export const SECTIONS: Section[] = [
+  'search',
+  'read-modes',
+  'switch',
+  'migration',
+  'ingest',
+  'shares',
+  'load',
+  'qdrant-search'
+]
 
 export const USAGE = `npm run bench -- [flags]
   --scale S              data size factor (default 1: 60,000 search rows, 100,000 migration chunks; 0.25 for a quick look)
@@ -69,9 +78,10 @@ export const USAGE = `npm run bench -- [flags]
   --share-dimension N    section F: vector dimension (default 1024; quick 256)
   --share-queries N      section F: measured queries per tenant and method (default 50; quick 10)
   --recall-sample-rate R section F: MARIADB_RECALL_SAMPLE_RATE of the default-settings gateway (default 0)
-  --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares,load (default all;
-                         ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct insert;
-                         load = gateway vs bare HTTP and a direct pool, 16/64 clients, about 1 minute)
+  --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares,load,qdrant-search
+                         (default all; ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct
+                         insert; load = gateway vs bare HTTP and a direct pool, 16/64 clients, about 1 minute;
+                         qdrant-search = Qdrant (emulator) search: gateway vs bare HTTP + the official client)
   --seed N               data seed (default 42)
   --keep                 keep the databases (default: dropped at the end)
   --mariadb-url URL      server to use (default MARIADB_URL or mariadb://root@127.0.0.1:3307/)

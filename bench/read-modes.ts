@@ -37,7 +37,8 @@ export interface ReadModeResult {
 
 const FIRST_USER = 2001
 
-async function waitForSetting(url: string, key: 'active_provider' | 'read_mode', value: string): Promise<void> {
+/** Polls GET /capabilities until the gateway reports the setting (10 s at most). */
+export async function waitForSetting(url: string, key: 'active_provider' | 'read_mode', value: string): Promise<void> {
   const deadline = Date.now() + 10_000
   for (;;) {
     const caps = await httpJson(url, 'GET', '/capabilities')
@@ -47,7 +48,8 @@ async function waitForSetting(url: string, key: 'active_provider' | 'read_mode',
   }
 }
 
-async function store(url: string, chunks: BenchChunk[]): Promise<void> {
+/** Stores chunks through POST /chunks, 1,000 per request. */
+export async function store(url: string, chunks: BenchChunk[]): Promise<void> {
   for (let i = 0; i < chunks.length; i += 1000) {
     const answer = await httpRequest(url, 'POST', '/chunks', chunksBody(chunks.slice(i, i + 1000)), dataHeaders)
     if (answer.status !== 200) throw new Error(`POST /chunks answered ${answer.status}: ${answer.body.slice(0, 300)}`)

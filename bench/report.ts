@@ -3,6 +3,7 @@ import { INGEST_TARGETS, type IngestSectionResult } from './ingest.ts'
 import type { LoadSectionResult } from './load.ts'
 import { MIGRATION_TARGET, type MigrationResult } from './migration.ts'
 import type { CellResult, SearchSectionResult } from './mariadb-search.ts'
+import { QDRANT_SEARCH_TARGET, type QdrantSearchResult } from './qdrant-search.ts'
 import type { ReadModeResult } from './read-modes.ts'
 import type { SwitchResult } from './switch-propagation.ts'
 import { RECALL_TARGET, type ShareSectionResult } from './tenant-shares.ts'
@@ -22,6 +23,7 @@ export interface RunResults {
   ingest?: IngestSectionResult
   shares?: ShareSectionResult
   load?: LoadSectionResult
+  qdrantSearch?: QdrantSearchResult
   errors: Array<{ section: string; error: string }>
 }
 
@@ -366,6 +368,27 @@ export function loadReport(r: LoadSectionResult): string {
   ].join('\n')
 }
 
+export function qdrantSearchReport(r: QdrantSearchResult): string {
+  const row = (what: string, s: Summary): string[] => [what, ms(s.p50), ms(s.p95), String(s.n)]
+  return [
+    `Q. Qdrant search (issue 9 target 1, Qdrant path): user of ${int(r.rows)} chunks x ${r.dimension}-d, active provider qdrant, ` +
+      `read mode active; ${r.queries} queries x ${r.rounds} rounds after one warm-up, methods interleaved query by query`,
+    "   NOTE: Qdrant is the project's REST emulator (test support code) in a child process, not a real Qdrant server.",
+    table(
+      ['path', 'p50 ms', 'p95 ms', 'n'],
+      [
+        row('gateway POST /search', r.latency.gateway),
+        row(`bare HTTP (Fastify, same body, ${int(r.responseBytes)}-byte answer)`, r.latency.bare),
+        row("direct: @qdrant/js-client-rest query() with the provider's searchRequest()", r.latency.direct)
+      ],
+      ['l', 'r', 'r', 'r']
+    ),
+    `  gateway / (direct + bare) p50 = ${x2(r.latencyRatio)} (target <= ${QDRANT_SEARCH_TARGET.toFixed(2)}); ` +
+      "the gateway's top-10 ids equal the direct call's on every search",
+    `  gateway CPU per search: ${ms(r.gatewayCpuMsPerSearch)} ms; bare HTTP CPU per request: ${ms(r.bareCpuMsPerRequest)} ms`
+  ].join('\n')
+}
+
 export function ingestReport(r: IngestSectionResult): string {
   const cpu = (x: IngestSectionResult['direct'], name: string): string =>
     x.cpu?.[name] === undefined ? '-' : ((x.cpu[name] * 1000) / (x.chunks / 1000)).toFixed(0)
@@ -589,6 +612,21 @@ export function targets(res: RunResults): TargetRow[] {
         result: x.ratio >= 0.8 ? 'PASS' : 'MISS'
       })
   }
+  const q = res.qdrantSearch
+  if (q !== undefined) {
+    rows.push({
+      what: 'Q search p50: gateway / (direct Qdrant client + bare HTTP), user 1000 chunks (emulator)',
+      measured: `${x2(q.latencyRatio)} (${ms(q.latency.gateway.p50)} vs ${ms(q.latency.direct.p50)} + ${ms(q.latency.bare.p50)} ms)`,
+      target: `<= ${QDRANT_SEARCH_TARGET.toFixed(2)}`,
+      result: q.latencyRatio <= QDRANT_SEARCH_TARGET ? 'PASS' : 'MISS'
+    })
+    rows.push({
+      what: 'Q gateway CPU ms per search, Qdrant',
+      measured: ms(q.gatewayCpuMsPerSearch),
+      target: '<= 0.5',
+      result: q.gatewayCpuMsPerSearch <= 0.5 ? 'PASS' : 'MISS'
+    })
+  }
   const d = res.migration
   if (d !== undefined) {
     rows.push({
@@ -639,6 +677,7 @@ export function fullReport(res: RunResults): string {
   if (res.switching !== undefined) parts.push(switchReport(res.switching))
   if (res.migration !== undefined) parts.push(migrationReport(res.migration))
   if (res.load !== undefined) parts.push(loadReport(res.load))
+  if (res.qdrantSearch !== undefined) parts.push(qdrantSearchReport(res.qdrantSearch))
   if (res.ingest !== undefined) parts.push(ingestReport(res.ingest))
   parts.push(memoryReport(res))
   if (res.shares !== undefined) parts.push(shareReport(res.shares))

@@ -10,6 +10,7 @@
 //   F. search quality by tenant share: recall@10 and latency, clustered and unclustered data
 //   I. ingest: POST /chunks with JSON arrays and with base64 vectors vs a direct binary insert
 //   L. search vs bare HTTP + direct SQL, gateway CPU per search, 16/64 clients vs a direct pool
+//   Q. Qdrant search (emulator): gateway vs bare HTTP + the official client's direct query, gateway CPU per search
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
@@ -20,6 +21,7 @@ import { runLoadSection } from './load.ts'
 import { runMigrationSection } from './migration.ts'
 import { runSearchSection } from './mariadb-search.ts'
 import { USAGE, parseOptions, type BenchOptions } from './options.ts'
+import { runQdrantSearchSection } from './qdrant-search.ts'
 import { runReadModeSection } from './read-modes.ts'
 import { fullReport, type RunResults } from './report.ts'
 import { runSwitchSection } from './switch-propagation.ts'
@@ -66,7 +68,9 @@ async function main(): Promise<number> {
     `run ${o.runId}: scale ${o.scale}${o.quick ? ' (quick)' : ''}, sections ${[...o.sections].join(', ')}, MariaDB ${version} at ${o.serverUrl}`
   )
 
-  const section = async <K extends 'search' | 'readModes' | 'switching' | 'migration' | 'ingest' | 'shares' | 'load'>(
+  const section = async <
+    K extends 'search' | 'readModes' | 'switching' | 'migration' | 'ingest' | 'shares' | 'load' | 'qdrantSearch'
+  >(
     name: string,
     key: K,
     fn: () => Promise<NonNullable<RunResults[K]>>
@@ -88,6 +92,8 @@ async function main(): Promise<number> {
   if (o.sections.has('ingest')) await section('I ingest', 'ingest', async () => await runIngestSection(o))
   if (o.sections.has('shares')) await section('F tenant shares', 'shares', async () => await runShareSection(o))
   if (o.sections.has('load')) await section('L load and bare HTTP', 'load', async () => await runLoadSection(o))
+  if (o.sections.has('qdrant-search'))
+    await section('Q qdrant search', 'qdrantSearch', async () => await runQdrantSearchSection(o))
   closeHttp()
 
   results.finished = new Date().toISOString()

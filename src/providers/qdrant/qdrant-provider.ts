@@ -124,6 +124,8 @@ const SCORE_SLACK = 1e-5
 
 type IndexSchema = Schemas['PayloadFieldSchema']
 type ScrollRecord = Schemas['Record']
+/** The second argument of the client's query(): the body plus the consistency query parameter. */
+export type QueryRequest = Parameters<QdrantClient['query']>[1]
 
 /** The payload indexes the gateway needs (created when missing). */
 export const PAYLOAD_INDEXES: ReadonlyArray<{ field: string; schema: IndexSchema }> = [
@@ -378,21 +380,27 @@ export class QdrantProvider implements VectorProvider {
 
   // ------------------------------------------------------------------ reads
 
+  /**
+   * The request search() passes to the client's query() for `query` (a filter that
+   * selects nothing is answered without one). Public so a benchmark can send the very
+   * same request to Qdrant directly.
+   */
+  searchRequest(query: SearchQuery): QueryRequest {
+    return {
+      ...this.searchExtras,
+      query: numbers(query.vector),
+      filter: chunkFilter(query),
+      limit: query.limit,
+      score_threshold: query.min_score - SCORE_SLACK,
+      with_payload: true,
+      with_vector: false
+    }
+  }
+
   async search(query: SearchQuery): Promise<SearchHit[]> {
     if (selectsNothing(query)) return []
-    const res = await this.call(
-      'search',
-      async () =>
-        await this.client.query(this.collection, {
-          ...this.searchExtras,
-          query: numbers(query.vector),
-          filter: chunkFilter(query),
-          limit: query.limit,
-          score_threshold: query.min_score - SCORE_SLACK,
-          with_payload: true,
-          with_vector: false
-        })
-    )
+    const request = this.searchRequest(query)
+    const res = await this.call('search', async () => await this.client.query(this.collection, request))
     return res.points
       .filter(p => p.score >= query.min_score)
       .map(p => ({ chunk: toChunkView(payloadOf(p)), score: p.score }))
