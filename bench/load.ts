@@ -20,7 +20,7 @@ import {
 } from './harness.ts'
 import { directInsert, insertParams } from './ingest.ts'
 import { directParams, directSql, gatewayConfig } from './mariadb-search.ts'
-import { oneClient } from './one-client.ts'
+import { oneClient, searchOverHttp } from './one-client.ts'
 import { createProviders } from '../src/providers/create-providers.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
@@ -99,16 +99,7 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
     log(`L: one client, ${queries.length * 4} searches per method, interleaved (gateway, bare HTTP, direct SQL)`)
     const one = await oneClient(
       [
-        {
-          name: 'gateway',
-          pid: gw.pid,
-          run: async i => await httpRequest(gw.url, 'POST', '/search', bodies[i], dataHeaders)
-        },
-        {
-          name: 'bare',
-          pid: bareHttp.pid,
-          run: async i => await httpRequest(bareUrl, 'POST', '/search', bodies[i], dataHeaders)
-        },
+        ...searchOverHttp(gw, bareHttp, bodies),
         { name: 'direct', run: async i => await db.pool.query(sql, params[i]) }
       ],
       queries.length,

@@ -1,7 +1,7 @@
 // One sequential keep-alive client (issue 9 §1): every query goes through each method in
 // turn, query by query, for `rounds` rounds; the first round warms up and is not counted.
 // A method given a pid is also charged that process's CPU time per request (CpuMeter, /proc).
-import { CpuMeter } from './harness.ts'
+import { CpuMeter, dataHeaders, httpRequest } from './harness.ts'
 import { summarize, type Summary } from './stats.ts'
 
 export interface ClientMethod {
@@ -50,4 +50,17 @@ export async function oneClient(
     if (method.pid !== undefined) cpuMsPerRequest[method.name] = (cpu[m] * 1000) / times[m].length
   }
   return { latency, cpuMsPerRequest }
+}
+
+/** `POST /search` of `bodies[i]` to the gateway and to the bare-HTTP process, as the methods 'gateway' and 'bare'. */
+export function searchOverHttp(
+  gateway: { url: string; pid: number },
+  bare: { url: string; pid: number },
+  bodies: string[]
+): ClientMethod[] {
+  return Object.entries({ gateway, bare }).map(([name, process]) => ({
+    name,
+    pid: process.pid,
+    run: async (i: number) => await httpRequest(process.url, 'POST', '/search', bodies[i], dataHeaders)
+  }))
 }

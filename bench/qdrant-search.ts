@@ -20,7 +20,7 @@ import {
   type BareHttp,
   type HttpAnswer
 } from './harness.ts'
-import { oneClient } from './one-client.ts'
+import { oneClient, searchOverHttp } from './one-client.ts'
 import type { BenchOptions } from './options.ts'
 import { store, waitForSetting } from './read-modes.ts'
 import type { Summary } from './stats.ts'
@@ -105,16 +105,7 @@ export async function runQdrantSearchSection(o: BenchOptions): Promise<QdrantSea
       let checked = 0
       const one = await oneClient(
         [
-          {
-            name: 'gateway',
-            pid: gateway.pid,
-            run: async i => await httpRequest(gateway.url, 'POST', '/search', bodies[i], dataHeaders)
-          },
-          {
-            name: 'bare',
-            pid: bareHttp.pid,
-            run: async i => await httpRequest(bareHttp.url, 'POST', '/search', bodies[i], dataHeaders)
-          },
+          ...searchOverHttp(gateway, bareHttp, bodies),
           { name: 'direct', run: async i => await provider.qdrant.query(COLLECTION, requests[i]) }
         ],
         QUERIES,
