@@ -6,9 +6,11 @@
 import { endianness } from 'node:os'
 import { InvalidVectorError } from '../errors.ts'
 import type { Vector } from '../providers/vector-provider.ts'
-import { VECTOR_COMPONENT_MAX, base64VectorLength } from '../schemas/chunk.ts'
+import { BASE64_RULES, VECTOR_COMPONENT_MAX, base64VectorLength, vectorForms } from '../schemas/chunk.ts'
 
 const LITTLE_ENDIAN = endianness() === 'LE'
+/** the base64 alphabet with padding at the end; only run to explain a string that did not decode */
+const BASE64_ALPHABET = /^[A-Za-z0-9+/]*={0,2}$/
 
 /**
  * `input` as the domain carries it: the numbers as they came, or the float32 values
@@ -21,30 +23,21 @@ export function readVector(input: number[] | string, dimension: number, where: s
   throw allZero(where)
 }
 
-/** Base64 of little-endian float32 values (the schema has checked the alphabet), checked value by value. */
+/**
+ * Base64 of little-endian float32 values, checked value by value. The usual vector is
+ * decoded and checked in one pass: the right length, every character decoded (Node's
+ * decoder skips characters outside the alphabet, so a skipped one leaves bytes
+ * missing) and none of the URL-safe ones it also accepts. Anything else is explained
+ * by base64Problem.
+ */
 function decodeBase64Vector(text: string, dimension: number, where: string): Float32Array {
-  if (text.length % 4 !== 0) {
-    throw new InvalidVectorError(
-      `${where} is not base64: ${text.length} characters, not a multiple of 4; pad it with =`
-    )
-  }
-  const bytes = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0)
-  if (bytes % 4 !== 0) {
-    throw new InvalidVectorError(
-      `${where}: the base64 string decodes to ${bytes} bytes, not a whole number of float32 values (4 bytes each); ` +
-        `send ${dimension} values = ${dimension * 4} bytes (${base64VectorLength(dimension)} base64 characters)`
-    )
-  }
-  if (bytes !== dimension * 4) {
-    throw new InvalidVectorError(
-      `${where}: the base64 string decodes to ${bytes} bytes = ${bytes / 4} float32 values; ` +
-        `VECTOR_DIMENSION is ${dimension} (${dimension * 4} bytes, ${base64VectorLength(dimension)} base64 characters)`
-    )
-  }
   const floats = new Float32Array(dimension)
-  // decoded straight into the float32 storage: no intermediate buffer, always aligned
-  const written = LITTLE_ENDIAN ? Buffer.from(floats.buffer).write(text, 'base64') : bigEndianDecode(text, floats)
-  if (written !== bytes) throw new InvalidVectorError(`${where} is not base64`)
+  const exact =
+    text.length === base64VectorLength(dimension) &&
+    text.indexOf('-') === -1 &&
+    text.indexOf('_') === -1 &&
+    (LITTLE_ENDIAN ? Buffer.from(floats.buffer).write(text, 'base64') : bigEndianDecode(text, floats)) === dimension * 4
+  if (!exact) throw base64Problem(text, dimension, where)
   let nonZero = false
   for (let i = 0; i < dimension; i++) {
     const x = floats[i]
@@ -67,6 +60,33 @@ export function encodeBase64Vector(vector: readonly number[]): string {
   const buf = Buffer.allocUnsafe(floats.length * 4)
   for (let i = 0; i < floats.length; i++) buf.writeFloatLE(floats[i], i * 4)
   return buf.toString('base64')
+}
+
+/** Why `text` is not the base64 of `dimension` float32 values, as the message to answer with. */
+function base64Problem(text: string, dimension: number, where: string): Error {
+  const notBase64 = new InvalidVectorError(
+    `${where} must be ${vectorForms(dimension)}; got a string that is not base64 (${BASE64_RULES})`
+  )
+  if (!BASE64_ALPHABET.test(text)) return notBase64
+  if (text.length % 4 !== 0) {
+    return new InvalidVectorError(
+      `${where} is not base64: ${text.length} characters, not a multiple of 4; pad it with =`
+    )
+  }
+  const bytes = (text.length / 4) * 3 - (text.endsWith('==') ? 2 : text.endsWith('=') ? 1 : 0)
+  if (bytes % 4 !== 0) {
+    return new InvalidVectorError(
+      `${where}: the base64 string decodes to ${bytes} bytes, not a whole number of float32 values (4 bytes each); ` +
+        `send ${dimension} values = ${dimension * 4} bytes (${base64VectorLength(dimension)} base64 characters)`
+    )
+  }
+  if (bytes !== dimension * 4) {
+    return new InvalidVectorError(
+      `${where}: the base64 string decodes to ${bytes} bytes = ${bytes / 4} float32 values; ` +
+        `VECTOR_DIMENSION is ${dimension} (${dimension * 4} bytes, ${base64VectorLength(dimension)} base64 characters)`
+    )
+  }
+  return notBase64
 }
 
 function bigEndianDecode(text: string, floats: Float32Array): number {

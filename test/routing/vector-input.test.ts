@@ -15,6 +15,11 @@ function base64Of(values: number[]): string {
   return buf.toString('base64')
 }
 
+/** `text` with its 11th character replaced by `c` */
+function at10(text: string, c: string): string {
+  return `${text.slice(0, 10)}${c}${text.slice(11)}`
+}
+
 function floatsOf(b64: string): number[] {
   const buf = Buffer.from(b64, 'base64')
   return Array.from({ length: buf.length / 4 }, (_, i) => buf.readFloatLE(i * 4))
@@ -113,6 +118,10 @@ t.test('base64 vectors: malformed ones are 400 VG_INVALID_VECTOR saying what to 
       /is not base64: 38 characters, not a multiple of 4; pad it with =/
     ],
     ['padding inside', `${base64Of(good.slice(0, 7))}${base64Of(good.slice(0, 1))}`, /got a string that is not base64/],
+    // one character replaced, so the length is right and only the alphabet is wrong
+    ['a URL-safe character inside', at10(base64Of(good), '_'), /got a string that is not base64/],
+    ['a non-ASCII character inside', at10(base64Of(good), '\u00e9'), /got a string that is not base64/],
+    ['a = inside', at10(base64Of(good), '='), /got a string that is not base64/],
     ['empty string', '', /decodes to 0 bytes/],
     [
       'one value short',
