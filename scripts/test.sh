@@ -27,6 +27,8 @@ NODE24_SUBSET=(
   test/scenarios/option-a.test.ts
   test/scenarios/round-trip.test.ts
   test/server.test.ts
+  # base64 vectors are checked by what Node's decoder does with characters outside the alphabet
+  test/routing/vector-input.test.ts
 )
 
 status=0
