@@ -28,7 +28,9 @@ import { summarize, type Summary } from './stats.ts'
 const USER = 7001
 const ROWS = 1000
 const POOL = 10
+/** seconds of load per path and client count (a smoke run only checks that it works) */
 const SECONDS = 5
+const QUICK_SECONDS = 2
 
 export interface LoadRow {
   clients: number
@@ -50,12 +52,17 @@ export interface LoadSectionResult {
   load: LoadRow[]
 }
 
-async function cannon(url: string, clients: number, body: string): Promise<{ rps: number; p50: number; p99: number }> {
+async function cannon(
+  url: string,
+  clients: number,
+  body: string,
+  seconds: number
+): Promise<{ rps: number; p50: number; p99: number }> {
   const r = await autocannon({
     url: `${url}/search`,
     method: 'POST',
     connections: clients,
-    duration: SECONDS,
+    duration: seconds,
     headers: { 'content-type': 'application/json', ...dataHeaders },
     body
   })
@@ -113,12 +120,13 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
     }
 
     const load: LoadRow[] = []
+    const seconds = o.quick ? QUICK_SECONDS : SECONDS
     for (const clients of [16, 64]) {
-      log(`L: ${clients} keep-alive clients, ${SECONDS} s each: gateway, bare HTTP, direct pool of ${POOL}`)
-      const g = await cannon(gw.url, clients, bodies[0])
-      const b = await cannon(bareUrl, clients, bodies[0])
+      log(`L: ${clients} keep-alive clients, ${seconds} s each: gateway, bare HTTP, direct pool of ${POOL}`)
+      const g = await cannon(gw.url, clients, bodies[0], seconds)
+      const b = await cannon(bareUrl, clients, bodies[0], seconds)
       const lat: number[] = []
-      const until = performance.now() + SECONDS * 1000
+      const until = performance.now() + seconds * 1000
       let n = 0
       await Promise.all(
         Array.from({ length: clients }, async (_, c) => {
@@ -132,7 +140,7 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
       )
       const s = summarize(lat)
       const sorted = [...lat].sort((x, y) => x - y)
-      const direct = { rps: n / SECONDS, p50: s.p50, p99: sorted[Math.floor(sorted.length * 0.99)] ?? Number.NaN }
+      const direct = { rps: n / seconds, p50: s.p50, p99: sorted[Math.floor(sorted.length * 0.99)] ?? Number.NaN }
       load.push({ clients, gateway: g, bare: b, direct, ratio: g.rps / direct.rps })
     }
     return {

@@ -62,7 +62,7 @@ export const SECTIONS: Section[] = [
 
 export const USAGE = `npm run bench -- [flags]
   --scale S              data size factor (default 1: 60,000 search rows, 100,000 migration chunks; 0.25 for a quick look)
-  --quick                smoke run: scale 0.1, fewer queries, 20,000 migration chunks (about 3 minutes)
+  --quick                smoke run: scale 0.1, fewer queries, 6,000 migration chunks (about 2 minutes)
   --chunks N             search table rows instead of 60,000 x scale (half one user, half thirty users)
   --ingest-chunks N      chunks sent through POST /chunks for the ingest comparisons (default 20,000 x scale)
   --ingest-clients N     concurrent POST /chunks clients (and direct insert connections), default 3
@@ -70,11 +70,11 @@ export const USAGE = `npm run bench -- [flags]
   --warmup N             unmeasured queries per cell first (default 20; quick 5)
   --index-m M            M of the cosine vector index (default 16)
   --switches N           provider switches timed for propagation (default 6)
-  --migration-chunks N   chunks migrated mariadb -> qdrant (default 100,000 x scale; quick 20,000)
+  --migration-chunks N   chunks migrated mariadb -> qdrant (default 100,000 x scale; quick 6,000)
   --migration-users N    users they are spread over (default 200 x scale, at least 20)
   --migration-batch N    MIGRATION_BATCH_SIZE of the gateway and of the raw read (default 500)
   --migration-concurrency N  MIGRATION_USER_CONCURRENCY of the gateway (default: the gateway's)
-  --share-rows N         section F: rows per data shape (default 200,000 x scale; quick 12,000)
+  --share-rows N         section F: rows per data shape (default 200,000 x scale; quick 6,000)
   --share-dimension N    section F: vector dimension (default 1024; quick 256)
   --share-queries N      section F: measured queries per tenant and method (default 50; quick 10)
   --recall-sample-rate R section F: MARIADB_RECALL_SAMPLE_RATE of the default-settings gateway (default 0)
@@ -142,14 +142,14 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   const ingestDefault = Math.max(3000, Math.round((20_000 * scale) / 1000) * 1000)
   const migrationChunks =
     int(values['migration-chunks'], 'migration-chunks', 100) ??
-    (quick && values.scale === undefined ? 20_000 : Math.round(100_000 * scale))
+    (quick && values.scale === undefined ? 6_000 : Math.round(100_000 * scale))
 
   const recallSampleRate = values['recall-sample-rate'] !== undefined ? Number(values['recall-sample-rate']) : 0
   if (!(recallSampleRate >= 0 && recallSampleRate <= 1))
     throw new Error(`--recall-sample-rate must be within 0..1, not ${values['recall-sample-rate']}`)
   const shareRows =
     int(values['share-rows'], 'share-rows', 2000) ??
-    (quick && values.scale === undefined ? 12_000 : Math.round(200_000 * scale))
+    (quick && values.scale === undefined ? 6_000 : Math.round(200_000 * scale))
 
   let sections = new Set<Section>(SECTIONS)
   if (values.only !== undefined) {
