@@ -58,9 +58,9 @@ export function searchOverHttp(
   bare: { url: string; pid: number },
   bodies: string[]
 ): ClientMethod[] {
-  return Object.entries({ gateway, bare }).map(([name, process]) => ({
+  return Object.entries({ gateway, bare }).map(([name, target]) => ({
     name,
-    pid: process.pid,
-    run: async (i: number) => await httpRequest(process.url, 'POST', '/search', bodies[i], dataHeaders)
+    pid: target.pid,
+    run: async (i: number) => await httpRequest(target.url, 'POST', '/search', bodies[i], dataHeaders)
   }))
 }

@@ -32,8 +32,8 @@ export async function receiveBody(
       stream.removeListener('end', onEnd)
       stream.removeListener('error', onError)
     }
-    const onData = (chunk: Buffer | string): void => {
-      const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    // an IncomingMessage without setEncoding emits Buffers
+    const onData = (bytes: Buffer): void => {
       length += bytes.length
       if (length > limit) {
         stop()

@@ -33,8 +33,7 @@ export default fp(
 
 /** Turns the most telling schema error into one sentence naming the field and the rule. */
 export function describeValidation(errors: FastifySchemaValidationError[], dataVar: string): string {
-  const all = errors as ErrorObject[]
-  const e = mostTelling(all)
+  const e = mostTelling(errors as ErrorObject[])
   const where = `${dataVar}${e.instancePath.replaceAll('/', '.')}`.replace(/\.(\d+)(?=\.|$)/g, '[$1]')
   const p = e.params as Record<string, unknown>
   const vector = isVectorPath(e.instancePath)
@@ -69,8 +68,8 @@ export function describeValidation(errors: FastifySchemaValidationError[], dataV
 /**
  * The first error, except for a union (anyOf) no branch of which matched: Ajv reports
  * the first branch's error first, which for a vector sent as a string is "must be
- * array". Prefer the error of the branch the value's type fits (a bad base64
- * character, a wrong length), else the union's own error.
+ * array". Prefer the error of the branch the value's type fits (a wrong
+ * length, a number out of range), else the union's own error.
  */
 function mostTelling(errors: ErrorObject[]): ErrorObject {
   const union = errors.find(x => x.keyword === 'anyOf')

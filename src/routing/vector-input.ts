@@ -1,8 +1,8 @@
 // A request's vector in the form both stores keep: float32. It arrives as JSON
 // numbers or as base64 of little-endian float32 (embedding APIs' encoding_format
-// "base64"). The schema has checked the shape; this checks what only the float32
-// values show: the decoded length, NaN/Infinity, bounds, and a vector that is all
-// zeros once rounded to float32 (1e-300 is 0 in float32).
+// "base64"). The schema has checked the shape; this checks the rest: the base64
+// alphabet and decoded length, then what only the float32 values show: NaN/Infinity,
+// bounds, and a vector that is all zeros once rounded to float32 (1e-300 is 0 in float32).
 import { endianness } from 'node:os'
 import { InvalidVectorError } from '../errors.ts'
 import type { Vector } from '../providers/vector-provider.ts'
