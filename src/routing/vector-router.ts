@@ -437,9 +437,30 @@ function distinctKeys(sources: Array<Sourced<KeyInfo[]>>): number {
   return new Set(sources.flatMap(s => s.item.map(keyOf))).size
 }
 
-function toApi<T extends ChunkView>(item: T, provider: ProviderName): T & ApiChunk {
-  const { version: _version, ...rest } = item
-  return { ...rest, point_id: pointId(item), provider } as T & ApiChunk
+/**
+ * The chunk as answers carry it: its fields without `version`, plus where it lives. Built
+ * field by field: rest-and-spread copying cost more than the rest of a search's routing.
+ */
+function toApi<T extends ChunkView & { score?: number }>(
+  item: T,
+  provider: ProviderName
+): Omit<T, 'version'> & ApiChunk {
+  const out: ApiChunk & { score?: number } = {
+    point_id: pointId(item),
+    provider,
+    user_id: item.user_id,
+    file_id: item.file_id,
+    chunk_index: item.chunk_index,
+    group_key: item.group_key,
+    file_type: item.file_type,
+    start_line: item.start_line,
+    end_line: item.end_line,
+    text: item.text,
+    created: item.created
+  }
+  if (item.vector !== undefined) out.vector = item.vector
+  if (item.score !== undefined) out.score = item.score
+  return out as Omit<T, 'version'> & ApiChunk
 }
 
 function groupBy<T, K>(items: T[], keyFn: (item: T) => K): Map<K, T[]> {
