@@ -4,7 +4,9 @@
 //   same keep-alive client); gateway CPU ms per search;
 // - under load: 16 and 64 concurrent keep-alive clients (autocannon) for a fixed time,
 //   gateway searches/s vs the same SQL through a direct pool of the gateway's pool size
-//   (MARIADB_POOL_SIZE), with p50/p99 of each.
+//   (MARIADB_POOL_SIZE), with p50/p99 of each. Gateway and direct pool alternate over
+//   several rounds, each going first in turn, and the medians are compared: one 5 s window
+//   each swung the 16-client ratio between 0.50 and 0.91 from run to run on a 2-core box.
 import autocannon from 'autocannon'
 import { ClusterModel, layoutRows, queryVectors, uniformLayout, vectorBytes, type BenchChunk } from './data.ts'
 import {
@@ -31,14 +33,26 @@ const POOL = 10
 /** seconds of load per path and client count (a smoke run only checks that it works) */
 const SECONDS = 5
 const QUICK_SECONDS = 2
+/** alternating rounds of gateway and direct pool per client count */
+const ROUNDS = 3
+const QUICK_ROUNDS = 1
+
+interface LoadFigures {
+  rps: number
+  p50: number
+  p99: number
+}
 
 export interface LoadRow {
   clients: number
-  gateway: { rps: number; p50: number; p99: number }
-  bare: { rps: number; p50: number; p99: number }
-  direct: { rps: number; p50: number; p99: number }
-  /** gateway searches/s / direct searches/s */
+  /** medians over the rounds */
+  gateway: LoadFigures
+  bare: LoadFigures
+  direct: LoadFigures
+  /** median gateway searches/s / median direct searches/s */
   ratio: number
+  /** gateway / direct searches/s of each round */
+  roundRatios: number[]
 }
 
 export interface LoadSectionResult {
@@ -52,12 +66,7 @@ export interface LoadSectionResult {
   load: LoadRow[]
 }
 
-async function cannon(
-  url: string,
-  clients: number,
-  body: string,
-  seconds: number
-): Promise<{ rps: number; p50: number; p99: number }> {
+async function cannon(url: string, clients: number, body: string, seconds: number): Promise<LoadFigures> {
   const r = await autocannon({
     url: `${url}/search`,
     method: 'POST',
@@ -121,27 +130,36 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
 
     const load: LoadRow[] = []
     const seconds = o.quick ? QUICK_SECONDS : SECONDS
+    const rounds = o.quick ? QUICK_ROUNDS : ROUNDS
+    const directLoad = async (clients: number): Promise<LoadFigures> =>
+      await directPoolLoad(clients, seconds, async i => await db.pool.query(sql, params[i % params.length]))
     for (const clients of [16, 64]) {
-      log(`L: ${clients} keep-alive clients, ${seconds} s each: gateway, bare HTTP, direct pool of ${POOL}`)
-      const g = await cannon(gw.url, clients, bodies[0], seconds)
-      const b = await cannon(bareUrl, clients, bodies[0], seconds)
-      const lat: number[] = []
-      const until = performance.now() + seconds * 1000
-      let n = 0
-      await Promise.all(
-        Array.from({ length: clients }, async (_, c) => {
-          while (performance.now() < until) {
-            const t = performance.now()
-            await db.pool.query(sql, params[(c + n) % params.length])
-            lat.push(performance.now() - t)
-            n++
-          }
-        })
+      log(
+        `L: ${clients} keep-alive clients, ${rounds} round(s) of ${seconds} s per path: gateway and direct pool of ${POOL} alternating, then bare HTTP`
       )
-      const s = summarize(lat)
-      const sorted = [...lat].sort((x, y) => x - y)
-      const direct = { rps: n / seconds, p50: s.p50, p99: sorted[Math.floor(sorted.length * 0.99)] ?? Number.NaN }
-      load.push({ clients, gateway: g, bare: b, direct, ratio: g.rps / direct.rps })
+      const g: LoadFigures[] = []
+      const d: LoadFigures[] = []
+      for (let round = 0; round < rounds; round++) {
+        // each path goes first in turn, so neither always runs on a warmer or cooler box
+        if (round % 2 === 0) {
+          g.push(await cannon(gw.url, clients, bodies[0], seconds))
+          d.push(await directLoad(clients))
+        } else {
+          d.push(await directLoad(clients))
+          g.push(await cannon(gw.url, clients, bodies[0], seconds))
+        }
+      }
+      const b = await cannon(bareUrl, clients, bodies[0], seconds)
+      const gateway = medianFigures(g)
+      const direct = medianFigures(d)
+      load.push({
+        clients,
+        gateway,
+        bare: b,
+        direct,
+        ratio: gateway.rps / direct.rps,
+        roundRatios: g.map((x, i) => x.rps / d[i].rps)
+      })
     }
     return {
       rows: ROWS,
@@ -157,4 +175,33 @@ export async function runLoadSection(o: BenchOptions): Promise<LoadSectionResult
     await db.drop()
     await sleep(0)
   }
+}
+
+/** `clients` concurrent callers of `query(i)` for `seconds`: searches/s and latency. */
+async function directPoolLoad(
+  clients: number,
+  seconds: number,
+  query: (i: number) => Promise<unknown>
+): Promise<LoadFigures> {
+  const lat: number[] = []
+  const until = performance.now() + seconds * 1000
+  let n = 0
+  await Promise.all(
+    Array.from({ length: clients }, async (_, c) => {
+      while (performance.now() < until) {
+        const t = performance.now()
+        await query(c + n)
+        lat.push(performance.now() - t)
+        n++
+      }
+    })
+  )
+  const sorted = lat.sort((x, y) => x - y)
+  return { rps: n / seconds, p50: summarize(sorted).p50, p99: sorted[Math.floor(sorted.length * 0.99)] ?? Number.NaN }
+}
+
+/** Each figure's median over the rounds. */
+function medianFigures(rounds: LoadFigures[]): LoadFigures {
+  const median = (pick: (f: LoadFigures) => number): number => summarize(rounds.map(pick)).p50
+  return { rps: median(f => f.rps), p50: median(f => f.p50), p99: median(f => f.p99) }
 }

@@ -367,7 +367,12 @@ export function loadReport(r: LoadSectionResult): string {
       ]),
       ['l', 'r', 'r', 'r']
     ),
-    ...r.load.map(l => `  ${l.clients} clients: gateway / direct searches/s = ${x2(l.ratio)} (target >= 0.80)`)
+    ...r.load.map(
+      l =>
+        `  ${l.clients} clients: gateway / direct searches/s = ${x2(l.ratio)} (target >= 0.80); ` +
+        `${l.roundRatios.length} alternating round(s): ${l.roundRatios.map(x2).join(', ')}`
+    ),
+    '  (gateway and direct figures are medians over the rounds; bare HTTP ran once)'
   ].join('\n')
 }
 
