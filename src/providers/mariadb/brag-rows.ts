@@ -59,8 +59,12 @@ export function checkVector(vector: Vector, dimension: number): void {
     )
   }
   // MariaDB refuses a VECTOR whose squared length overflows float32 (e.g. one number above ~1.8e19)
+  // an indexed loop: iterating a Float32Array with for-of cost 4x as much, per chunk written
   let squares = 0
-  for (const x of vector) squares += Math.fround(x) ** 2
+  for (let i = 0; i < vector.length; i++) {
+    const x = Math.fround(vector[i])
+    squares += x * x
+  }
   if (!Number.isFinite(squares) || squares > FLOAT32_MAX) {
     throw new InvalidVectorError(
       'vector is too long for MariaDB: the sum of the squares of its numbers must stay within float32 range (about 3.4e38)'
