@@ -121,6 +121,11 @@ t.test('vectors MariaDB cannot store are refused as invalid input, not as a SQL 
   await t.rejects(provider.upsert([makeChunk(D, { user_id: 1, file_id: 1, chunk_index: 0 }, { vector: huge })]), {
     code: 'VG_INVALID_VECTOR'
   })
+  await t.rejects(
+    provider.upsert([makeChunk(D, { user_id: 1, file_id: 1, chunk_index: 0 }, { vector: Float32Array.from(huge) })]),
+    { code: 'VG_INVALID_VECTOR' },
+    'as float32 values decoded from base64 too'
+  )
   await t.rejects(provider.search({ user_id: 1, vector: huge, limit: 1, min_score: 0 }), { code: 'VG_INVALID_VECTOR' })
   await t.rejects(
     provider.upsert([makeChunk(D, { user_id: 1, file_id: 1, chunk_index: 0 }, { vector: [NaN, 1, 1, 1, 1, 1, 1, 1] })]),
