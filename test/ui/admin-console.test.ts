@@ -309,6 +309,11 @@ step('migration: start, watch the figures move, pause, resume, a failing user, r
   t.equal(await figure('migrated'), USERS.length - 1, 'the others migrated')
   t.equal(await figure('pending'), 0)
   t.match(await text('[data-test="migration-error"]'), /1 user\(s\) failed/)
+  t.equal(
+    await page.locator('[data-test="action-message"]').count(),
+    0,
+    'the resume message ("now running") is gone once the migration has failed'
+  )
 
   await page.selectOption('[data-test="user-filter"]', 'failed')
   const rows = page.locator('[data-test="migration-users"] tbody tr')
@@ -322,6 +327,7 @@ step('migration: start, watch the figures move, pause, resume, a failing user, r
   const row = (await rows.first().textContent()) ?? ''
   t.match(row, new RegExp(`^${FAILING}failed`), 'the failed user, filtered by status')
   t.match(row, /disk quota exceeded \(injected\)/, 'with its error')
+  await views('migration-failed')
 
   await qdrant.faults.reset()
   await page.click('[data-test="retry"]')
@@ -429,6 +435,26 @@ step('usable at 390 px and in dark mode, by keyboard; every control is labelled'
         () => document.documentElement.scrollWidth - document.documentElement.clientWidth
       )
       t.equal(overflow, 0, `${name} at ${width} px: no horizontal scrolling of the page`)
+    }
+    await tab('migration')
+    const users = page.locator('[data-test="migration-users"]')
+    const hidden = await users.evaluate(table => {
+      const region = table.parentElement!
+      return region.scrollWidth - region.clientWidth
+    })
+    t.equal(hidden, 0, `migration users at ${width} px: every column visible without scrolling sideways`)
+    if (width === 390) {
+      const labels = await users
+        .locator('tbody tr')
+        .first()
+        .evaluate(row =>
+          [...row.querySelectorAll('td')].map(td => getComputedStyle(td, '::before').content).filter(c => c !== 'none')
+        )
+      t.same(
+        labels,
+        ['"User"', '"Status"', '"Chunks"', '"Source / target"', '"Attempts"'],
+        'on a phone each user is a block whose values are labelled (an empty error is left out)'
+      )
     }
   }
   const unlabelled = await page.evaluate(() =>
