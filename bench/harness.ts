@@ -1,14 +1,15 @@
 // What every benchmark section shares: the MariaDB server and the per-run
-// databases, gateway and Qdrant-emulator child processes, their memory, and a
-// keep-alive HTTP client.
+// databases, gateway and Qdrant-emulator child processes (or a real Qdrant
+// server), their memory, and a keep-alive HTTP client.
 import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import http from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
+import { QdrantClient } from '@qdrant/js-client-rest'
 import mariadb, { type ConnectionConfig, type Pool } from 'mariadb'
 import { createMariaDbPool } from '../src/store/mariadb-pool.ts'
-import { ROOT, startChild, waitUntilAnswering } from '../test/helpers/child-process.ts'
+import { ROOT, startChild, waitUntilAnswering, type Child } from '../test/helpers/child-process.ts'
 import { freePort } from '../test/helpers/gateway-process.ts'
 
 export { ROOT }
@@ -186,7 +187,7 @@ export class RssSampler {
 
 export const MiB = 1024 * 1024
 
-// ------------------------------------------------------------------ gateway and emulator processes
+// ------------------------------------------------------------------ gateway processes and Qdrant
 
 export interface Gateway {
   url: string
@@ -242,64 +243,142 @@ export async function startGateway(env: Record<string, string>): Promise<Gateway
   }
 }
 
-export interface EmulatorProcess {
+export type QdrantKind = 'emulator' | 'server'
+
+/** How logs and reports name the Qdrant a section ran against: "emulator" or "server at <url>". */
+export function qdrantLabel(kind: QdrantKind, url: string): string {
+  return kind === 'emulator' ? 'emulator' : `server at ${url}`
+}
+
+/** `vgbench_<runId>_<name>`: a collection of this run only, never one of a user's on a real server. */
+function runCollection(runId: string, name: string): string {
+  return `vgbench_${runId}_${name}`
+}
+
+export interface QdrantHandle {
   url: string
-  pid: number
-  child: ChildProcess
+  /** the emulator's pid; undefined for a server, whose CPU and memory cannot be measured from here */
+  pid: number | undefined
+  kind: QdrantKind
+  /** qdrantLabel() of this Qdrant */
+  label: string
+  /** QDRANT_URL, and QDRANT_API_KEY for a server when set: for a gateway's env or loadConfig() */
+  env: Record<string, string>
+  /** the official client, with the api key */
+  client: QdrantClient
+  /** runCollection(runId, name), remembered so that stop() deletes it from a server */
+  collection(name: string): string
+  /** Stops the emulator; on a server, deletes every collection named through collection(). */
   stop(): Promise<void>
 }
 
 /**
- * The Qdrant REST emulator (packages/qdrant-emulator: there is no real Qdrant
- * here), in a child process of its own so the vectors it holds in memory do not
- * count as the gateway's.
+ * The Qdrant the Qdrant sections use: the server at `o.qdrantUrl` (--qdrant-url or QDRANT_URL),
+ * checked to answer first, or else the project's REST emulator (packages/qdrant-emulator) in a
+ * child process of its own so the vectors it holds in memory do not count as the gateway's.
  */
-export async function startEmulator(): Promise<EmulatorProcess> {
-  const port = await freePort()
-  const cli = fileURLToPath(import.meta.resolve('@vector-gateway/qdrant-emulator/cli'))
-  const c = startChild(process.execPath, ['--import', 'tsx', cli, '--port', String(port)], { env: {} })
-  const url = `http://127.0.0.1:${port}`
-  await waitUntilAnswering(c, `${url}/healthz`, 'Qdrant emulator', 30_000)
+export async function startQdrant(o: { runId: string; qdrantUrl?: string }): Promise<QdrantHandle> {
+  let emulator: Child | undefined
+  let url: string
+  // the key is the server's: the bench's own emulator runs without one, as before
+  let apiKey: string | undefined
+  if (o.qdrantUrl === undefined) {
+    const port = await freePort()
+    const cli = fileURLToPath(import.meta.resolve('@vector-gateway/qdrant-emulator/cli'))
+    emulator = startChild(process.execPath, ['--import', 'tsx', cli, '--port', String(port)], { env: {} })
+    url = `http://127.0.0.1:${port}`
+    await waitUntilAnswering(emulator, `${url}/healthz`, 'Qdrant emulator', 30_000)
+  } else {
+    url = o.qdrantUrl.replace(/\/+$/, '')
+    apiKey = process.env.QDRANT_API_KEY
+  }
+  // the key goes in as a header, as the gateway's provider sends it: `apiKey` warns on plain http
+  const client = new QdrantClient({
+    url,
+    timeout: 60_000,
+    checkCompatibility: false,
+    headers: apiKey === undefined ? {} : { 'api-key': apiKey }
+  })
+  if (emulator === undefined) {
+    // GET /collections rather than /healthz: it checks the api key too
+    try {
+      await client.getCollections()
+    } catch (err) {
+      throw new Error(
+        `the Qdrant server at ${url} does not answer GET /collections ` +
+          `${apiKey === undefined ? '(QDRANT_API_KEY not set)' : 'with QDRANT_API_KEY'}: ${errorText(err)}`,
+        { cause: err }
+      )
+    }
+  }
+  const kind: QdrantKind = emulator === undefined ? 'server' : 'emulator'
+  const collections = new Set<string>()
   return {
     url,
-    pid: c.child.pid!,
-    child: c.child,
+    pid: emulator?.child.pid,
+    kind,
+    label: qdrantLabel(kind, url),
+    env: { QDRANT_URL: url, ...(apiKey === undefined ? {} : { QDRANT_API_KEY: apiKey }) },
+    client,
+    collection: name => {
+      const full = runCollection(o.runId, name)
+      collections.add(full)
+      return full
+    },
     stop: async () => {
-      await c.kill('SIGTERM')
+      // the emulator's collections end with its process
+      if (emulator !== undefined) return await emulator.kill('SIGTERM')
+      for (const name of collections) {
+        try {
+          if ((await client.collectionExists(name)).exists) await client.deleteCollection(name)
+        } catch (err) {
+          // logged, not thrown: a failing section's own error is the one to report
+          log(`could not delete collection ${name} from the Qdrant server at ${url}: ${errorText(err)}`)
+        }
+      }
+      collections.clear()
     }
   }
 }
 
-export interface EmulatorStack {
+/** An error's message with its cause's (fetch hides ECONNREFUSED and the like in the cause). */
+function errorText(err: unknown): string {
+  const e = err as Error & { cause?: { message?: string; code?: string } }
+  const cause = e.cause?.code ?? e.cause?.message
+  return cause === undefined ? e.message : `${e.message} (${cause})`
+}
+
+export interface QdrantStack {
   db: BenchDatabase
-  emulator: EmulatorProcess
-  /** A gateway on the stack's database and the emulator's `collection`, with `env` on top. */
+  qdrant: QdrantHandle
+  /** A gateway on the stack's database and the Qdrant's `collection`, with `env` on top. */
   startGateway(collection: string, env?: Record<string, string>): Promise<Gateway>
 }
 
 /**
- * Runs a section on a fresh database `vgbench_<runId>_<name>` and the Qdrant emulator; then, also
- * when it fails, stops the gateways it started and the emulator and drops the database.
+ * Runs a section on a fresh database `vgbench_<runId>_<name>` and startQdrant(o); then, also
+ * when it fails, stops the gateways it started (first: a gateway recreates a missing collection),
+ * stops the Qdrant (deleting the run's collections from a server) and drops the database.
  */
-export async function withEmulatorStack<T>(
-  o: { serverUrl: string; runId: string; keep: boolean },
+export async function withQdrantStack<T>(
+  o: { serverUrl: string; runId: string; keep: boolean; qdrantUrl?: string },
   name: string,
   poolSize: number,
-  section: (stack: EmulatorStack) => Promise<T>
+  section: (stack: QdrantStack) => Promise<T>
 ): Promise<T> {
   const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_${name}`, o.keep, poolSize)
-  let emulator: EmulatorProcess | undefined
+  let qdrant: QdrantHandle | undefined
   const gateways: Gateway[] = []
   try {
-    const started = await startEmulator()
-    emulator = started
+    const started = await startQdrant(o)
+    qdrant = started
     return await section({
       db,
-      emulator,
+      qdrant,
       startGateway: async (collection, env = {}) => {
         const gateway = await startGateway({
           MARIADB_URL: db.url,
-          QDRANT_URL: started.url,
+          ...started.env,
           QDRANT_COLLECTION: collection,
           ...env
         })
@@ -309,7 +388,7 @@ export async function withEmulatorStack<T>(
     })
   } finally {
     for (const g of gateways) await g.stop().catch(() => {})
-    await emulator?.stop().catch(() => {})
+    await qdrant?.stop().catch(() => {})
     await db.drop()
   }
 }

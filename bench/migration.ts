@@ -1,6 +1,6 @@
-// Section D: migration mariadb -> qdrant and back (Qdrant is the in-process REST
+// Section D: migration mariadb -> qdrant and back (Qdrant is the project's REST
 // emulator, in a child process of its own so the ~400 MB of vectors it holds do
-// not count as the gateway's; there is no real Qdrant here). The source table is
+// not count as the gateway's, or the server at --qdrant-url). The source table is
 // loaded directly; then, for reference, the raw speed of reading the same rows from
 // the source alone (MariaDbProvider.scan in batches, no writes).
 //
@@ -28,10 +28,11 @@ import {
   log,
   processMemory,
   sleep,
-  startEmulator,
   startGateway,
-  type EmulatorProcess,
-  type Gateway
+  startQdrant,
+  type Gateway,
+  type QdrantHandle,
+  type QdrantKind
 } from './harness.ts'
 import { directInsert, insertParams } from './ingest.ts'
 import { initMariadb } from './mariadb-search.ts'
@@ -113,15 +114,15 @@ export interface MigrationResult {
     hwm: number
     byQuarter: number[]
     growth: number
-    emulatorPeakRss: number
+    /** absent for a server: its memory cannot be measured from here */
+    emulatorPeakRss?: number
   }
-  qdrant: 'emulator'
+  qdrant: QdrantKind
+  qdrantUrl: string
 }
 
 export const MIGRATION_TARGET = 0.8
 const FIRST_USER = 5001
-const COLLECTION = 'bench_migration'
-const DIRECT_COLLECTION = 'bench_direct_copy'
 
 /** Reads every user of `source` in batches and writes each batch to `target`, one after the other. */
 async function directCopy(source: VectorProvider, target: VectorProvider, batch: number): Promise<Rate> {
@@ -256,7 +257,7 @@ export async function runMigrationSection(o: BenchOptions): Promise<MigrationRes
   const model = new ClusterModel(o.seed + 200, { dimension: 1024 })
   const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_migration`, o.keep, 4)
   const directDb = await createDatabase(o.serverUrl, `vgbench_${o.runId}_migration_direct`, o.keep, 4)
-  let emulator: EmulatorProcess | undefined
+  let qdrant: QdrantHandle | undefined
   let gateway: Gateway | undefined
   try {
     const { provider } = await initMariadb(db)
@@ -300,21 +301,23 @@ export async function runMigrationSection(o: BenchOptions): Promise<MigrationRes
     const rawRead = { chunks: read, ms: readMs, chunksPerSecond: read / (readMs / 1000) }
     log(`D: raw read ${rawRead.chunksPerSecond.toFixed(0)} chunks/s`)
 
-    emulator = await startEmulator()
-    const emulatorUrl = emulator.url
-    const qdrantProvider = (collection: string): VectorProvider => {
-      const q = createProviders(
+    const q = await startQdrant(o)
+    qdrant = q
+    const collection = q.collection('migration')
+    const directCollection = q.collection('direct_copy')
+    const qdrantProvider = (name: string): VectorProvider => {
+      const made = createProviders(
         loadConfig({
           MARIADB_URL: db.url,
           AUTH_DISABLED: 'true',
-          QDRANT_URL: emulatorUrl,
-          QDRANT_COLLECTION: collection,
+          ...q.env,
+          QDRANT_COLLECTION: name,
           QDRANT_TIMEOUT_MS: '60000'
         }),
         db.pool
       ).qdrant
-      if (q === undefined) throw new Error('D: no qdrant provider')
-      return q
+      if (made === undefined) throw new Error('D: no qdrant provider')
+      return made
     }
     const mariadbPid = await serverPid(o.serverUrl)
 
@@ -325,7 +328,7 @@ export async function runMigrationSection(o: BenchOptions): Promise<MigrationRes
       target: VectorProvider
     ): Promise<Rate & { cpu: CpuShare }> => {
       log(`D: direct copy ${label}: provider.scan -> provider.upsert(insertOnly), ${o.migrationBatch} per batch`)
-      const meter = new CpuMeter({ emulator: emulator?.pid, mariadb: mariadbPid })
+      const meter = new CpuMeter({ emulator: q.pid, mariadb: mariadbPid })
       const rate = await directCopy(source, target, o.migrationBatch)
       const cpu = meter.stop()
       if (rate.chunks !== chunks) throw new Error(`D: direct copy ${label} copied ${rate.chunks}, expected ${chunks}`)
@@ -334,34 +337,34 @@ export async function runMigrationSection(o: BenchOptions): Promise<MigrationRes
     }
 
     // mariadb -> qdrant: direct copy into a collection of its own, dropped afterwards
-    const directTarget = qdrantProvider(DIRECT_COLLECTION)
+    const directTarget = qdrantProvider(directCollection)
     await directTarget.init()
     const directToQdrant = await measureDirect('mariadb -> qdrant', provider, directTarget)
-    await fetch(`${emulatorUrl}/collections/${DIRECT_COLLECTION}`, { method: 'DELETE' })
+    await q.client.deleteCollection(directCollection)
 
     gateway = await startGateway({
       MARIADB_URL: db.url,
-      QDRANT_URL: emulatorUrl,
-      QDRANT_COLLECTION: COLLECTION,
+      ...q.env,
+      QDRANT_COLLECTION: collection,
       MIGRATION_BATCH_SIZE: String(o.migrationBatch),
       MIGRATION_USER_CONCURRENCY: String(concurrency),
       QDRANT_TIMEOUT_MS: '60000'
     })
     await sleep(500)
     const idleRss = gateway.memory.peak()
-    const pids = { gateway: gateway.pid, emulator: emulator.pid, mariadb: mariadbPid }
+    const pids = { gateway: gateway.pid, emulator: q.pid, mariadb: mariadbPid }
     const forward = await engineMigration(gateway, 'mariadb', 'qdrant', o.migrationBatch, pids)
     directions.push(direction('mariadb', 'qdrant', directToQdrant, forward))
 
     // qdrant -> mariadb: direct copy from the migrated collection into another database
-    const directFromQdrant = await measureDirect('qdrant -> mariadb', qdrantProvider(COLLECTION), directMariadb)
+    const directFromQdrant = await measureDirect('qdrant -> mariadb', qdrantProvider(collection), directMariadb)
     await directDb.drop()
     log('D: emptying BRAG for the way back')
     await db.pool.query('TRUNCATE TABLE BRAG')
     const back = await engineMigration(gateway, 'qdrant', 'mariadb', o.migrationBatch, pids)
     directions.push(direction('qdrant', 'mariadb', directFromQdrant, back))
 
-    const emulatorPeakRss = processMemory(emulator.pid)?.hwm ?? Number.NaN
+    const emulatorPeakRss = q.pid === undefined ? undefined : (processMemory(q.pid)?.hwm ?? Number.NaN)
     const hwm = await gateway.stop()
     gateway = undefined
     return {
@@ -379,13 +382,15 @@ export async function runMigrationSection(o: BenchOptions): Promise<MigrationRes
         hwm,
         byQuarter: forward.byQuarter,
         growth: forward.growth,
-        emulatorPeakRss
+        ...(emulatorPeakRss === undefined ? {} : { emulatorPeakRss })
       },
-      qdrant: 'emulator'
+      qdrant: q.kind,
+      qdrantUrl: q.url
     }
   } finally {
+    // the gateway first: it would recreate a deleted collection
     await gateway?.stop().catch(() => {})
-    await emulator?.stop().catch(() => {})
+    await qdrant?.stop().catch(() => {})
     await db.drop()
     await directDb.drop().catch(() => {})
   }

@@ -40,6 +40,8 @@ export interface BenchOptions {
   serverUrl: string
   /** true when the server URL is the default local one (the bench may start it) */
   localServer: boolean
+  /** Qdrant server for the Qdrant sections (--qdrant-url or QDRANT_URL); undefined: the bench starts the emulator */
+  qdrantUrl?: string
   seed: number
   runId: string
   /** JSON results file */
@@ -81,10 +83,13 @@ export const USAGE = `npm run bench -- [flags]
   --only LIST            sections to run: search,read-modes,switch,migration,ingest,shares,load,qdrant-search
                          (default all; ingest = POST /chunks with JSON arrays and with base64 vectors vs a direct
                          insert; load = gateway vs bare HTTP and a direct pool, 16/64 clients, about 1 minute;
-                         qdrant-search = Qdrant (emulator) search: gateway vs bare HTTP + the official client)
+                         qdrant-search = Qdrant search: gateway vs bare HTTP + the official client)
   --seed N               data seed (default 42)
   --keep                 keep the databases (default: dropped at the end)
   --mariadb-url URL      server to use (default MARIADB_URL or mariadb://root@127.0.0.1:3307/)
+  --qdrant-url URL       Qdrant server for read-modes, switch, migration and qdrant-search (default QDRANT_URL;
+                         neither: the bench starts the project's emulator), sent QDRANT_API_KEY when set; the run
+                         creates collections vgbench_<run id>_* only and deletes them at the end
   --out FILE             JSON results (default bench/results/latest.json)
   --cpu-prof             profile every gateway process (V8 --cpu-prof) into bench/results/profiles/ and
                          summarise where its CPU time goes (slows the gateway: do not quote those timings)
@@ -125,6 +130,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       seed: { type: 'string' },
       keep: { type: 'boolean', default: false },
       'mariadb-url': { type: 'string' },
+      'qdrant-url': { type: 'string' },
       out: { type: 'string' },
       'cpu-prof': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false }
@@ -163,6 +169,9 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
   }
 
   const url = values['mariadb-url'] ?? process.env.MARIADB_URL
+  const qdrantUrl = values['qdrant-url'] ?? (process.env.QDRANT_URL === '' ? undefined : process.env.QDRANT_URL)
+  if (qdrantUrl !== undefined && !/^https?:\/\/[^/]/.test(qdrantUrl))
+    throw new Error(`--qdrant-url (or QDRANT_URL) must be an http:// or https:// URL, not ${qdrantUrl}`)
   const runId = `${new Date().toISOString().slice(0, 10).replace(/-/g, '')}_${process.pid}_${Math.random().toString(36).slice(2, 6)}`
   return {
     scale,
@@ -196,6 +205,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     keep: values.keep === true,
     serverUrl: url ?? DEFAULT_SERVER,
     localServer: url === undefined,
+    ...(qdrantUrl !== undefined ? { qdrantUrl } : {}),
     seed: int(values.seed, 'seed', 0) ?? 42,
     runId,
     out: values.out ?? 'bench/results/latest.json',

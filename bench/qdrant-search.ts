@@ -1,5 +1,5 @@
 // Section Q (issue 9 target 1, the Qdrant path): one user's 1,000 chunks x 1024-d in Qdrant (the
-// emulator in its own process: there is no real Qdrant here), active provider qdrant, read mode
+// emulator in its own process, or the server at --qdrant-url), active provider qdrant, read mode
 // active. One sequential keep-alive client, interleaved query by query:
 // - gateway: POST /search;
 // - bare HTTP: bench/bare-http.ts (Fastify, same request body, an answer of the gateway's size),
@@ -16,9 +16,10 @@ import {
   httpRequest,
   log,
   startBareHttp,
-  withEmulatorStack,
+  withQdrantStack,
   type BareHttp,
-  type HttpAnswer
+  type HttpAnswer,
+  type QdrantKind
 } from './harness.ts'
 import { oneClient, searchOverHttp } from './one-client.ts'
 import type { BenchOptions } from './options.ts'
@@ -36,7 +37,6 @@ const USER = 9001
 const ROWS = 1000
 const QUERIES = 50
 const LIMIT = 10
-const COLLECTION = 'bench_qdrant_search'
 
 export interface QdrantSearchResult {
   rows: number
@@ -51,19 +51,21 @@ export interface QdrantSearchResult {
   gatewayCpuMsPerSearch: number
   /** CPU ms of the bare HTTP process per request */
   bareCpuMsPerRequest: number
-  qdrant: 'emulator'
+  qdrant: QdrantKind
+  qdrantUrl: string
 }
 
 export async function runQdrantSearchSection(o: BenchOptions): Promise<QdrantSearchResult> {
   const model = new ClusterModel(o.seed + 400, { dimension: DIMENSION })
   const rounds = o.quick ? 3 : 5
-  return await withEmulatorStack(o, 'qdrantsearch', 2, async stack => {
-    const gateway = await stack.startGateway(COLLECTION)
+  return await withQdrantStack(o, 'qdrantsearch', 2, async stack => {
+    const collection = stack.qdrant.collection('qdrant_search')
+    const gateway = await stack.startGateway(collection)
     await httpJson(gateway.url, 'PUT', '/admin/vector-storage/provider', { provider: 'qdrant' }, adminHeaders)
     await httpJson(gateway.url, 'PUT', '/admin/vector-storage/read-mode', { read_mode: 'active' }, adminHeaders)
     await waitForSetting(gateway.url, 'active_provider', 'qdrant')
     await waitForSetting(gateway.url, 'read_mode', 'active')
-    log(`Q: ${ROWS} chunks x ${DIMENSION}-d of one user into Qdrant (emulator) through the gateway`)
+    log(`Q: ${ROWS} chunks x ${DIMENSION}-d of one user into Qdrant (${stack.qdrant.label}) through the gateway`)
     await store(
       gateway.url,
       Array.from({ length: ROWS }, (_, k) => makeChunk(model, o.seed, USER, k))
@@ -76,8 +78,8 @@ export async function runQdrantSearchSection(o: BenchOptions): Promise<QdrantSea
     const provider = createProviders(
       loadConfig({
         MARIADB_URL: stack.db.url,
-        QDRANT_URL: stack.emulator.url,
-        QDRANT_COLLECTION: COLLECTION,
+        ...stack.qdrant.env,
+        QDRANT_COLLECTION: collection,
         VECTOR_DIMENSION: String(DIMENSION),
         AUTH_DISABLED: 'true'
       }),
@@ -106,7 +108,7 @@ export async function runQdrantSearchSection(o: BenchOptions): Promise<QdrantSea
       const one = await oneClient(
         [
           ...searchOverHttp(gateway, bareHttp, bodies),
-          { name: 'direct', run: async i => await provider.qdrant.query(COLLECTION, requests[i]) }
+          { name: 'direct', run: async i => await provider.qdrant.query(collection, requests[i]) }
         ],
         QUERIES,
         rounds,
@@ -135,7 +137,8 @@ export async function runQdrantSearchSection(o: BenchOptions): Promise<QdrantSea
         latencyRatio: one.latency.gateway.p50 / (one.latency.direct.p50 + one.latency.bare.p50),
         gatewayCpuMsPerSearch: one.cpuMsPerRequest.gateway,
         bareCpuMsPerRequest: one.cpuMsPerRequest.bare,
-        qdrant: 'emulator'
+        qdrant: stack.qdrant.kind,
+        qdrantUrl: stack.qdrant.url
       }
     } finally {
       await bare?.stop().catch(() => {})

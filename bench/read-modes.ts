@@ -1,11 +1,20 @@
-// Section B: read modes. With Qdrant configured (the in-process REST emulator in a
-// child process: there is no real Qdrant here) each user's first half of files is
+// Section B: read modes. With Qdrant configured (the project's REST emulator in a
+// child process, or the server at --qdrant-url) each user's first half of files is
 // stored while mariadb is active, then the provider is switched to qdrant and the
 // second half is stored. Searches then run through the gateway in read mode
 // `active` (Qdrant only) and `merged` (both providers in parallel, merged by key),
 // alternating blocks of queries between the two modes.
 import { ClusterModel, chunksBody, makeChunk, queryVectors, type BenchChunk } from './data.ts'
-import { adminHeaders, dataHeaders, httpJson, httpRequest, log, sleep, withEmulatorStack } from './harness.ts'
+import {
+  adminHeaders,
+  dataHeaders,
+  httpJson,
+  httpRequest,
+  log,
+  sleep,
+  withQdrantStack,
+  type QdrantKind
+} from './harness.ts'
 import type { BenchOptions } from './options.ts'
 import { ratio, summarize, type Summary } from './stats.ts'
 
@@ -32,7 +41,8 @@ export interface ReadModeResult {
   ratioP50: number
   ratioP95: number
   gatewayPeakRss: number
-  qdrant: 'emulator'
+  qdrant: QdrantKind
+  qdrantUrl: string
 }
 
 const FIRST_USER = 2001
@@ -58,13 +68,13 @@ export async function store(url: string, chunks: BenchChunk[]): Promise<void> {
 
 export async function runReadModeSection(o: BenchOptions): Promise<ReadModeResult> {
   const model = new ClusterModel(o.seed + 100, { dimension: 1024 })
-  return await withEmulatorStack(o, 'readmodes', 2, async stack => {
-    const gateway = await stack.startGateway('bench_read_modes', { SETTINGS_CACHE_MS: '1000' })
+  return await withQdrantStack(o, 'readmodes', 2, async stack => {
+    const gateway = await stack.startGateway(stack.qdrant.collection('read_modes'), { SETTINGS_CACHE_MS: '1000' })
     const users = Array.from({ length: o.readModeUsers }, (_, i) => FIRST_USER + i)
     const perUser = o.readModeChunksPerUser
     const half = Math.floor(perUser / 2 / 20) * 20 // whole files
     log(
-      `B: ${users.length} users x ${perUser} chunks: first ${half} of each under mariadb, then switch, the rest under qdrant (emulator)`
+      `B: ${users.length} users x ${perUser} chunks: first ${half} of each under mariadb, then switch, the rest under qdrant (${stack.qdrant.label})`
     )
     for (const u of users)
       await store(
@@ -159,7 +169,8 @@ export async function runReadModeSection(o: BenchOptions): Promise<ReadModeResul
       ratioP50: ratio(modes.merged.latency.p50, modes.active.latency.p50),
       ratioP95: ratio(modes.merged.latency.p95, modes.active.latency.p95),
       gatewayPeakRss,
-      qdrant: 'emulator'
+      qdrant: stack.qdrant.kind,
+      qdrantUrl: stack.qdrant.url
     }
   })
 }

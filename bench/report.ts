@@ -8,7 +8,7 @@ import type { ReadModeResult } from './read-modes.ts'
 import type { SwitchResult } from './switch-propagation.ts'
 import { RECALL_TARGET, type ShareSectionResult } from './tenant-shares.ts'
 import type { Summary } from './stats.ts'
-import { MiB } from './harness.ts'
+import { MiB, qdrantLabel, type QdrantKind } from './harness.ts'
 
 /** issue 9 §2: gateway-process CPU ms per search request */
 const GATEWAY_CPU_TARGET_MS = 0.5
@@ -237,15 +237,20 @@ export function searchReport(s: SearchSectionResult): string {
   return out.join('\n')
 }
 
+/** The NOTE under a Qdrant section's title: which Qdrant answered. */
+function qdrantNote(kind: QdrantKind, url: string): string {
+  return kind === 'emulator'
+    ? "   NOTE: Qdrant is the project's REST emulator (test support code) in a child process, not a real Qdrant server."
+    : `   NOTE: Qdrant is the Qdrant server at ${url}; its CPU and memory are not measured here.`
+}
+
 export function readModeReport(r: ReadModeResult): string {
   const out: string[] = []
   out.push(
     `B. Read modes (issue 3): ${r.users} users x ${r.chunksPerUser} chunks, ${r.perProvider.mariadb} each in MariaDB (stored before the switch) ` +
       `and ${r.perProvider.qdrant} in Qdrant (after); active provider qdrant.`
   )
-  out.push(
-    "   NOTE: Qdrant is the project's in-process REST emulator (test support code) in a child process, not a real Qdrant server."
-  )
+  out.push(qdrantNote(r.qdrant, r.qdrantUrl))
   out.push(
     table(
       ['read mode', 'p50 ms', 'p95 ms', 'took p50', 'hits/query', 'from mariadb', 'from qdrant', 'providers queried'],
@@ -305,6 +310,9 @@ export function migrationReport(r: MigrationResult): string {
     ]
   ]
   const notes: string[] = []
+  const server = r.qdrant === 'server'
+  // the bench measures only processes it started
+  const notMeasured = server ? `; the Qdrant server's CPU not measured` : ''
   for (const d of r.directions) {
     const e = d.engine
     const dir = `${d.from} -> ${d.to}`
@@ -332,17 +340,20 @@ export function migrationReport(r: MigrationResult): string {
     notes.push(
       `  ${dir}: status ${e.status}${e.error !== null ? ` (${e.error})` : ''}; migrated ${int(e.migratedChunks)}, target holds ${int(e.targetCount)}; ` +
         `engine / direct = ${x2(d.ratio)} (steady ${x2(d.ratioSteady)}); target >= ${MIGRATION_TARGET.toFixed(2)}`,
-      `    CPU s: direct copy ${cpuText(d.direct.cpu)} (wall ${(d.direct.ms / 1000).toFixed(1)} s); engine ${cpuText(e.cpu)} (wall ${(e.wallMs / 1000).toFixed(1)} s)`,
+      `    CPU s: direct copy ${cpuText(d.direct.cpu)} (wall ${(d.direct.ms / 1000).toFixed(1)} s); engine ${cpuText(e.cpu)} (wall ${(e.wallMs / 1000).toFixed(1)} s)${notMeasured}`,
       `    gateway RSS ${mib(e.idleRss)} before, peak ${mib(e.peakRss)}; peak per quarter of progress ${e.byQuarter.map(mib).join(', ')}`
     )
   }
   return [
     `D. Migration mariadb <-> qdrant (issues 4, 9): ${int(r.chunks)} chunks x 1024-d, ${r.users} users, batch ${r.batch}, ` +
-      `${Number.isFinite(r.concurrency) ? `${r.concurrency} users in parallel` : 'users one at a time'}; Qdrant = emulator in its own process`,
+      `${Number.isFinite(r.concurrency) ? `${r.concurrency} users in parallel` : 'users one at a time'}; ` +
+      `Qdrant = ${server ? qdrantLabel(r.qdrant, r.qdrantUrl) : 'emulator in its own process'}`,
     table(['what', 'chunks/s', 'seconds', 'note'], rows, ['l', 'r', 'r', 'l']),
     ...notes,
     `  gateway RSS: idle ${mib(r.memory.idleRss)}, peak during the migrations ${mib(r.memory.peakRss)} (VmHWM ${mib(r.memory.hwm)}); ` +
-      `emulator process peak ${mib(r.memory.emulatorPeakRss)} (not the gateway's)`
+      (r.memory.emulatorPeakRss === undefined
+        ? `Qdrant ${qdrantLabel(r.qdrant, r.qdrantUrl)}: CPU and memory not measured`
+        : `emulator process peak ${mib(r.memory.emulatorPeakRss)} (not the gateway's)`)
   ].join('\n')
 }
 
@@ -381,7 +392,7 @@ export function qdrantSearchReport(r: QdrantSearchResult): string {
   return [
     `Q. Qdrant search (issue 9 target 1, Qdrant path): user of ${int(r.rows)} chunks x ${r.dimension}-d, active provider qdrant, ` +
       `read mode active; ${r.queries} queries x ${r.rounds} rounds after one warm-up, methods interleaved query by query`,
-    "   NOTE: Qdrant is the project's REST emulator (test support code) in a child process, not a real Qdrant server.",
+    qdrantNote(r.qdrant, r.qdrantUrl),
     table(
       ['path', 'p50 ms', 'p95 ms', 'n'],
       [
@@ -568,7 +579,7 @@ export function targets(res: RunResults): TargetRow[] {
   const b = res.readModes
   if (b !== undefined) {
     rows.push({
-      what: 'B search p50 merged / active (Qdrant = emulator)',
+      what: `B search p50 merged / active (Qdrant = ${qdrantLabel(b.qdrant, b.qdrantUrl)})`,
       measured: `${x2(b.ratioP50)} (${ms(b.modes.merged.latency.p50)} vs ${ms(b.modes.active.latency.p50)} ms)`,
       target: '(report)',
       result: 'info'
@@ -623,7 +634,7 @@ export function targets(res: RunResults): TargetRow[] {
   const q = res.qdrantSearch
   if (q !== undefined) {
     rows.push({
-      what: 'Q search p50: gateway / (direct Qdrant client + bare HTTP), user 1000 chunks (emulator)',
+      what: `Q search p50: gateway / (direct Qdrant client + bare HTTP), user 1000 chunks (${qdrantLabel(q.qdrant, q.qdrantUrl)})`,
       measured: `${x2(q.latencyRatio)} (${ms(q.latency.gateway.p50)} vs ${ms(q.latency.direct.p50)} + ${ms(q.latency.bare.p50)} ms)`,
       target: `<= ${QDRANT_SEARCH_TARGET.toFixed(2)}`,
       result: q.latencyRatio <= QDRANT_SEARCH_TARGET ? 'PASS' : 'MISS'

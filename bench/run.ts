@@ -3,14 +3,14 @@
 // targets, and writes bench/results/latest.json (+ latest.txt). See --help.
 //
 //   A. MariaDB search: gateway vs direct plans, with and without a vector index; ingest
-//   B. read modes active vs merged (Qdrant = the in-process emulator)
+//   B. read modes active vs merged (Qdrant = the emulator in a child process, or the server at --qdrant-url)
 //   C. switch propagation between two gateway processes
-//   D. migration mariadb <-> qdrant (emulator) vs a direct copy both ways, gateway memory
+//   D. migration mariadb <-> qdrant vs a direct copy both ways, gateway memory
 //   E. gateway process memory
 //   F. search quality by tenant share: recall@10 and latency, clustered and unclustered data
 //   I. ingest: POST /chunks with JSON arrays and with base64 vectors vs a direct binary insert
 //   L. search vs bare HTTP + direct SQL, gateway CPU per search, 16/64 clients vs a direct pool
-//   Q. Qdrant search (emulator): gateway vs bare HTTP + the official client's direct query, gateway CPU per search
+//   Q. Qdrant search: gateway vs bare HTTP + the official client's direct query, gateway CPU per search
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, totalmem } from 'node:os'
 import { dirname, resolve } from 'node:path'
@@ -65,7 +65,8 @@ async function main(): Promise<number> {
     log(`--cpu-prof: gateway processes write V8 CPU profiles to ${o.cpuProf} (timings of this run are perturbed)`)
   }
   log(
-    `run ${o.runId}: scale ${o.scale}${o.quick ? ' (quick)' : ''}, sections ${[...o.sections].join(', ')}, MariaDB ${version} at ${o.serverUrl}`
+    `run ${o.runId}: scale ${o.scale}${o.quick ? ' (quick)' : ''}, sections ${[...o.sections].join(', ')}, MariaDB ${version} at ${o.serverUrl}, ` +
+      `Qdrant ${o.qdrantUrl === undefined ? 'emulator' : `server at ${o.qdrantUrl}`}`
   )
 
   const section = async <

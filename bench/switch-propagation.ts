@@ -3,7 +3,7 @@
 // 5 ms (GET /capabilities) until it reports the new provider. Each switch waits a
 // random 0-1000 ms first, so it lands at a random point of B's cache period.
 import { Rng } from './data.ts'
-import { adminHeaders, httpJson, log, sleep, withEmulatorStack } from './harness.ts'
+import { adminHeaders, httpJson, log, sleep, withQdrantStack } from './harness.ts'
 import type { BenchOptions } from './options.ts'
 import { summarize, type Summary } from './stats.ts'
 
@@ -21,10 +21,11 @@ export interface SwitchResult {
 
 export async function runSwitchSection(o: BenchOptions): Promise<SwitchResult> {
   const cacheMs = 1000
-  return await withEmulatorStack(o, 'switch', 2, async stack => {
+  return await withQdrantStack(o, 'switch', 2, async stack => {
     const env = { SETTINGS_CACHE_MS: String(cacheMs) }
-    const a = await stack.startGateway('bench_switch', env)
-    const b = await stack.startGateway('bench_switch', env)
+    const collection = stack.qdrant.collection('switch')
+    const a = await stack.startGateway(collection, env)
+    const b = await stack.startGateway(collection, env)
     const rng = new Rng(o.seed, 0x5317c4)
     const samples: SwitchResult['samples'] = []
     let immediate = true
