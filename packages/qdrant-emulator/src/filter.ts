@@ -16,7 +16,20 @@ import { formatError, validationError } from './errors.ts'
 import { parsePointId } from './ids.ts'
 
 export type Payload = Record<string, unknown>
-export type PointPredicate = (payload: Payload, key: string) => boolean
+export type PointPredicate = ((payload: Payload, key: string) => boolean) & {
+  /** set on a compiled filter whose top-level `must` matches a top-level field to given values */
+  equality?: FieldEquality
+}
+
+/**
+ * Values a filter requires of a top-level payload field, from a `match` in its top-level
+ * `must`: a collection with a payload index on the field reads only those points, as Qdrant
+ * does, and the predicate still decides (the values only narrow the candidates).
+ */
+export interface FieldEquality {
+  field: string
+  values: unknown[]
+}
 
 type Segment = { name: string; index?: number | 'all' }
 
@@ -297,7 +310,36 @@ function compileFilterInternal(filter: unknown, nested: boolean): PointPredicate
 
 /** Compiles a request's `filter` (undefined/null = everything). Throws a 400 QdrantError on a malformed filter. */
 export function compileFilter(filter: unknown): PointPredicate {
-  return compileFilterInternal(filter, false)
+  const pred = compileFilterInternal(filter, false)
+  const equality = isObject(filter) ? fieldEquality(filter.must) : undefined
+  return equality === undefined
+    ? pred
+    : Object.assign((payload: Payload, key: string) => pred(payload, key), { equality })
+}
+
+/** The first `{key, match: {value | any}}` on a top-level field among `must` conditions. */
+function fieldEquality(must: unknown): FieldEquality | undefined {
+  for (const cond of Array.isArray(must) ? must : [must]) {
+    if (!isObject(cond) || typeof cond.key !== 'string' || !isObject(cond.match)) continue
+    const path = parseKeyPath(cond.key)
+    if (path.length !== 1 || path[0].index !== undefined) continue
+    if ('value' in cond.match) return { field: path[0].name, values: [cond.match.value] }
+    if (Array.isArray(cond.match.any)) return { field: path[0].name, values: cond.match.any }
+  }
+  return undefined
+}
+
+/**
+ * How a payload index keys a value: the scalars of the field (arrays element-wise, as
+ * matching does), bigints as numbers so that 5n and 5 meet, as they match.
+ */
+export function indexKeys(value: unknown): unknown[] {
+  const out: unknown[] = []
+  for (const v of Array.isArray(value) ? value : [value]) {
+    if (typeof v === 'bigint') out.push(Number(v))
+    else if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') out.push(v)
+  }
+  return out
 }
 
 export function isMatchAll(pred: PointPredicate): boolean {

@@ -3,7 +3,7 @@
  * payload index declarations, exact (brute-force) search, scroll in id order and counting.
  */
 import { collectionAlreadyExists, collectionNotFound, formatError, vectorDimensionError, wrongInput } from './errors.ts'
-import { hasValueAt, isMatchAll, type Payload, type PointPredicate } from './filter.ts'
+import { hasValueAt, indexKeys, isMatchAll, parseKeyPath, type Payload, type PointPredicate } from './filter.ts'
 import type { ParsedId, PointId } from './ids.ts'
 
 export type Distance = 'Cosine' | 'Euclid' | 'Dot' | 'Manhattan'
@@ -139,6 +139,12 @@ export class Collection {
   readonly config: CollectionConfigInput
   readonly points = new Map<string, PointRec>()
   readonly payloadIndexes = new Map<string, PayloadIndexDecl>()
+  /**
+   * Payload indexes on top-level fields as value -> point keys. A filtered read whose
+   * filter requires such a field to equal some values (FieldEquality) reads only those
+   * points, as Qdrant does, instead of every point of the collection.
+   */
+  private readonly valueIndexes = new Map<string, Map<unknown, Set<string>>>()
   private readonly arena: VectorArena
   private nextOperationId = 0
   private sortedKeys: string[] | null = []
@@ -207,14 +213,18 @@ export class Collection {
         if (mode === 'insert_only') continue
         if (updateFilter && !updateFilter(existing.payload, existing.key)) continue
         this.arena.write(existing.slot, w.vector)
+        this.unindex(existing)
         existing.payload = w.payload
+        this.index(existing)
         existing.version = op
         continue
       }
       if (mode === 'update_only') continue
       const slot = this.arena.alloc()
       this.arena.write(slot, w.vector)
-      this.points.set(w.parsed.key, { key: w.parsed.key, id: w.parsed.id, payload: w.payload, slot, version: op })
+      const rec = { key: w.parsed.key, id: w.parsed.id, payload: w.payload, slot, version: op }
+      this.points.set(rec.key, rec)
+      this.index(rec)
       this.markDirty()
     }
     return op
@@ -236,14 +246,17 @@ export class Collection {
     }
     const out: PointRec[] = []
     const p = pred ?? (() => true)
-    for (const rec of this.points.values()) if (p(rec.payload, rec.key)) out.push(rec)
+    for (const rec of this.candidates(p)) if (p(rec.payload, rec.key)) out.push(rec)
     return out
   }
 
   deleteRecords(recs: PointRec[]): number {
     const op = this.nextOperation()
     for (const rec of recs) {
-      if (this.points.delete(rec.key)) this.arena.release(rec.slot)
+      if (this.points.delete(rec.key)) {
+        this.arena.release(rec.slot)
+        this.unindex(rec)
+      }
     }
     if (recs.length > 0) this.markDirty()
     return op
@@ -253,7 +266,9 @@ export class Collection {
   updatePayloads(recs: PointRec[], fn: (payload: Payload) => Payload): number {
     const op = this.nextOperation()
     for (const rec of recs) {
+      this.unindex(rec)
       rec.payload = fn(rec.payload)
+      this.index(rec)
       rec.version = op
     }
     return op
@@ -274,13 +289,14 @@ export class Collection {
   count(pred: PointPredicate): number {
     if (isMatchAll(pred)) return this.points.size
     let n = 0
-    for (const rec of this.points.values()) if (pred(rec.payload, rec.key)) n++
+    for (const rec of this.candidates(pred)) if (pred(rec.payload, rec.key)) n++
     return n
   }
 
   /** Points in id order starting at `fromKey` (inclusive); returns up to limit and the next key. */
   scroll(pred: PointPredicate, limit: number, fromKey: string | null): { recs: PointRec[]; next: PointRec | null } {
-    const keys = this.orderedKeys()
+    const indexed = this.indexedCandidates(pred)
+    const keys = indexed === undefined ? this.orderedKeys() : indexed.map(rec => rec.key).sort()
     let lo = 0
     if (fromKey !== null) {
       let hi = keys.length
@@ -341,7 +357,7 @@ export class Collection {
     }
     const top = new TopK<ScoredRec>(limit + offset, better)
     const all = isMatchAll(pred)
-    for (const rec of this.points.values()) {
+    for (const rec of this.candidates(pred)) {
       if (!all && !pred(rec.payload, rec.key)) continue
       const score = this.scoreOf(query, rec)
       if (threshold !== null && (higher ? score < threshold : score > threshold)) continue
@@ -358,12 +374,55 @@ export class Collection {
 
   createPayloadIndex(field: string, decl: PayloadIndexDecl): number {
     this.payloadIndexes.set(field, decl)
+    const name = topLevelField(field)
+    if (name !== undefined) {
+      this.valueIndexes.set(name, new Map())
+      for (const rec of this.points.values()) this.indexField(name, rec, true)
+    }
     return this.nextOperation()
   }
 
   deletePayloadIndex(field: string): number {
     this.payloadIndexes.delete(field)
+    const name = topLevelField(field)
+    if (name !== undefined) this.valueIndexes.delete(name)
     return this.nextOperation()
+  }
+
+  /** The points a read with `pred` has to look at: an index's candidates, or all of them. */
+  private candidates(pred: PointPredicate): Iterable<PointRec> {
+    return this.indexedCandidates(pred) ?? this.points.values()
+  }
+
+  private indexedCandidates(pred: PointPredicate): PointRec[] | undefined {
+    const eq = pred.equality
+    const index = eq === undefined ? undefined : this.valueIndexes.get(eq.field)
+    if (eq === undefined || index === undefined) return undefined
+    const keys = new Set<string>()
+    for (const value of indexKeys(eq.values)) for (const key of index.get(value) ?? []) keys.add(key)
+    return [...keys].map(key => this.points.get(key)!)
+  }
+
+  private index(rec: PointRec): void {
+    for (const field of this.valueIndexes.keys()) this.indexField(field, rec, true)
+  }
+
+  private unindex(rec: PointRec): void {
+    for (const field of this.valueIndexes.keys()) this.indexField(field, rec, false)
+  }
+
+  private indexField(field: string, rec: PointRec, add: boolean): void {
+    const index = this.valueIndexes.get(field)!
+    for (const value of indexKeys(rec.payload[field])) {
+      let keys = index.get(value)
+      if (add) {
+        if (keys === undefined) index.set(value, (keys = new Set()))
+        keys.add(rec.key)
+      } else if (keys !== undefined) {
+        keys.delete(rec.key)
+        if (keys.size === 0) index.delete(value)
+      }
+    }
   }
 
   payloadSchema(): Record<string, { data_type: string; params?: Record<string, unknown>; points: number }> {
@@ -451,5 +510,15 @@ export class Store {
 
   clear(): void {
     this.collections.clear()
+  }
+}
+
+/** The payload property a payload index's key names, when it is a plain top-level one (`user_id`, not `a.b` or `a[]`). */
+function topLevelField(key: string): string | undefined {
+  try {
+    const path = parseKeyPath(key)
+    return path.length === 1 && path[0].index === undefined ? path[0].name : undefined
+  } catch {
+    return undefined
   }
 }

@@ -720,3 +720,99 @@ t.test('scale: 20k points x 1024 dims, filtered and unfiltered queries', async t
   t.ok(queryMs < 5000, 'brute-force query stays fast enough')
   await client.deleteCollection('scale')
 })
+
+t.test('payload indexes answer filtered reads exactly as a scan does, through every kind of write', async t => {
+  // the same writes go to a collection without indexes and one with them; every
+  // filtered count, scroll and query must agree, whichever way the index is kept
+  const names = ['scan', 'indexed']
+  for (const name of names) await client.createCollection(name, { vectors: { size: 3, distance: 'Cosine' } })
+  await client.createPayloadIndex('indexed', { field_name: 'user', field_schema: 'integer', wait: true })
+  const both = async (write: (name: string) => Promise<unknown>): Promise<void> => {
+    for (const name of names) await write(name)
+  }
+  const point = (id: number, user: unknown, tag: unknown) => ({
+    id,
+    vector: [1, (id % 7) + 1, (id % 3) - 1],
+    payload: { user, tag }
+  })
+  await both(
+    async name =>
+      await client.upsert(name, {
+        wait: true,
+        points: Array.from({ length: 60 }, (_, i) => point(i + 1, i % 10 === 9 ? [i % 4, 7] : i % 4, `t${i % 3}`))
+      })
+  )
+  // created after the points exist: built from them
+  await client.createPayloadIndex('indexed', { field_name: 'tag', field_schema: 'keyword', wait: true })
+
+  const filters: unknown[] = [
+    { must: [{ key: 'user', match: { value: 2 } }] },
+    { must: { key: 'user', match: { value: 7 } } },
+    {
+      must: [
+        { key: 'user', match: { any: [0, 3] } },
+        { key: 'tag', match: { value: 't1' } }
+      ]
+    },
+    { must: [{ key: 'tag', match: { value: 't2' } }], must_not: [{ key: 'user', match: { value: 1 } }] },
+    { must: [{ key: 'user', match: { value: 1 } }], should: [{ key: 'tag', match: { value: 't0' } }] },
+    { must: [{ must: [{ key: 'user', match: { value: 3 } }] }] },
+    { must: [{ key: 'user', match: { value: '2' } }] },
+    { must: [{ key: 'user', match: { value: 42 } }] }
+  ]
+  const answers = async (name: string, filter: unknown): Promise<unknown> => {
+    const ids: unknown[] = []
+    let offset: unknown = undefined
+    do {
+      const page = await client.scroll(name, {
+        filter: filter as never,
+        limit: 7,
+        offset: offset as never,
+        with_payload: false
+      })
+      ids.push(...page.points.map(p => p.id))
+      offset = page.next_page_offset ?? undefined
+    } while (offset !== undefined)
+    const count = (await client.count(name, { filter: filter as never, exact: true })).count
+    const top = (await client.query(name, { query: [1, 2, 0], filter: filter as never, limit: 5 })).points.map(p => [
+      p.id,
+      p.score
+    ])
+    return { ids, count, top }
+  }
+  const agree = async (step: string): Promise<void> => {
+    for (const filter of filters) {
+      const scan = await answers('scan', filter)
+      t.same(await answers('indexed', filter), scan, `${step}: ${JSON.stringify(filter)}`)
+    }
+  }
+  await agree('after the first upsert')
+
+  await both(async name => await client.upsert(name, { wait: true, points: [point(3, 2, 't0'), point(61, 2, 't1')] }))
+  await both(
+    async name =>
+      await client.setPayload(name, {
+        payload: { user: 3 },
+        filter: { must: [{ key: 'tag', match: { value: 't1' } }] },
+        wait: true
+      })
+  )
+  await agree('after re-upserts and set_payload moving points between users')
+
+  await both(async name => await client.overwritePayload(name, { payload: { tag: 't2' }, points: [4, 5], wait: true }))
+  await both(async name => await client.deletePayload(name, { keys: ['user'], points: [6], wait: true }))
+  await both(async name => await client.clearPayload(name, { points: [7], wait: true }))
+  await both(
+    async name => await client.delete(name, { filter: { must: [{ key: 'user', match: { value: 0 } }] }, wait: true })
+  )
+  await both(async name => await client.delete(name, { points: [10, 11], wait: true }))
+  await agree('after overwrite, delete_payload, clear_payload and deletes')
+
+  await client.deletePayloadIndex('indexed', 'user', { wait: true })
+  await agree('after dropping an index')
+  t.equal(
+    (await client.count('indexed', { filter: filters[0] as never })).count > 0,
+    true,
+    'the filters still match points'
+  )
+})
