@@ -469,8 +469,7 @@ function scrollOrdered(
   }
   const pred = compileFilter(body.filter)
   const rows: { rec: PointRec; value: number }[] = []
-  for (const rec of col.points.values()) {
-    if (!pred(rec.payload, rec.key)) continue
+  for (const rec of col.select(null, pred)) {
     const value = orderValueOf(rec.payload, key)
     if (value === null) continue
     if (startFrom !== null && (direction === 'asc' ? value < startFrom : value > startFrom)) continue

@@ -727,13 +727,16 @@ t.test('payload indexes answer filtered reads exactly as a scan does, through ev
   const names = ['scan', 'indexed']
   for (const name of names) await client.createCollection(name, { vectors: { size: 3, distance: 'Cosine' } })
   await client.createPayloadIndex('indexed', { field_name: 'user', field_schema: 'integer', wait: true })
+  // ordered scrolls need an integer index on the order key: both have one on `n`
+  for (const name of names)
+    await client.createPayloadIndex(name, { field_name: 'n', field_schema: 'integer', wait: true })
   const both = async (write: (name: string) => Promise<unknown>): Promise<void> => {
     for (const name of names) await write(name)
   }
   const point = (id: number, user: unknown, tag: unknown) => ({
     id,
     vector: [1, (id % 7) + 1, (id % 3) - 1],
-    payload: { user, tag }
+    payload: { user, tag, n: id % 5 }
   })
   await both(
     async name =>
@@ -778,7 +781,10 @@ t.test('payload indexes answer filtered reads exactly as a scan does, through ev
       p.id,
       p.score
     ])
-    return { ids, count, top }
+    const ordered = (await client.scroll(name, { filter: filter as never, order_by: 'n', limit: 100 })).points.map(
+      p => p.id
+    )
+    return { ids, count, top, ordered }
   }
   const agree = async (step: string): Promise<void> => {
     for (const filter of filters) {
