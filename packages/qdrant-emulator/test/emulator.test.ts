@@ -5,6 +5,7 @@
 import t from 'tap'
 import { QdrantClient, QdrantClientTimeoutError } from '@qdrant/js-client-rest'
 import { startQdrantEmulator, type QdrantEmulator } from '../src/index.ts'
+import { f32 } from '../src/api.ts'
 
 type ApiErr = { status?: number; data?: { status?: { error?: string } } }
 
@@ -820,5 +821,37 @@ t.test('payload indexes answer filtered reads exactly as a scan does, through ev
     (await client.count('indexed', { filter: filters[0] as never })).count > 0,
     true,
     'the filters still match points'
+  )
+})
+
+t.test('f32 prints the shortest decimal that maps back to the same float32', async t => {
+  t.equal(f32(0.1), 0.1)
+  t.equal(f32(1 / 3), 0.33333334)
+  t.equal(f32(16777217), 16777216, 'integers above 2^24 round like float32')
+  t.equal(f32(1e-45), 1e-45, 'the smallest subnormal')
+  t.equal(f32(-2.5), -2.5)
+  // the definition, digit count by digit count: f32 bisects it
+  const shortest = (x: number): number => {
+    const f = Math.fround(x)
+    if (Number.isInteger(f)) return f
+    for (let p = 1; ; p++) if (Math.fround(Number(f.toPrecision(p))) === f) return Number(f.toPrecision(p))
+  }
+  const values: number[] = []
+  // every power of two and its neighbours: the one place where the values that round to a
+  // float32 lie unevenly around it
+  for (let e = -149; e < 128; e++) {
+    const x = Math.fround(2 ** e)
+    values.push(x, Math.fround(x * (1 + 2 ** -23)), Math.fround(x * (1 - 2 ** -24)))
+  }
+  let seed = 7
+  const random = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31
+    return seed / 2 ** 31
+  }
+  for (let i = 0; i < 20000; i++) values.push((random() * 2 - 1) * 10 ** Math.floor(random() * 60 - 40))
+  t.same(
+    values.filter(x => !Object.is(f32(x), shortest(x))),
+    [],
+    `the same as the digit-by-digit search for ${values.length} values of every magnitude`
   )
 })
