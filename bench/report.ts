@@ -431,7 +431,9 @@ export function ingestReport(r: IngestSectionResult): string {
         row(`gateway POST /chunks, vectors as base64 float32 (${r.base64.bodyMiB.toFixed(1)} MiB/request)`, r.base64)
       ],
       ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r']
-    )
+    ),
+    `  each path's median of ${r.roundRatios.json.length} round(s), the paths going first in turn; ` +
+      `gateway / direct per round: JSON ${r.roundRatios.json.map(x2).join(', ')}, base64 ${r.roundRatios.base64.map(x2).join(', ')}`
   ].join('\n')
 }
 
