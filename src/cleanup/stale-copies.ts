@@ -1,7 +1,7 @@
 // Hides stale copies from merged reads while their removal is pending: a copy
 // from provider P is stale when a pending removal for (P, key) carries a newer
 // version than the copy's own (docs/architecture.md#pending-removals).
-import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-provider.ts'
+import { keyOf, type ChunkKey, type ProviderName, type VersionedKey } from '../providers/vector-provider.ts'
 import type { PendingRemoval } from './pending-removals.ts'
 
 /** Extra candidates asked of a provider per pending removal, at most this many in all. */
@@ -28,14 +28,17 @@ export class StaleCopies {
     return Math.min(this.perProvider.get(provider) ?? 0, MAX_OVERFETCH)
   }
 
-  isStale(provider: ProviderName, copy: ChunkKey & { version: number }): boolean {
+  isStale(provider: ProviderName, copy: VersionedKey): boolean {
     const newer = this.newer.get(idOf(provider, copy))
     return newer !== undefined && copy.version < newer
   }
 
   /** The copies of `items` (all from `provider`) that are not stale. */
-  fresh<T extends ChunkKey & { version: number }>(provider: ProviderName, items: T[]): T[] {
-    return this.newer.size === 0 ? items : items.filter(i => !this.isStale(provider, i))
+  fresh<T extends VersionedKey>(provider: ProviderName, items: T[]): T[]
+  /** `copyOf` says which copy an item is (a search hit wraps its chunk). */
+  fresh<T>(provider: ProviderName, items: T[], copyOf: (item: T) => VersionedKey): T[]
+  fresh<T>(provider: ProviderName, items: T[], copyOf: (item: T) => VersionedKey = i => i as VersionedKey): T[] {
+    return this.newer.size === 0 ? items : items.filter(i => !this.isStale(provider, copyOf(i)))
   }
 }
 

@@ -42,6 +42,9 @@ export interface ChunkKey {
   chunk_index: number
 }
 
+/** A stored copy of a chunk: its key and the version of the write that made it. */
+export type VersionedKey = ChunkKey & { version: number }
+
 /** What a key looks like in one provider, enough to merge and count. */
 export interface KeyInfo extends ChunkKey {
   group_key: string
@@ -105,7 +108,7 @@ export interface VectorProvider {
    * Deletes exact keys of one user, each only where the stored copy is older than
    * the version given with it (a newer copy is never touched); returns how many were deleted.
    */
-  deleteOlderKeys(userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number>
+  deleteOlderKeys(userId: number, keys: VersionedKey[]): Promise<number>
   /** Every key the filter selects, with group and version (for merged stats and checks). */
   keys(filter: ChunkFilter): Promise<KeyInfo[]>
   /** Exact number of chunks the filter selects, or of the whole store without a filter. */
@@ -128,4 +131,9 @@ export function keyOf(k: ChunkKey): string {
 
 export function compareKeys(a: ChunkKey, b: ChunkKey): number {
   return a.file_id - b.file_id || a.chunk_index - b.chunk_index
+}
+
+/** The order of search answers: best score first, ties in key order so equal scores answer the same way every time. */
+export function compareHits(a: SearchHit, b: SearchHit): number {
+  return b.score - a.score || compareKeys(a.chunk, b.chunk)
 }

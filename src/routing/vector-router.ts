@@ -17,8 +17,10 @@ import {
   type ChunkView,
   type KeyInfo,
   type ProviderName,
+  type SearchHit,
   type SearchQuery,
-  type VectorProvider
+  type VectorProvider,
+  compareHits
 } from '../providers/vector-provider.ts'
 import { mergeByKey, type Sourced } from './chunk-merge.ts'
 import type { PendingRemovalLog } from '../cleanup/pending-removals.ts'
@@ -124,18 +126,12 @@ export class VectorRouter {
               return again
             })
           )
-    const sources: Array<Sourced<Array<ChunkView & { score: number }>>> = []
+    const sources: Array<Sourced<SearchHit[]>> = []
     const unavailable: ProviderName[] = []
     settled.forEach((outcome, i) => {
       const name = targets[i]
       if (outcome.status === 'fulfilled') {
-        sources.push({
-          provider: name,
-          item: stale.fresh(
-            name,
-            outcome.value.map(h => ({ ...h.chunk, score: h.score }))
-          )
-        })
+        sources.push({ provider: name, item: stale.fresh(name, outcome.value, chunkOf) })
       } else if (name === active || !isProviderDown(outcome.reason)) {
         throw outcome.reason
       } else {
@@ -144,13 +140,10 @@ export class VectorRouter {
         this.logger?.warn({ provider: name, err: outcome.reason }, 'search skipped an unreachable provider')
       }
     })
-    const results = mergeByKey(sources, active)
-      .sort(
-        (a, b) =>
-          b.item.score - a.item.score || a.item.file_id - b.item.file_id || a.item.chunk_index - b.item.chunk_index
-      )
+    const results = mergeByKey(sources, active, chunkOf)
+      .sort((a, b) => compareHits(a.item, b.item))
       .slice(0, query.limit)
-      .map(({ provider, item }) => toApi(item, provider))
+      .map(({ provider, item }) => toApi(item.chunk, provider, item.score))
     return { results, providers_queried: sources.map(s => s.provider), providers_unavailable: unavailable }
   }
 
@@ -438,13 +431,13 @@ function distinctKeys(sources: Array<Sourced<KeyInfo[]>>): number {
 }
 
 /**
- * The chunk as answers carry it: its fields without `version`, plus where it lives. Built
- * field by field: rest-and-spread copying cost more than the rest of a search's routing.
+ * The chunk as answers carry it: its fields without `version`, plus where it lives (and
+ * its score in a search). Built field by field: rest-and-spread copying cost more than
+ * the rest of a search's routing.
  */
-function toApi<T extends ChunkView & { score?: number }>(
-  item: T,
-  provider: ProviderName
-): Omit<T, 'version'> & ApiChunk {
+function toApi(item: ChunkView, provider: ProviderName): ApiChunk
+function toApi(item: ChunkView, provider: ProviderName, score: number): ApiSearchResult
+function toApi(item: ChunkView, provider: ProviderName, score?: number): ApiChunk & { score?: number } {
   const out: ApiChunk & { score?: number } = {
     point_id: pointId(item),
     provider,
@@ -459,8 +452,13 @@ function toApi<T extends ChunkView & { score?: number }>(
     created: item.created
   }
   if (item.vector !== undefined) out.vector = item.vector
-  if (item.score !== undefined) out.score = item.score
-  return out as Omit<T, 'version'> & ApiChunk
+  if (score !== undefined) out.score = score
+  return out
+}
+
+/** Which stored copy a search hit is, for merging and stale-copy checks without copying the hit. */
+function chunkOf(hit: SearchHit): ChunkView {
+  return hit.chunk
 }
 
 function groupBy<T, K>(items: T[], keyFn: (item: T) => K): Map<K, T[]> {

@@ -13,7 +13,7 @@
 // an unmeasured share is answered exactly and probes the index plan afterwards.
 import { trace } from '@opentelemetry/api'
 import type { Pool } from 'mariadb'
-import type { SearchHit, SearchQuery } from '../vector-provider.ts'
+import { compareHits, type SearchHit, type SearchQuery } from '../vector-provider.ts'
 import { checkVector, COLUMNS, num, toView, whereOf, type Row } from './brag-rows.ts'
 import type { CountCache } from './count-cache.ts'
 import type { LegacyKeys } from './legacy-keys.ts'
@@ -171,9 +171,7 @@ export class SearchExecutor {
     const indexes = await this.o.legacy.chunkIndexes(this.o.pool, query.user_id, passing)
     return passing
       .map(r => ({ chunk: toView(r, indexes.get(num(r.BID))!, false), score: scoreOf(r) }))
-      .sort(
-        (a, b) => b.score - a.score || a.chunk.file_id - b.chunk.file_id || a.chunk.chunk_index - b.chunk.chunk_index
-      )
+      .sort(compareHits)
       .slice(0, query.limit)
   }
 

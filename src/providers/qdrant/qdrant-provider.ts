@@ -50,6 +50,7 @@ import { sizeBatches } from '../size-batches.ts'
 import { QdrantClient, type Schemas } from '@qdrant/js-client-rest'
 import { IncompatibleStoreError } from '../../errors.ts'
 import {
+  compareHits,
   compareKeys,
   type ChunkFilter,
   type ChunkKey,
@@ -404,7 +405,7 @@ export class QdrantProvider implements VectorProvider {
     return res.points
       .filter(p => p.score >= query.min_score)
       .map(p => ({ chunk: toChunkView(payloadOf(p)), score: p.score }))
-      .sort((a, b) => b.score - a.score || compareKeys(a.chunk, b.chunk))
+      .sort(compareHits)
       .slice(0, query.limit)
   }
 
