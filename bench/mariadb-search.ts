@@ -3,6 +3,8 @@
 // binary prepared insert, measures POST /chunks ingest into a second fresh
 // database, then for each filter size times, interleaved query by query:
 //   gateway  POST /search over real HTTP (keep-alive) to the service on 127.0.0.1
+//   bare     the same body to bench/bare-http.ts (Fastify alone, an answer of the gateway's size):
+//            issue 9 §1 compares the gateway with best direct plan + bare HTTP, cell by cell
 //   exact    the exact plan issued with the driver (IGNORE INDEX the vector index)
 //   index    the vector-index plan issued with the driver (FORCE INDEX, the ef_search the gateway's planner picks for the filter)
 //   plain    the same query without hints: MariaDB's own plan choice
@@ -34,7 +36,9 @@ import {
   serverPid,
   serverVariables,
   sleep,
+  startBareHttp,
   startGateway,
+  type BareHttp,
   type BenchDatabase,
   type Gateway,
   type SearchPlanCounts
@@ -45,7 +49,7 @@ import { profileSearch, type SearchProfile } from './profile.ts'
 import { ratio, summarize, type Summary } from './stats.ts'
 import { explainSearch } from '../test/helpers/mariadb-explain.ts'
 
-export type Method = 'gateway' | 'exact' | 'index' | 'plain'
+export type Method = 'gateway' | 'bare' | 'exact' | 'index' | 'plain'
 export type CellId = 'user-small' | 'user-large' | 'user-large+group'
 
 const TABLE = 'BRAG'
@@ -79,10 +83,20 @@ export interface CellResult {
   rows: number
   vectorIndex: boolean
   methods: Partial<Record<Method, MethodStats>>
-  /** the faster direct plan (by p50) */
+  /**
+   * The faster direct plan (by p50) of those that answer at the gateway's recall target
+   * (MARIADB_RECALL_TARGET, 0.99): exact always, index when it measured at the target here.
+   */
   best: 'exact' | 'index'
+  /** a direct plan faster than `best` but below the recall target, which the gateway may not take */
+  fasterBelowTarget?: 'index'
+  /** gateway / best direct plan (issue 5's comparison: SQL in-process, no HTTP) */
   ratioP50: number
   ratioP95: number
+  /** issue 9 §1: gateway p50 / (best direct p50 + bare HTTP p50) */
+  httpRatioP50: number
+  /** bytes of the gateway's answer in this cell, which the bare HTTP process answered too */
+  responseBytes: number
   /** plan the gateway's provider picks, and why */
   gatewayPlan: string
   /** index MariaDB picks for the plain query (EXPLAIN) */
@@ -186,6 +200,7 @@ export class SearchRunner {
     readonly provider: MariaDbProvider,
     readonly config: Config,
     readonly queries: number[][],
+    readonly bare: BareHttp,
     private readonly buffers = queries.map(q => vectorBytes(q))
   ) {}
 
@@ -199,7 +214,15 @@ export class SearchRunner {
     })
   }
 
-  async run(method: Method, qi: number, filter: Filter, withIndex: boolean): Promise<RunOutcome> {
+  async run(method: Method, qi: number, filter: Filter, withIndex: boolean, responseBytes = 0): Promise<RunOutcome> {
+    if (method === 'bare') {
+      const body = this.searchBody(qi, filter)
+      const started = performance.now()
+      const answer = await httpRequest(this.bare.url, 'POST', `/search?bytes=${responseBytes}`, body, dataHeaders)
+      const ms = performance.now() - started
+      if (answer.status !== 200) throw new Error(`bare HTTP answered ${answer.status}`)
+      return { ms, keys: [] }
+    }
     if (method === 'gateway') {
       const body = this.searchBody(qi, filter)
       const started = performance.now()
@@ -270,7 +293,17 @@ export class SearchRunner {
 
   /** Every method on every query, round-robin per query with a rotating order. */
   async measureCell(spec: CellSpec, withIndex: boolean, queries: number, warmup: number): Promise<CellResult> {
-    const methods: Method[] = withIndex ? ['gateway', 'exact', 'index', 'plain'] : ['gateway', 'exact', 'plain']
+    const methods: Method[] = withIndex
+      ? ['gateway', 'bare', 'exact', 'index', 'plain']
+      : ['gateway', 'bare', 'exact', 'plain']
+    const probe = await httpRequest(
+      this.gateway.url,
+      'POST',
+      '/search',
+      this.searchBody(0, spec.filter(0)),
+      dataHeaders
+    )
+    const responseBytes = Buffer.byteLength(probe.body)
     const samples = new Map<Method, number[]>(methods.map(m => [m, []]))
     const counts = new Map<Method, number>(methods.map(m => [m, 0]))
     const keys = new Map<Method, string[][]>(methods.map(m => [m, []]))
@@ -284,7 +317,7 @@ export class SearchRunner {
       const rotation = (i + warmup) % methods.length
       const order = [...methods.slice(rotation), ...methods.slice(0, rotation)]
       for (const m of order) {
-        const r = await this.run(m, qi, filter, withIndex)
+        const r = await this.run(m, qi, filter, withIndex, responseBytes)
         if (i < 0) continue
         samples.get(m)!.push(r.ms)
         counts.set(m, counts.get(m)! + r.keys.length)
@@ -303,7 +336,6 @@ export class SearchRunner {
         ...(m === 'gateway' ? { took: summarize(took) } : {})
       }
     }
-    const best: 'exact' | 'index' = withIndex && stats.index!.latency.p50 < stats.exact!.latency.p50 ? 'index' : 'exact'
     let recall: CellResult['recall']
     if (withIndex) {
       recall = {}
@@ -319,6 +351,11 @@ export class SearchRunner {
         recall[m] = total === 0 ? Number.NaN : hit / total
       }
     }
+    // the baseline answers as well as the gateway must: an index plan below the recall
+    // target is not a plan the gateway may take, so it is not the plan to beat
+    const indexFaster = withIndex && stats.index!.latency.p50 < stats.exact!.latency.p50
+    const indexMeetsTarget = (recall?.index ?? 0) >= this.config.MARIADB_RECALL_TARGET
+    const best: 'exact' | 'index' = indexFaster && indexMeetsTarget ? 'index' : 'exact'
     const filter0 = spec.filter(0)
     return {
       cell: spec.id,
@@ -327,8 +364,11 @@ export class SearchRunner {
       vectorIndex: withIndex,
       methods: stats,
       best,
+      ...(indexFaster && !indexMeetsTarget ? { fasterBelowTarget: 'index' as const } : {}),
       ratioP50: ratio(stats.gateway!.latency.p50, stats[best]!.latency.p50),
       ratioP95: ratio(stats.gateway!.latency.p95, stats[best]!.latency.p95),
+      httpRatioP50: ratio(stats.gateway!.latency.p50, stats[best]!.latency.p50 + stats.bare!.latency.p50),
+      responseBytes,
       gatewayPlan: await this.gatewayPlan(filter0, plansBefore, plansAfter),
       plainPlan: await this.plainPlan(filter0),
       ...(recall !== undefined ? { recall } : {}),
@@ -381,6 +421,7 @@ export async function runSearchSection(o: BenchOptions): Promise<SearchSectionRe
   const db = await createDatabase(o.serverUrl, `vgbench_${o.runId}_search`, o.keep, Math.max(4, o.ingestClients + 1))
   let ingestDb: BenchDatabase | undefined
   let gateway: Gateway | undefined
+  let bare: BareHttp | undefined
   try {
     const { config, provider } = await initMariadb(db)
 
@@ -449,7 +490,9 @@ export async function runSearchSection(o: BenchOptions): Promise<SearchSectionRe
     gateway = await startGateway({ MARIADB_URL: db.url })
     const searchGatewayIdleRss = gateway.memory.peak()
     const queries = queryVectors(model, o.seed + 7, Math.max(o.queries, 50))
-    const runner = new SearchRunner(gateway, db, provider, config, queries)
+    // the answer size is set per cell (?bytes=), from the gateway's own answer there
+    bare = await startBareHttp(0)
+    const runner = new SearchRunner(gateway, db, provider, config, queries, bare)
     await sleep(1000)
     const idle = new CpuMeter({ gateway: gateway.pid })
     await sleep(5000)
@@ -473,11 +516,12 @@ export async function runSearchSection(o: BenchOptions): Promise<SearchSectionRe
       gateway.memory.phase = withIndex ? 'search-index' : 'search-noindex'
       for (const spec of cells(o)) {
         log(
-          `A: ${spec.label}, ${withIndex ? 'with' : 'without'} vector index: ${o.queries} queries x ${withIndex ? 4 : 3} methods`
+          `A: ${spec.label}, ${withIndex ? 'with' : 'without'} vector index: ${o.queries} queries x ${withIndex ? 5 : 4} methods`
         )
         const r = await runner.measureCell(spec, withIndex, o.queries, o.warmup)
         log(
-          `   gateway p50 ${r.methods.gateway!.latency.p50.toFixed(2)} ms, best direct (${r.best}) ${r.methods[r.best]!.latency.p50.toFixed(2)} ms, ratio ${r.ratioP50.toFixed(2)}`
+          `   gateway p50 ${r.methods.gateway!.latency.p50.toFixed(2)} ms, best direct (${r.best}) ${r.methods[r.best]!.latency.p50.toFixed(2)} ms, ` +
+            `bare HTTP ${r.methods.bare!.latency.p50.toFixed(2)} ms; gateway / (best + bare) ${r.httpRatioP50.toFixed(2)}`
         )
         results.push(r)
       }
@@ -514,6 +558,7 @@ export async function runSearchSection(o: BenchOptions): Promise<SearchSectionRe
     }
   } finally {
     await gateway?.stop().catch(() => {})
+    await bare?.stop().catch(() => {})
     await ingestDb?.drop().catch(() => {})
     await db.drop()
   }

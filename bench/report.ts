@@ -75,10 +75,12 @@ function cellRow(c: CellResult): string[] {
     c.label,
     c.vectorIndex ? 'yes' : 'no',
     pp(c.methods.gateway?.latency),
+    pp(c.methods.bare?.latency),
     pp(c.methods.exact?.latency),
     pp(c.methods.index?.latency),
     pp(c.methods.plain?.latency),
-    c.best,
+    c.fasterBelowTarget === undefined ? c.best : `${c.best}*`,
+    x2(c.httpRatioP50),
     `${x2(c.ratioP50)} (${x2(c.ratioP95)})`,
     ms((c.methods.gateway?.latency.p50 ?? Number.NaN) - (c.methods[c.best]?.latency.p50 ?? Number.NaN)),
     ms(c.methods.gateway?.took?.p50),
@@ -92,7 +94,7 @@ export function searchReport(s: SearchSectionResult): string {
   const out: string[] = []
   const l = s.layout
   out.push(
-    `A. MariaDB search (issues 2, 5): ${int(l.rows)} rows (1 user x ${int(l.largeUserRows)}, ${l.smallUsers} users x ${int(l.smallUserRows)}; ` +
+    `A. MariaDB search (issues 2, 5, 9 §1): ${int(l.rows)} rows (1 user x ${int(l.largeUserRows)}, ${l.smallUsers} users x ${int(l.smallUserRows)}; ` +
       `rows interleaved), ${l.dimension}-d clustered vectors; MariaDB ${s.server.version}, buffer pool ${mib(Number(s.server.innodb_buffer_pool_size))}, ` +
       `mhnsw_max_cache_size ${mib(Number(s.server.mhnsw_max_cache_size))}`
   )
@@ -133,7 +135,7 @@ export function searchReport(s: SearchSectionResult): string {
     )
   )
   out.push(
-    `  ratio gateway/direct (same rows, same concurrency): ${x2(s.ingestRatio)} (target >= 0.80); ` +
+    `  ratio gateway/direct (same rows, same concurrency): ${x2(s.ingestRatio)} (JSON arrays, target >= 0.50; section I alternates rounds and adds base64); ` +
       `against one direct connection: ${x2(s.gatewayIngest.chunksPerSecond / s.directSingle.chunksPerSecond)}`
   )
   out.push('')
@@ -151,10 +153,12 @@ export function searchReport(s: SearchSectionResult): string {
         'filter',
         'v-index',
         'gateway HTTP',
+        'bare HTTP',
         'exact (direct)',
         'index (direct)',
         'plain (direct)',
         'best',
+        'gw/(best+bare) p50',
         'gw/best p50 (p95)',
         'gw-best ms',
         'gw took',
@@ -163,14 +167,18 @@ export function searchReport(s: SearchSectionResult): string {
         'MariaDB plain plan'
       ],
       s.cells.map(cellRow),
-      ['l', 'l', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'l', 'l']
+      ['l', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'r', 'r', 'r', 'r', 'r', 'l', 'l']
     )
   )
   out.push(
-    '  gateway = POST /search over HTTP keep-alive incl. JSON; exact = IGNORE INDEX(vector index); index = FORCE INDEX + same mhnsw_ef_search as the gateway;'
+    '  gateway = POST /search over HTTP keep-alive incl. JSON; bare HTTP = the same body to a minimal Fastify process answering as many bytes as the gateway did;'
   )
+  out.push('  exact = IGNORE INDEX(vector index); index = FORCE INDEX + same mhnsw_ef_search as the gateway;')
   out.push(
     "  plain = no hints (MariaDB's own choice, default ef_search); gw took = took_ms inside the gateway handler;"
+  )
+  out.push(
+    '  best = the faster direct plan of those answering at recall@10 >= 0.99 (the target the gateway keeps); exact* = the index plan was faster but below it (recall below)'
   )
   out.push(
     `  gw CPU/req = CPU ms of the gateway process per search request (its idle rate of ${ms(s.idleGatewayCpuMsPerSecond)} ms/s taken off)`
@@ -540,17 +548,17 @@ export function targets(res: RunResults): TargetRow[] {
   const s = res.search
   if (s !== undefined) {
     rows.push({
-      what: 'A ingest: gateway / direct chunks/s',
+      what: 'A ingest (JSON arrays, one pass): gateway / direct chunks/s',
       measured: x2(s.ingestRatio),
-      target: '>= 0.80',
-      result: s.ingestRatio >= 0.8 ? 'PASS' : 'MISS'
+      target: '>= 0.50',
+      result: s.ingestRatio >= 0.5 ? 'PASS' : 'MISS'
     })
     for (const c of s.cells) {
       rows.push({
-        what: `A search: gateway / best direct p50, ${c.label}, ${c.vectorIndex ? 'with' : 'no'} index`,
-        measured: `${x2(c.ratioP50)} (${ms(c.methods.gateway!.latency.p50)} vs ${ms(c.methods[c.best]!.latency.p50)} ms)`,
+        what: `A search p50: gateway / (best direct + bare HTTP), ${c.label}, ${c.vectorIndex ? 'with' : 'no'} index`,
+        measured: `${x2(c.httpRatioP50)} (${ms(c.methods.gateway!.latency.p50)} vs ${ms(c.methods[c.best]!.latency.p50)} + ${ms(c.methods.bare!.latency.p50)} ms)`,
         target: '<= 1.10',
-        result: c.ratioP50 <= 1.1 ? 'PASS' : 'MISS'
+        result: c.httpRatioP50 <= 1.1 ? 'PASS' : 'MISS'
       })
     }
     const large = s.cells.find(c => c.vectorIndex && c.cell === 'user-large')
