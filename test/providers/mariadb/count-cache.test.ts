@@ -68,3 +68,72 @@ t.test('the table count: counted once, then answered stale while a refresh runs'
     'whole-table counts'
   )
 })
+
+/** A cache on a clock the test moves, its COUNTs answered when the test says. */
+function manualCache(countCacheMs: number) {
+  let now = 0
+  const pending: Array<{ filter?: ChunkFilter; answer: (rows: number) => void }> = []
+  const cache = new CountCache({
+    count: async filter => await new Promise<number>(resolve => pending.push({ filter, answer: resolve })),
+    exactMaxRows: 100,
+    countCacheMs,
+    tableCountCacheMs: 60_000,
+    now: () => now
+  })
+  const settle = async (): Promise<void> => await new Promise(resolve => setImmediate(resolve))
+  return { cache, pending, settle, advance: (ms: number) => (now += ms) }
+}
+
+t.test('a count searched steadily is refreshed in the background before its TTL runs out', async t => {
+  const { cache, pending, settle, advance } = manualCache(1000)
+  const first = cache.filterRows({ user_id: 1 })
+  await settle()
+  pending.shift()!.answer(40)
+  t.equal(await first, 40, 'the first search waits for its COUNT')
+  advance(400)
+  t.equal(await cache.filterRows({ user_id: 1 }), 40, 'fresh: answered from the cache')
+  t.equal(pending.length, 0, 'no COUNT within the first half of the TTL')
+  advance(200)
+  t.equal(await cache.filterRows({ user_id: 1 }), 40, 'past half the TTL: still answered at once...')
+  t.equal(pending.length, 1, '...while one COUNT refreshes it')
+  t.equal(await cache.filterRows({ user_id: 1 }), 40)
+  t.equal(pending.length, 1, 'one refresh at a time per filter')
+  pending.shift()!.answer(45)
+  await settle()
+  advance(450) // 1,050 ms after the first COUNT, 450 after the refresh was asked
+  t.equal(await cache.filterRows({ user_id: 1 }), 45, 'the refreshed count, its TTL counted from when it was asked')
+  t.equal(pending.length, 0)
+})
+
+t.test('a count older than its TTL is never answered: the search waits for a new one', async t => {
+  const { cache, pending, settle, advance } = manualCache(1000)
+  const first = cache.filterRows({ user_id: 1 })
+  await settle()
+  pending.shift()!.answer(40)
+  await first
+  advance(1000)
+  const second = cache.filterRows({ user_id: 1 })
+  await settle()
+  t.equal(pending.length, 1, 'counted again')
+  pending.shift()!.answer(90)
+  t.equal(await second, 90)
+})
+
+t.test('a COUNT that began before this provider wrote to the user is not kept', async t => {
+  const { cache, pending, settle, advance } = manualCache(1000)
+  const first = cache.filterRows({ user_id: 1 })
+  await settle()
+  pending.shift()!.answer(40)
+  await first
+  advance(600)
+  await cache.filterRows({ user_id: 1 })
+  t.equal(pending.length, 1, 'a background refresh is running')
+  cache.forget(1) // our write landed while that COUNT ran: it may not see the write
+  pending.shift()!.answer(40)
+  await settle()
+  const after = cache.filterRows({ user_id: 1 })
+  await settle()
+  t.equal(pending.length, 1, 'the next search counts afresh')
+  pending.shift()!.answer(140)
+  t.equal(await after, 140)
+})
