@@ -81,15 +81,19 @@ function manualCache(countCacheMs: number) {
     now: () => now
   })
   const settle = async (): Promise<void> => await new Promise(resolve => setImmediate(resolve))
-  return { cache, pending, settle, advance: (ms: number) => (now += ms) }
+  /** user 1's rows as a search that has to count them sees them, its COUNT answering `rows` */
+  const countedAs = async (rows: number): Promise<number> => {
+    const asked = cache.filterRows({ user_id: 1 })
+    await settle()
+    pending.shift()!.answer(rows)
+    return await asked
+  }
+  return { cache, pending, settle, countedAs, advance: (ms: number) => (now += ms) }
 }
 
 t.test('a count searched steadily is refreshed in the background before its TTL runs out', async t => {
-  const { cache, pending, settle, advance } = manualCache(1000)
-  const first = cache.filterRows({ user_id: 1 })
-  await settle()
-  pending.shift()!.answer(40)
-  t.equal(await first, 40, 'the first search waits for its COUNT')
+  const { cache, pending, settle, countedAs, advance } = manualCache(1000)
+  t.equal(await countedAs(40), 40, 'the first search waits for its COUNT')
   advance(400)
   t.equal(await cache.filterRows({ user_id: 1 }), 40, 'fresh: answered from the cache')
   t.equal(pending.length, 0, 'no COUNT within the first half of the TTL')
@@ -106,34 +110,20 @@ t.test('a count searched steadily is refreshed in the background before its TTL 
 })
 
 t.test('a count older than its TTL is never answered: the search waits for a new one', async t => {
-  const { cache, pending, settle, advance } = manualCache(1000)
-  const first = cache.filterRows({ user_id: 1 })
-  await settle()
-  pending.shift()!.answer(40)
-  await first
+  const { countedAs, advance } = manualCache(1000)
+  await countedAs(40)
   advance(1000)
-  const second = cache.filterRows({ user_id: 1 })
-  await settle()
-  t.equal(pending.length, 1, 'counted again')
-  pending.shift()!.answer(90)
-  t.equal(await second, 90)
+  t.equal(await countedAs(90), 90, 'counted again')
 })
 
 t.test('a COUNT that began before this provider wrote to the user is not kept', async t => {
-  const { cache, pending, settle, advance } = manualCache(1000)
-  const first = cache.filterRows({ user_id: 1 })
-  await settle()
-  pending.shift()!.answer(40)
-  await first
+  const { cache, pending, settle, countedAs, advance } = manualCache(1000)
+  await countedAs(40)
   advance(600)
   await cache.filterRows({ user_id: 1 })
   t.equal(pending.length, 1, 'a background refresh is running')
   cache.forget(1) // our write landed while that COUNT ran: it may not see the write
   pending.shift()!.answer(40)
   await settle()
-  const after = cache.filterRows({ user_id: 1 })
-  await settle()
-  t.equal(pending.length, 1, 'the next search counts afresh')
-  pending.shift()!.answer(140)
-  t.equal(await after, 140)
+  t.equal(await countedAs(140), 140, 'the next search counts afresh')
 })
