@@ -5,13 +5,9 @@
 // reads hide them meanwhile. No Fastify in here.
 import { randomUUID } from 'node:crypto'
 import type { Pool } from 'mariadb'
-import { keyOf, type ChunkKey, type ProviderName } from '../providers/vector-provider.ts'
+import { keyOf, type ProviderName, type VersionedKey } from '../providers/vector-provider.ts'
 
 /** A key and the version of the write that made older copies of it stale. */
-interface VersionedKey extends ChunkKey {
-  version: number
-}
-
 export interface PendingRemoval extends VersionedKey {
   userId: number
   provider: ProviderName

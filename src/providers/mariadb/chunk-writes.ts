@@ -13,7 +13,8 @@ import {
   type ChunkFilter,
   type ChunkKey,
   type ChunkRecord,
-  type UpsertOptions
+  type UpsertOptions,
+  type VersionedKey
 } from '../vector-provider.ts'
 import { checkVector, chunked, MAX_IN_LIST, num, placeholders, whereOf } from './brag-rows.ts'
 import type { CountCache } from './count-cache.ts'
@@ -149,7 +150,7 @@ export class ChunkWrites {
     return deleted
   }
 
-  async deleteOlderKeys(userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+  async deleteOlderKeys(userId: number, keys: VersionedKey[]): Promise<number> {
     if (keys.length === 0) return 0
     let deleted = 0
     await this.transaction(async conn => {

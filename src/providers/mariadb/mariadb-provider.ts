@@ -21,7 +21,8 @@ import type {
   SearchHit,
   SearchQuery,
   UpsertOptions,
-  VectorProvider
+  VectorProvider,
+  VersionedKey
 } from '../vector-provider.ts'
 import { ChunkReads } from './chunk-reads.ts'
 import { ChunkWrites, type WriteMethod } from './chunk-writes.ts'
@@ -222,7 +223,7 @@ export class MariaDbProvider implements VectorProvider {
     return await this.writes.deleteKeys(userId, keys)
   }
 
-  async deleteOlderKeys(userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+  async deleteOlderKeys(userId: number, keys: VersionedKey[]): Promise<number> {
     return await this.writes.deleteOlderKeys(userId, keys)
   }
 

@@ -61,7 +61,8 @@ import {
   type SearchHit,
   type SearchQuery,
   type UpsertOptions,
-  type VectorProvider
+  type VectorProvider,
+  type VersionedKey
 } from '../vector-provider.ts'
 import { isApiError, isCollectionMissing, mapQdrantError, qdrantMessage, qdrantStatus } from './qdrant-errors.ts'
 import {
@@ -353,7 +354,7 @@ export class QdrantProvider implements VectorProvider {
     return existed
   }
 
-  async deleteOlderKeys(userId: number, keys: Array<ChunkKey & { version: number }>): Promise<number> {
+  async deleteOlderKeys(userId: number, keys: VersionedKey[]): Promise<number> {
     let deleted = 0
     for (let i = 0; i < keys.length; i += PAGE) {
       // by id AND by user AND older than the given version, in the delete's own filter:
